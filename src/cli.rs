@@ -1,0 +1,151 @@
+//! The command-line tree, and nothing else: `main`, the completions and the man pages are all
+//! generated from it.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::event::EventType;
+
+/// Connects your tools (Gmail, Sheets, Drive, Calendar, Slack, GitHub, Stripe, CRMs, any JSON
+/// API) to TRM-OS as a local, durable stream of events.
+#[derive(Debug, Parser)]
+#[command(
+    name = "trmctl",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]
+    #[arg(long, global = true, env = "TRMCTL_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
+    /// Print machine-readable JSON on stdout
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// Print only errors
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// Print more: -v for info, -vv for debug (RUST_LOG wins)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// When to use colours (NO_COLOR is honoured)
+    #[arg(long, global = true, value_enum, default_value_t = ColorWhen::Auto, value_name = "WHEN")]
+    pub color: ColorWhen,
+
+    /// Format of log lines on stderr
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, value_name = "FORMAT")]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorWhen {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write a commented config and create the database
+    Init,
+    /// Inspect the configuration
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// The integration registry
+    #[command(subcommand)]
+    Integrations(IntegrationsCommand),
+    /// Inspect stored events
+    #[command(subcommand)]
+    Events(EventsCommand),
+    /// What needs attention: failing integrations, dead letters, accounts to re-authorize
+    Status,
+    /// Print shell completions
+    Completions {
+        /// The shell to complete for
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Validate the config and print every problem (exit 2 if any)
+    Check,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IntegrationsCommand {
+    /// List integrations with their status
+    List,
+    /// Show one integration
+    Show {
+        /// Integration name
+        name: String,
+    },
+    /// Enable an integration
+    Enable {
+        /// Integration name
+        name: String,
+    },
+    /// Disable an integration (its webhooks answer 404, polls skip it)
+    Disable {
+        /// Integration name
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EventsCommand {
+    /// List events, newest first
+    List(ListArgs),
+    /// Show one event
+    Show {
+        /// Event id, or its first 8 or more characters
+        id: String,
+    },
+    /// Print the latest events, oldest first (NDJSON with --json)
+    Tail {
+        /// How many of the latest events to print first
+        #[arg(short = 'n', long, default_value_t = 10)]
+        lines: usize,
+        /// Keep printing events as they are stored
+        #[arg(short, long)]
+        follow: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Only events of this integration
+    #[arg(long, value_name = "NAME")]
+    pub integration: Option<String>,
+    /// Only events of this type
+    #[arg(long = "type", value_name = "TYPE", value_enum)]
+    pub event_type: Option<EventType>,
+    /// Only events received since TIME (RFC 3339, or a duration ago such as 2h)
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// At most this many events
+    #[arg(long, default_value_t = 50)]
+    pub limit: usize,
+}

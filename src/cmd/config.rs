@@ -1,0 +1,87 @@
+//! `trmctl config check`: every problem in the config, each with its key.
+
+use std::process::ExitCode;
+
+use anyhow::{Context as _, Result};
+use serde::Serialize;
+
+use super::Context;
+use crate::cli::ConfigCommand;
+use crate::config::{Config, Problem, invalid};
+use crate::error::Exit;
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Report {
+    path: String,
+    valid: bool,
+    problems: Vec<ProblemJson>,
+}
+
+#[derive(Serialize)]
+struct ProblemJson {
+    key: String,
+    message: String,
+}
+
+pub fn run(ctx: &Context, command: ConfigCommand) -> Result<ExitCode> {
+    match command {
+        ConfigCommand::Check => check(ctx),
+    }
+}
+
+fn check(ctx: &Context) -> Result<ExitCode> {
+    let source = ctx.config_source()?;
+    let path = source.path.display().to_string();
+    let text = std::fs::read_to_string(&source.path)
+        .map_err(|e| Exit::usage(format!("cannot read config {path}: {e}")))?;
+    let mut config = Config::from_toml(&text, &source.path)?;
+    let problems = config.validate();
+    if ctx.out.json {
+        ctx.out.json(&Report {
+            path,
+            valid: problems.is_empty(),
+            problems: problems
+                .iter()
+                .map(|p| ProblemJson {
+                    key: p.key.clone(),
+                    message: p.message.clone(),
+                })
+                .collect(),
+        })?;
+        return Ok(if problems.is_empty() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(crate::error::Code::Usage as u8)
+        });
+    }
+    report_text(ctx, &source.path, &config, &problems)
+}
+
+fn report_text(
+    ctx: &Context,
+    path: &std::path::Path,
+    config: &Config,
+    problems: &[Problem],
+) -> Result<ExitCode> {
+    if !problems.is_empty() {
+        return Err(invalid(path, problems).into());
+    }
+    ctx.out
+        .text(&format!(
+            "{} is valid: {} integration{}, {} account{}, {} rule{}",
+            path.display(),
+            config.integrations.len(),
+            plural(config.integrations.len()),
+            config.accounts.len(),
+            plural(config.accounts.len()),
+            config.rules.len(),
+            plural(config.rules.len()),
+        ))
+        .context("printing the report")?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}

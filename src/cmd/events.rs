@@ -1,0 +1,145 @@
+//! `trmctl events list|show|tail`: reading the event stream.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context as _, Result};
+use chrono::{DateTime, Utc};
+
+use super::Context;
+use crate::cli::{EventsCommand, ListArgs};
+use crate::error::Exit;
+use crate::event::{Event, format_time};
+use crate::output::cell;
+use crate::store::{EventFilter, Store, StoredEvent};
+
+/// How often `tail --follow` looks for new events.
+const FOLLOW_INTERVAL: Duration = Duration::from_millis(250);
+
+pub fn run(ctx: &Context, command: EventsCommand) -> Result<ExitCode> {
+    let config = ctx.config()?;
+    let store = ctx.store(&config)?;
+    match command {
+        EventsCommand::List(args) => list(ctx, &store, args),
+        EventsCommand::Show { id } => show(ctx, &store, &id),
+        EventsCommand::Tail { lines, follow } => tail(ctx, &store, lines, follow),
+    }?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn list(ctx: &Context, store: &Store, args: ListArgs) -> Result<()> {
+    let filter = EventFilter {
+        integration: args.integration,
+        event_type: args.event_type,
+        since: args.since.as_deref().map(parse_since).transpose()?,
+        limit: args.limit,
+    };
+    let events: Vec<Event> = store
+        .list_events(&filter)?
+        .into_iter()
+        .map(|s| s.event)
+        .collect();
+    if ctx.out.json {
+        ctx.out.json(&events)?;
+    } else if events.is_empty() {
+        ctx.out.text("No events.")?;
+    } else {
+        let rows: Vec<Vec<String>> = events.iter().map(row).collect();
+        ctx.out.table(
+            &["EVENT ID", "TYPE", "INTEGRATION", "OCCURRED", "SUBJECT"],
+            &rows,
+        )?;
+    }
+    Ok(())
+}
+
+fn row(event: &Event) -> Vec<String> {
+    vec![
+        event.event_id.to_string(),
+        event.event_type.to_string(),
+        event.integration.clone(),
+        format_time(&event.occurred_at),
+        cell(event.subject.as_deref()),
+    ]
+}
+
+fn show(ctx: &Context, store: &Store, id: &str) -> Result<()> {
+    let stored = store
+        .find_event(id)
+        .map_err(|e| Exit::usage(e.to_string()))?
+        .ok_or_else(|| anyhow::anyhow!("no event with id `{id}`"))?;
+    let event = stored.event;
+    if ctx.out.json {
+        ctx.out.json(&event)?;
+        return Ok(());
+    }
+    let mut text = String::new();
+    let mut line = |key: &str, value: String| text.push_str(&format!("{key:<14}{value}\n"));
+    line("eventId", event.event_id.to_string());
+    line("eventType", event.event_type.to_string());
+    line("integration", event.integration.clone());
+    line("sourceSystem", event.source_system.clone());
+    line("externalId", cell(event.external_id.as_deref()));
+    line("dedupeKey", event.dedupe_key.clone());
+    line("occurredAt", format_time(&event.occurred_at));
+    line("receivedAt", format_time(&event.received_at));
+    line("subject", cell(event.subject.as_deref()));
+    line(
+        "derivedFrom",
+        cell(event.derived_from.map(|id| id.to_string()).as_deref()),
+    );
+    text.push_str("data:\n");
+    text.push_str(&serde_json::to_string_pretty(&event.data)?);
+    ctx.out.text(&text)?;
+    Ok(())
+}
+
+fn tail(ctx: &Context, store: &Store, lines: usize, follow: bool) -> Result<()> {
+    print_tail(ctx, store.last_events(lines)?)?;
+    if !follow {
+        return Ok(());
+    }
+    let mut last_seq = store.last_events(1)?.first().map_or(0, |s| s.seq);
+    loop {
+        let batch = store.events_after(last_seq, 1000)?;
+        match batch.last() {
+            None => std::thread::sleep(FOLLOW_INTERVAL),
+            Some(last) => {
+                last_seq = last.seq;
+                print_tail(ctx, batch)?;
+            }
+        }
+    }
+}
+
+/// One line per event: NDJSON with `--json`, else time, type, integration and subject.
+fn print_tail(ctx: &Context, batch: Vec<StoredEvent>) -> Result<()> {
+    for StoredEvent { event: e, .. } in batch {
+        if ctx.out.json {
+            ctx.out.ndjson(&e)?;
+        } else {
+            ctx.out.text(&format!(
+                "{}  {}  {}  {}",
+                format_time(&e.received_at),
+                e.event_type,
+                e.integration,
+                cell(e.subject.as_deref())
+            ))?;
+        }
+    }
+    Ok(())
+}
+
+/// `--since`: an RFC 3339 time, or a duration ago (`90m`, `2h`, `3days`).
+fn parse_since(text: &str) -> Result<DateTime<Utc>> {
+    if let Ok(time) = DateTime::parse_from_rfc3339(text) {
+        return Ok(time.with_timezone(&Utc));
+    }
+    let ago = humantime::parse_duration(text).map_err(|_| {
+        Exit::usage(format!(
+            "--since `{text}`: expected an RFC 3339 time or a duration such as 2h"
+        ))
+    })?;
+    let ago = chrono::Duration::from_std(ago).context("--since is too far back")?;
+    Ok(Utc::now() - ago)
+}

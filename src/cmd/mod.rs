@@ -1,0 +1,58 @@
+//! One module per subcommand, each with a `run`; this file dispatches to them and holds what
+//! they share: the parsed global flags, the config and the store.
+
+mod completions;
+mod config;
+mod events;
+mod init;
+mod integrations;
+mod status;
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+
+use crate::cli::{Cli, Command, GlobalArgs};
+use crate::config::{Config, Source};
+use crate::output::Output;
+use crate::store::Store;
+
+/// What every command gets: the global flags and the output printer.
+pub struct Context {
+    pub global: GlobalArgs,
+    pub out: Output,
+}
+
+impl Context {
+    /// Where the config is read from.
+    pub fn config_source(&self) -> Result<Source> {
+        crate::paths::config_source(self.global.config.clone())
+    }
+
+    /// Loads and validates the config.
+    pub fn config(&self) -> Result<Config> {
+        Config::load(&self.config_source()?)
+    }
+
+    /// Opens the database the config names.
+    pub fn store(&self, config: &Config) -> Result<Store> {
+        Store::open(&crate::paths::database(config)?)
+    }
+}
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    let out = Output::new(cli.global.json, cli.global.color);
+    let ctx = Context {
+        global: cli.global,
+        out,
+    };
+    match cli.command {
+        Command::Init => init::run(&ctx),
+        Command::Config(command) => config::run(&ctx, command),
+        Command::Integrations(command) => integrations::run(&ctx, command),
+        Command::Events(command) => events::run(&ctx, command),
+        Command::Status => status::run(&ctx),
+        Command::Completions { shell } => completions::run(shell),
+    }
+}

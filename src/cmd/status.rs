@@ -1,0 +1,80 @@
+//! `trmctl status`: one screen of what needs attention.
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+use serde::Serialize;
+
+use super::Context;
+use crate::registry::{self, Entry};
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Report {
+    /// True when nothing needs attention.
+    ok: bool,
+    integrations_total: usize,
+    /// Integrations in `error` or `reauthRequired`.
+    integrations: Vec<Entry>,
+    dead_letters: i64,
+    accounts_needing_reauth: Vec<String>,
+}
+
+pub fn run(ctx: &Context) -> Result<ExitCode> {
+    let config = ctx.config()?;
+    let mut store = ctx.store(&config)?;
+    let entries = registry::entries(&config, &mut store)?;
+    let counts = store.status_counts()?;
+    let total = entries.len();
+    let attention: Vec<Entry> = entries
+        .into_iter()
+        .filter(|e| e.status.needs_attention())
+        .collect();
+    let report = Report {
+        ok: attention.is_empty() && counts.dead_letters == 0 && counts.accounts_reauth.is_empty(),
+        integrations_total: total,
+        integrations: attention,
+        dead_letters: counts.dead_letters,
+        accounts_needing_reauth: counts.accounts_reauth,
+    };
+    if ctx.out.json {
+        ctx.out.json(&report)?;
+    } else {
+        ctx.out.text(&render(ctx, &report))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn render(ctx: &Context, r: &Report) -> String {
+    let mut lines = Vec::new();
+    if r.ok {
+        lines.push(format!(
+            "{} {} integration{} configured, nothing needs attention.",
+            ctx.out.status_word("ok"),
+            r.integrations_total,
+            if r.integrations_total == 1 { "" } else { "s" }
+        ));
+        return lines.join("\n");
+    }
+    for e in &r.integrations {
+        let why = e.last_error.as_deref().unwrap_or("no error recorded");
+        lines.push(format!(
+            "integration {} is {} ({} failure{} in a row): {why}",
+            e.name,
+            ctx.out.status_word(e.status.as_str()),
+            e.error_count,
+            if e.error_count == 1 { "" } else { "s" }
+        ));
+    }
+    if r.dead_letters > 0 {
+        lines.push(format!(
+            "{} dead letter{}",
+            r.dead_letters,
+            if r.dead_letters == 1 { "" } else { "s" }
+        ));
+    }
+    for account in &r.accounts_needing_reauth {
+        lines.push(format!("account {account} needs re-authorization"));
+    }
+    lines.join("\n")
+}

@@ -1,0 +1,601 @@
+//! The configuration file (SPEC §3): what exists, where secrets live, how often to poll.
+//!
+//! Reading is strict: `deny_unknown_fields` makes a typo an error naming the key and its line,
+//! durations and sizes are human strings, and secrets are references only. After parsing,
+//! [`Config::validate`] collects every cross-reference problem at once so `trmctl config check`
+//! can print them all.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use bytesize::ByteSize;
+use serde::Deserialize;
+
+use crate::error::{Code, Exit};
+use crate::rules::RuleSet;
+use crate::secrets::{SecretRef, SecretRefs};
+
+/// The whole configuration file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub store: StoreConfig,
+    pub server: ServerConfig,
+    pub worker: WorkerConfig,
+    pub accounts: BTreeMap<String, AccountConfig>,
+    pub integrations: BTreeMap<String, IntegrationConfig>,
+    pub rules: Vec<RuleConfig>,
+    /// The rules compiled by [`Config::validate`].
+    #[serde(skip)]
+    pub ruleset: RuleSet,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StoreConfig {
+    /// The SQLite database; else `$TRMCTL_DB`, else the XDG data directory.
+    pub path: Option<PathBuf>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    pub bind: SocketAddr,
+    pub max_body_bytes: ByteSize,
+    pub admin_token: Option<SecretRef>,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            bind: SocketAddr::from(([127, 0, 0, 1], 8787)),
+            max_body_bytes: ByteSize::mib(1),
+            admin_token: None,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WorkerConfig {
+    pub concurrency: usize,
+    pub max_attempts: u32,
+    #[serde(with = "humantime_serde")]
+    pub retry_base: Duration,
+    #[serde(with = "humantime_serde")]
+    pub retry_max: Duration,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        WorkerConfig {
+            concurrency: 4,
+            max_attempts: 8,
+            retry_base: Duration::from_secs(2),
+            retry_max: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+/// An authorized identity at a provider.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountConfig {
+    pub provider: Provider,
+    pub email: Option<String>,
+    pub client_id: String,
+    #[serde(default = "keyring")]
+    pub client_secret: SecretRef,
+    pub refresh_token: Option<SecretRef>,
+    pub auth_url: Option<String>,
+    pub token_url: Option<String>,
+    pub revoke_url: Option<String>,
+    #[serde(default)]
+    pub quota: QuotaConfig,
+}
+
+fn keyring() -> SecretRef {
+    SecretRef::Keyring
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Provider {
+    Google,
+}
+
+/// Per-user budgets per minute; defaults are Google's published limits.
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct QuotaConfig {
+    pub gmail_units: u32,
+    pub sheets_reads: u32,
+    pub drive_queries: u32,
+    pub calendar_queries: u32,
+}
+
+impl Default for QuotaConfig {
+    fn default() -> Self {
+        QuotaConfig {
+            gmail_units: 6000,
+            sheets_reads: 60,
+            drive_queries: 12000,
+            calendar_queries: 600,
+        }
+    }
+}
+
+/// The connector an integration uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    Gmail,
+    GoogleSheets,
+    GoogleDrive,
+    GoogleCalendar,
+    HttpPoll,
+    Github,
+    Stripe,
+    Slack,
+    Hubspot,
+    GooglePubsub,
+    Webhook,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Gmail => "gmail",
+            Kind::GoogleSheets => "google-sheets",
+            Kind::GoogleDrive => "google-drive",
+            Kind::GoogleCalendar => "google-calendar",
+            Kind::HttpPoll => "http-poll",
+            Kind::Github => "github",
+            Kind::Stripe => "stripe",
+            Kind::Slack => "slack",
+            Kind::Hubspot => "hubspot",
+            Kind::GooglePubsub => "google-pubsub",
+            Kind::Webhook => "webhook",
+        }
+    }
+
+    /// Kinds that fetch on a schedule (`trmctl poll`).
+    pub fn is_polling(self) -> bool {
+        matches!(
+            self,
+            Kind::Gmail
+                | Kind::GoogleSheets
+                | Kind::GoogleDrive
+                | Kind::GoogleCalendar
+                | Kind::HttpPoll
+        )
+    }
+
+    /// Kinds that read a Google account's data.
+    pub fn is_google(self) -> bool {
+        matches!(
+            self,
+            Kind::Gmail | Kind::GoogleSheets | Kind::GoogleDrive | Kind::GoogleCalendar
+        )
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The signature scheme of a `kind = "webhook"` integration (SPEC §6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Scheme {
+    StandardWebhooks,
+    Github,
+    Stripe,
+    Slack,
+    Hubspot,
+    Hmac,
+}
+
+/// How `http-poll` authenticates.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
+pub enum HttpAuth {
+    Bearer {
+        token: SecretRef,
+    },
+    Header {
+        name: String,
+        value: SecretRef,
+    },
+    Basic {
+        username: String,
+        password: SecretRef,
+    },
+}
+
+/// Declares [`IntegrationConfig`] as one flat table, so serde reports an unknown key with its
+/// exact line, and records which kinds take each key so validation can name a key that does
+/// not belong to its integration's kind.
+macro_rules! integration_config {
+    ($($(#[$doc:meta])* $field:ident: $ty:ty => [$($kind:ident),+],)*) => {
+        /// One `[integrations.NAME]` table.
+        #[derive(Debug, Clone, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub struct IntegrationConfig {
+            pub kind: Kind,
+            $($(#[$doc])* #[serde(default)] pub $field: Option<$ty>,)*
+        }
+
+        impl IntegrationConfig {
+            /// The keys set in this table that its kind does not take.
+            fn foreign_keys(&self) -> Vec<&'static str> {
+                let mut keys = Vec::new();
+                $(if self.$field.is_some() && ![$(Kind::$kind),+].contains(&self.kind) {
+                    keys.push(stringify!($field));
+                })*
+                keys
+            }
+        }
+    };
+}
+
+integration_config! {
+    /// The account whose tokens a Google connector uses.
+    account: String => [Gmail, GoogleSheets, GoogleDrive, GoogleCalendar, GooglePubsub],
+    /// How often to poll.
+    #[serde(with = "humantime_serde::option")]
+    interval: Duration => [Gmail, GoogleSheets, GoogleDrive, GoogleCalendar, HttpPoll],
+    /// Replaces the scheme and host of every Google endpoint (tests, proxies).
+    base_url: String => [Gmail, GoogleSheets, GoogleDrive, GoogleCalendar],
+    /// Gmail search query.
+    query: String => [Gmail],
+    spreadsheet_id: String => [GoogleSheets],
+    range: String => [GoogleSheets],
+    key_column: String => [GoogleSheets],
+    folder_id: String => [GoogleDrive],
+    calendar_id: String => [GoogleCalendar],
+    url: String => [HttpPoll],
+    auth: HttpAuth => [HttpPoll],
+    items: String => [HttpPoll],
+    id: String => [HttpPoll],
+    updated_at: String => [HttpPoll],
+    cursor_param: String => [HttpPoll],
+    #[serde(with = "humantime_serde::option")]
+    overlap: Duration => [HttpPoll],
+    /// Webhook signing secrets; several may be active at once (rotation).
+    secret: SecretRefs => [Github, Stripe, Slack, Hubspot, Webhook],
+    scheme: Scheme => [Webhook],
+    /// Accepted clock skew for signed timestamps.
+    #[serde(with = "humantime_serde::option")]
+    tolerance: Duration => [Stripe, Slack, Hubspot, Webhook],
+    header: String => [Webhook],
+    algorithm: String => [Webhook],
+    encoding: String => [Webhook],
+    prefix: String => [Webhook],
+    timestamp_header: String => [Webhook],
+    id_header: String => [Webhook],
+    id_pointer: String => [Webhook],
+    /// Expected `aud` of Pub/Sub push tokens.
+    audience: String => [GooglePubsub],
+    /// Expected `email` of the Pub/Sub push service account.
+    service_account: String => [GooglePubsub],
+    jwks_url: String => [GooglePubsub],
+    /// A shared token in the push URL's query, instead of OIDC.
+    token: SecretRef => [GooglePubsub],
+}
+
+/// One `[[rules]]` entry.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleConfig {
+    /// Optional name, shown in errors and in derived events.
+    pub name: Option<String>,
+    /// The integration whose events the rule reads, or `"*"`.
+    pub integration: String,
+    /// Field name → regex; every one must match.
+    #[serde(rename = "match")]
+    pub matches: BTreeMap<String, String>,
+    /// The ontology event type to emit.
+    pub emit: String,
+}
+
+/// One problem found in a config, named by its key path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub key: String,
+    pub message: String,
+}
+
+impl Problem {
+    pub fn new(key: impl Into<String>, message: impl Into<String>) -> Problem {
+        Problem {
+            key: key.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.key, self.message)
+    }
+}
+
+/// Where the config comes from.
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub path: PathBuf,
+    /// Named by `--config` or `$TRMCTL_CONFIG`: then it must exist.
+    pub explicit: bool,
+}
+
+impl Config {
+    /// Reads, parses and validates the config. A missing file at the default path is an empty
+    /// config (so `trmctl init` and `trmctl status` work on a fresh machine).
+    pub fn load(source: &Source) -> anyhow::Result<Config> {
+        let text = match std::fs::read_to_string(&source.path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !source.explicit => {
+                tracing::debug!(path = %source.path.display(), "no config file; using defaults");
+                return Ok(Config::default());
+            }
+            Err(e) => {
+                return Err(Exit::usage(format!(
+                    "cannot read config {}: {e}",
+                    source.path.display()
+                ))
+                .into());
+            }
+        };
+        Config::parse(&text, &source.path)
+    }
+
+    /// Parses and validates config text; `path` only names the file in errors.
+    pub fn parse(text: &str, path: &Path) -> anyhow::Result<Config> {
+        let mut config = Config::from_toml(text, path)?;
+        let problems = config.validate();
+        if problems.is_empty() {
+            Ok(config)
+        } else {
+            Err(invalid(path, &problems).into())
+        }
+    }
+
+    /// Parses config text without validating it; a syntax error, unknown key or bad value is
+    /// a usage error naming the line.
+    pub fn from_toml(text: &str, path: &Path) -> Result<Config, Exit> {
+        toml::from_str(text).map_err(|e| {
+            // Not `e.to_string()`: that quotes the offending line, which may hold a pasted secret.
+            let place = match e.span() {
+                Some(span) => {
+                    let before = &text[..span.start.min(text.len())];
+                    let line = before.matches('\n').count() + 1;
+                    let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+                    format!(" at line {line}, column {column}")
+                }
+                None => String::new(),
+            };
+            Exit::usage(format!(
+                "invalid config {}{place}: {}",
+                path.display(),
+                e.message().trim_end()
+            ))
+        })
+    }
+
+    /// Checks what serde cannot: cross-references, kind-specific keys, rule regexes. Compiles
+    /// the rules on the way. Returns every problem found.
+    pub fn validate(&mut self) -> Vec<Problem> {
+        let mut problems = Vec::new();
+        for (name, integration) in &self.integrations {
+            validate_integration(name, integration, &self.accounts, &mut problems);
+        }
+        match RuleSet::compile(&self.rules, &self.integrations) {
+            Ok(ruleset) => self.ruleset = ruleset,
+            Err(rule_problems) => problems.extend(rule_problems),
+        }
+        problems
+    }
+
+    /// The integration of that name, or a usage error listing the configured ones.
+    pub fn integration(&self, name: &str) -> anyhow::Result<&IntegrationConfig> {
+        self.integrations.get(name).ok_or_else(|| {
+            let known: Vec<&str> = self.integrations.keys().map(String::as_str).collect();
+            let hint = if known.is_empty() {
+                "no integrations are configured".to_string()
+            } else {
+                format!("configured: {}", known.join(", "))
+            };
+            Exit::usage(format!("no integration named `{name}` ({hint})")).into()
+        })
+    }
+}
+
+/// The error for a config with validation problems: every problem on its own line.
+pub fn invalid(path: &Path, problems: &[Problem]) -> Exit {
+    let mut message = format!(
+        "config {} has {} problem{}:",
+        path.display(),
+        problems.len(),
+        if problems.len() == 1 { "" } else { "s" }
+    );
+    for problem in problems {
+        message.push_str(&format!("\n  {problem}"));
+    }
+    Exit::new(Code::Usage, message)
+}
+
+fn validate_integration(
+    name: &str,
+    cfg: &IntegrationConfig,
+    accounts: &BTreeMap<String, AccountConfig>,
+    problems: &mut Vec<Problem>,
+) {
+    let key = |k: &str| format!("integrations.{name}.{k}");
+    if !valid_name(name) {
+        problems.push(Problem::new(
+            format!("integrations.{name}"),
+            "a name may hold only letters, digits, `-` and `_`",
+        ));
+    }
+    for foreign in cfg.foreign_keys() {
+        problems.push(Problem::new(
+            key(foreign),
+            format!("not a key of kind `{}`", cfg.kind),
+        ));
+    }
+    let mut require = |field: &str, present: bool| {
+        if !present {
+            problems.push(Problem::new(
+                key(field),
+                format!("kind `{}` needs `{field}`", cfg.kind),
+            ));
+        }
+    };
+    match cfg.kind {
+        Kind::GoogleSheets => {
+            require("spreadsheet_id", cfg.spreadsheet_id.is_some());
+            require("range", cfg.range.is_some());
+            require("key_column", cfg.key_column.is_some());
+        }
+        Kind::HttpPoll => {
+            require("url", cfg.url.is_some());
+            require("items", cfg.items.is_some());
+            require("id", cfg.id.is_some());
+        }
+        Kind::Github | Kind::Stripe | Kind::Slack | Kind::Hubspot => {
+            require("secret", cfg.secret.is_some())
+        }
+        Kind::Webhook => {
+            require("scheme", cfg.scheme.is_some());
+            require("secret", cfg.secret.is_some());
+            if cfg.scheme == Some(Scheme::Hmac) {
+                require("header", cfg.header.is_some());
+            }
+        }
+        Kind::GooglePubsub => {
+            if cfg.audience.is_none() && cfg.token.is_none() {
+                problems.push(Problem::new(
+                    key("audience"),
+                    "kind `google-pubsub` needs `audience` (OIDC push) or `token`",
+                ));
+            }
+        }
+        Kind::Gmail | Kind::GoogleDrive | Kind::GoogleCalendar => {}
+    }
+    for (field, pointer) in [
+        ("items", &cfg.items),
+        ("id", &cfg.id),
+        ("updated_at", &cfg.updated_at),
+        ("id_pointer", &cfg.id_pointer),
+    ] {
+        if let Some(p) = pointer
+            && !p.is_empty()
+            && !p.starts_with('/')
+        {
+            problems.push(Problem::new(key(field), "a JSON pointer starts with `/`"));
+        }
+    }
+    if cfg.interval == Some(Duration::ZERO) {
+        problems.push(Problem::new(key("interval"), "must be longer than zero"));
+    }
+    if cfg.kind.is_google() || cfg.kind == Kind::GooglePubsub && cfg.account.is_some() {
+        match &cfg.account {
+            None => problems.push(Problem::new(
+                key("account"),
+                format!("kind `{}` needs `account`", cfg.kind),
+            )),
+            Some(account) if !accounts.contains_key(account) => problems.push(Problem::new(
+                key("account"),
+                format!("no account named `{account}` (add [accounts.{account}])"),
+            )),
+            Some(_) => {}
+        }
+    }
+}
+
+/// Integration names appear in URLs and keyring entries: keep them plain.
+pub fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, String> {
+        Config::parse(text, Path::new("test.toml")).map_err(|e| format!("{e:#}"))
+    }
+
+    #[test]
+    fn empty_config_has_defaults() {
+        let config = parse("").unwrap();
+        assert_eq!(config.server.bind.port(), 8787);
+        assert_eq!(config.server.max_body_bytes, ByteSize::mib(1));
+        assert_eq!(config.worker.retry_max, Duration::from_secs(900));
+    }
+
+    #[test]
+    fn unknown_key_names_key_and_line() {
+        let err = parse("[server]\nbind = \"127.0.0.1:1\"\nmax_body = \"1MiB\"\n").unwrap_err();
+        assert!(err.contains("line 3"), "{err}");
+        assert!(err.contains("max_body"), "{err}");
+        let err =
+            parse("[integrations.a]\nkind = \"gmail\"\naccount = \"x\"\nquerry = \"in:inbox\"\n")
+                .unwrap_err();
+        assert!(err.contains("line 4") && err.contains("querry"), "{err}");
+    }
+
+    #[test]
+    fn bad_duration_and_size_name_the_line() {
+        let err = parse("[worker]\nretry_base = \"2 parsecs\"\n").unwrap_err();
+        assert!(err.contains("line 2"), "{err}");
+        let err = parse("[server]\nmax_body_bytes = \"lots\"\n").unwrap_err();
+        assert!(err.contains("line 2"), "{err}");
+    }
+
+    #[test]
+    fn dangling_account_and_foreign_keys_are_all_reported() {
+        let err = parse(
+            "[integrations.mail]\nkind = \"gmail\"\naccount = \"nobody\"\n\
+             [integrations.hook]\nkind = \"github\"\nquery = \"x\"\n",
+        )
+        .unwrap_err();
+        assert!(
+            err.contains("integrations.mail.account: no account named `nobody`"),
+            "{err}"
+        );
+        assert!(
+            err.contains("integrations.hook.query: not a key of kind `github`"),
+            "{err}"
+        );
+        assert!(
+            err.contains("integrations.hook.secret: kind `github` needs `secret`"),
+            "{err}"
+        );
+        assert!(err.contains("3 problems"), "{err}");
+    }
+
+    #[test]
+    fn literal_secret_is_an_error() {
+        let err = parse("[integrations.h]\nkind = \"github\"\nsecret = \"hunter2\"\n").unwrap_err();
+        assert!(err.contains("never written in the config"), "{err}");
+        assert!(!err.contains("hunter2"), "{err}");
+    }
+
+    #[test]
+    fn rotation_takes_several_secrets() {
+        let config =
+            parse("[integrations.h]\nkind = \"github\"\nsecret = [\"env:NEW\", \"env:OLD\"]\n")
+                .unwrap();
+        assert_eq!(config.integrations["h"].secret.as_ref().unwrap().0.len(), 2);
+    }
+}

@@ -1,0 +1,99 @@
+//! Errors that decide the process exit code (SPEC §4).
+//!
+//! Commands return `anyhow::Result`; when a failure must end with a specific exit code, the
+//! command wraps it in [`Exit`]. `main` walks the error chain once to pick the code, and treats
+//! a closed stdout (`BrokenPipe`) as success so `trmctl events list | head -1` stays quiet.
+
+use std::fmt;
+use std::process::ExitCode;
+
+/// The exit codes of SPEC §4.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Code {
+    /// Something failed.
+    Failure = 1,
+    /// Usage or configuration error.
+    Usage = 2,
+    /// Some integrations failed while others succeeded.
+    Partial = 3,
+    /// An account needs re-authorization.
+    Reauth = 4,
+    /// The named integration is locked by another run.
+    Locked = 5,
+}
+
+/// An error that carries its exit code.
+#[derive(Debug)]
+pub struct Exit {
+    pub code: Code,
+    pub message: String,
+}
+
+impl Exit {
+    pub fn new(code: Code, message: impl Into<String>) -> Self {
+        Exit {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn usage(message: impl Into<String>) -> Self {
+        Exit::new(Code::Usage, message)
+    }
+}
+
+impl fmt::Display for Exit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Exit {}
+
+/// How a finished command should end the process.
+pub enum Outcome {
+    /// Exit quietly with this code (success, or a closed pipe).
+    Quiet(ExitCode),
+    /// Report the error and exit with this code.
+    Report(Code),
+}
+
+/// Decides the exit code for an error: a broken pipe anywhere in the chain is a quiet success,
+/// an [`Exit`] gives its own code, anything else is a plain failure.
+pub fn classify(err: &anyhow::Error) -> Outcome {
+    for cause in err.chain() {
+        if let Some(io) = cause.downcast_ref::<std::io::Error>()
+            && io.kind() == std::io::ErrorKind::BrokenPipe
+        {
+            return Outcome::Quiet(ExitCode::SUCCESS);
+        }
+        if let Some(exit) = cause.downcast_ref::<Exit>() {
+            return Outcome::Report(exit.code);
+        }
+    }
+    Outcome::Report(Code::Failure)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use anyhow::Context;
+
+    #[test]
+    fn broken_pipe_anywhere_is_quiet() {
+        let io = std::io::Error::new(std::io::ErrorKind::BrokenPipe, "closed");
+        let err = anyhow::Error::new(io).context("writing events");
+        assert!(matches!(classify(&err), Outcome::Quiet(_)));
+    }
+
+    #[test]
+    fn exit_code_comes_from_the_chain() {
+        let err = anyhow::Error::new(Exit::new(Code::Reauth, "reauth")).context("polling");
+        assert!(matches!(classify(&err), Outcome::Report(Code::Reauth)));
+        let err: anyhow::Result<()> = Err(anyhow::anyhow!("boom")).context("x");
+        assert!(matches!(
+            classify(&err.unwrap_err()),
+            Outcome::Report(Code::Failure)
+        ));
+    }
+}

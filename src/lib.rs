@@ -1,0 +1,16 @@
+//! trmctl: the integration gateway of TRM-OS. The binary is a thin shell over this library so
+//! tests can reach the internals.
+
+pub mod cli;
+pub mod cmd;
+pub mod config;
+pub mod docs;
+pub mod error;
+pub mod event;
+pub mod logging;
+pub mod output;
+pub mod paths;
+pub mod registry;
+pub mod rules;
+pub mod secrets;
+pub mod store;

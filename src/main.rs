@@ -1,0 +1,44 @@
+//! `trmctl`: parse the command line, set up logging, run the command, turn the result into an
+//! exit code (SPEC §4). A closed stdout ends quietly with 0.
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use clap::Parser;
+use trmctl::cli::{Cli, ColorWhen};
+use trmctl::error::{Outcome, classify};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let stderr_color = match cli.global.color {
+        ColorWhen::Always => true,
+        ColorWhen::Never => false,
+        ColorWhen::Auto => {
+            std::io::stderr().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
+    };
+    trmctl::logging::init(&cli.global, stderr_color);
+    let json = cli.global.json;
+    match trmctl::cmd::run(cli) {
+        Ok(code) => code,
+        Err(err) => match classify(&err) {
+            Outcome::Quiet(code) => code,
+            Outcome::Report(code) => {
+                let message = format!("{err:#}");
+                if json {
+                    let report = serde_json::json!({ "error": message, "exitCode": code as u8 });
+                    // stdout may be the closed pipe that failed; nothing more to say then.
+                    let _ = trmctl::output::Output::new(true, ColorWhen::Never).json(&report);
+                }
+                let prefix = if stderr_color {
+                    "\x1b[1;31merror:\x1b[0m"
+                } else {
+                    "error:"
+                };
+                eprintln!("{prefix} {message}");
+                ExitCode::from(code as u8)
+            }
+        },
+    }
+}

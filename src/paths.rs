@@ -1,0 +1,49 @@
+//! Where trmctl keeps its files: the config and the database, by flag, environment variable or
+//! XDG directory (SPEC §3).
+
+use std::path::PathBuf;
+
+use anyhow::{Result, anyhow};
+
+use crate::config::{Config, Source};
+
+/// The config file: `--config`/`$TRMCTL_CONFIG` (clap reads both), else
+/// `$XDG_CONFIG_HOME/trmctl/config.toml`.
+pub fn config_source(flag: Option<PathBuf>) -> Result<Source> {
+    if let Some(path) = flag {
+        return Ok(Source {
+            path,
+            explicit: true,
+        });
+    }
+    Ok(Source {
+        path: xdg_dir("XDG_CONFIG_HOME", ".config")?.join("config.toml"),
+        explicit: false,
+    })
+}
+
+/// The database: `[store] path`, else `$TRMCTL_DB`, else `$XDG_DATA_HOME/trmctl/trmctl.db`.
+pub fn database(config: &Config) -> Result<PathBuf> {
+    if let Some(path) = &config.store.path {
+        return Ok(path.clone());
+    }
+    if let Some(path) = std::env::var_os("TRMCTL_DB").filter(|p| !p.is_empty()) {
+        return Ok(PathBuf::from(path));
+    }
+    Ok(xdg_dir("XDG_DATA_HOME", ".local/share")?.join("trmctl.db"))
+}
+
+/// `$VAR/trmctl` when the variable holds an absolute path (the XDG rule), else
+/// `$HOME/<fallback>/trmctl`.
+fn xdg_dir(var: &str, fallback: &str) -> Result<PathBuf> {
+    if let Some(dir) = std::env::var_os(var)
+        .map(PathBuf::from)
+        .filter(|d| d.is_absolute())
+    {
+        return Ok(dir.join("trmctl"));
+    }
+    let home = directories::BaseDirs::new()
+        .map(|dirs| dirs.home_dir().to_path_buf())
+        .ok_or_else(|| anyhow!("cannot find the home directory; set {var} or use --config"))?;
+    Ok(home.join(fallback).join("trmctl"))
+}

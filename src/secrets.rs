@@ -1,0 +1,193 @@
+//! Secret references (SPEC §3): a config never holds a secret, only where to find one.
+//!
+//! `"keyring"` names the OS keyring entry `trmctl/<owner>/<key>`, `"env:NAME"` an environment
+//! variable, `"file:/path"` a file, `"credential:NAME"` a file in systemd's
+//! `$CREDENTIALS_DIRECTORY`. Anything else is rejected when the config is read, so a pasted
+//! secret is an error instead of a secret sitting in a config file.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use serde::{Deserialize, Deserializer};
+
+/// Where a secret is kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretRef {
+    /// The OS keyring entry `trmctl/<owner>/<key>`.
+    Keyring,
+    /// An environment variable.
+    Env(String),
+    /// A file, read whole; one trailing newline is dropped.
+    File(PathBuf),
+    /// A file in `$CREDENTIALS_DIRECTORY` (systemd `LoadCredential=`).
+    Credential(String),
+}
+
+impl SecretRef {
+    /// Parses a reference; the error says what references look like without echoing the value.
+    pub fn parse(text: &str) -> Result<SecretRef, String> {
+        let nonempty = |rest: &str, what: &str| {
+            if rest.is_empty() {
+                Err(format!("`{what}` needs a name after the colon"))
+            } else {
+                Ok(rest.to_string())
+            }
+        };
+        if text == "keyring" {
+            Ok(SecretRef::Keyring)
+        } else if let Some(rest) = text.strip_prefix("env:") {
+            nonempty(rest, "env:").map(SecretRef::Env)
+        } else if let Some(rest) = text.strip_prefix("file:") {
+            nonempty(rest, "file:").map(|p| SecretRef::File(PathBuf::from(p)))
+        } else if let Some(rest) = text.strip_prefix("credential:") {
+            let name = nonempty(rest, "credential:")?;
+            if name.contains('/') {
+                return Err("`credential:` takes a file name, not a path".into());
+            }
+            Ok(SecretRef::Credential(name))
+        } else {
+            Err(
+                "a secret is never written in the config: use \"keyring\", \"env:NAME\", \
+                 \"file:/path\" or \"credential:NAME\""
+                    .into(),
+            )
+        }
+    }
+
+    /// Reads the secret. `owner` and `key` name the keyring entry and appear in errors.
+    pub fn resolve(&self, owner: &str, key: &str) -> Result<String> {
+        match self {
+            SecretRef::Keyring => bail!(
+                "{owner}.{key} is kept in the keyring, which this build cannot read yet; \
+                 use \"env:NAME\", \"file:/path\" or \"credential:NAME\""
+            ),
+            SecretRef::Env(name) => std::env::var(name)
+                .with_context(|| format!("{owner}.{key}: environment variable {name} is not set")),
+            SecretRef::File(path) => read_secret_file(path)
+                .with_context(|| format!("{owner}.{key}: reading {}", path.display())),
+            SecretRef::Credential(name) => {
+                let dir = std::env::var_os("CREDENTIALS_DIRECTORY").with_context(|| {
+                    format!(
+                        "{owner}.{key}: credential:{name} needs $CREDENTIALS_DIRECTORY \
+                         (systemd LoadCredential=)"
+                    )
+                })?;
+                let path = PathBuf::from(dir).join(name);
+                read_secret_file(&path)
+                    .with_context(|| format!("{owner}.{key}: reading {}", path.display()))
+            }
+        }
+    }
+}
+
+fn read_secret_file(path: &std::path::Path) -> Result<String> {
+    let mut text = std::fs::read_to_string(path)?;
+    if text.ends_with('\n') {
+        text.pop();
+        if text.ends_with('\r') {
+            text.pop();
+        }
+    }
+    if text.is_empty() {
+        bail!("the file is empty");
+    }
+    Ok(text)
+}
+
+impl fmt::Display for SecretRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SecretRef::Keyring => f.write_str("keyring"),
+            SecretRef::Env(name) => write!(f, "env:{name}"),
+            SecretRef::File(path) => write!(f, "file:{}", path.display()),
+            SecretRef::Credential(name) => write!(f, "credential:{name}"),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for SecretRef {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        SecretRef::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+/// One secret or several active at once (rotation): `secret = "env:A"` or
+/// `secret = ["env:NEW", "env:OLD"]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretRefs(pub Vec<SecretRef>);
+
+impl<'de> Deserialize<'de> for SecretRefs {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum OneOrMany {
+            One(String),
+            Many(Vec<String>),
+        }
+        let texts = match OneOrMany::deserialize(deserializer) {
+            Ok(OneOrMany::One(text)) => vec![text],
+            Ok(OneOrMany::Many(texts)) => texts,
+            Err(_) => {
+                return Err(serde::de::Error::custom(
+                    "expected a secret reference or a list of them",
+                ));
+            }
+        };
+        if texts.is_empty() {
+            return Err(serde::de::Error::custom("the list of secrets is empty"));
+        }
+        texts
+            .iter()
+            .map(|t| SecretRef::parse(t))
+            .collect::<Result<Vec<_>, _>>()
+            .map(SecretRefs)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_every_form() {
+        assert_eq!(SecretRef::parse("keyring"), Ok(SecretRef::Keyring));
+        assert_eq!(SecretRef::parse("env:X"), Ok(SecretRef::Env("X".into())));
+        assert_eq!(
+            SecretRef::parse("file:/run/s"),
+            Ok(SecretRef::File("/run/s".into()))
+        );
+        assert_eq!(
+            SecretRef::parse("credential:tok"),
+            Ok(SecretRef::Credential("tok".into()))
+        );
+    }
+
+    #[test]
+    fn a_literal_secret_is_rejected_without_echo() {
+        let err = SecretRef::parse("whsec_abcdef").unwrap_err();
+        assert!(!err.contains("whsec_abcdef"));
+        assert!(SecretRef::parse("env:").is_err());
+        assert!(SecretRef::parse("credential:../x").is_err());
+    }
+
+    #[test]
+    fn file_secret_drops_one_newline() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s");
+        std::fs::write(&path, "s3cret\n").unwrap();
+        let secret = SecretRef::File(path).resolve("x", "secret").unwrap();
+        assert_eq!(secret, "s3cret");
+    }
+
+    #[test]
+    fn missing_env_names_the_variable_not_a_value() {
+        let err = SecretRef::Env("TRMCTL_TEST_SURELY_UNSET".into())
+            .resolve("github-repo", "secret")
+            .unwrap_err();
+        let text = format!("{err:#}");
+        assert!(text.contains("TRMCTL_TEST_SURELY_UNSET") && text.contains("github-repo.secret"));
+    }
+}
