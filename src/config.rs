@@ -232,6 +232,9 @@ macro_rules! integration_config {
         }
 
         impl IntegrationConfig {
+            /// Every key an integration table may hold.
+            pub const KEYS: &'static [&'static str] = &["kind", $(stringify!($field)),*];
+
             /// The keys set in this table that its kind does not take.
             fn foreign_keys(&self) -> Vec<&'static str> {
                 let mut keys = Vec::new();
@@ -589,6 +592,21 @@ mod tests {
         let err = parse("[integrations.h]\nkind = \"github\"\nsecret = \"hunter2\"\n").unwrap_err();
         assert!(err.contains("never written in the config"), "{err}");
         assert!(!err.contains("hunter2"), "{err}");
+    }
+
+    #[test]
+    fn example_config_is_valid_and_documents_every_integration_key() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config.example.toml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let config = Config::parse(&text, &path).unwrap();
+        assert!(!config.rules.is_empty());
+        for key in IntegrationConfig::KEYS {
+            let documented = text.lines().any(|line| {
+                let line = line.trim_start_matches(['#', ' ']);
+                line.starts_with(&format!("{key} =")) || line.contains(&format!("{{ {key} ="))
+            });
+            assert!(documented, "config.example.toml does not show `{key}`");
+        }
     }
 
     #[test]

@@ -119,11 +119,11 @@ impl Store {
     pub fn find_event(&self, id: &str) -> Result<Option<StoredEvent>> {
         if let Ok(uuid) = Uuid::parse_str(id) {
             let sql = format!("SELECT {COLUMNS} FROM events WHERE event_id = ?1");
-            return Ok(self
+            return self
                 .conn
                 .query_row(&sql, [uuid.to_string()], from_row)
                 .optional()?
-                .transpose()?);
+                .transpose();
         }
         let prefix = id.to_ascii_lowercase();
         if prefix.len() < 8 || !prefix.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {

@@ -1,0 +1,260 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_trmctl_global_optspecs
+    string join \n config= json q/quiet v/verbose color= log-format= h/help V/version
+end
+
+function __fish_trmctl_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_trmctl_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_trmctl_using_subcommand
+    set -l cmd (__fish_trmctl_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c trmctl -n "__fish_trmctl_needs_command" -l config -d 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
+complete -c trmctl -n "__fish_trmctl_needs_command" -l color -d 'When to use colours (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c trmctl -n "__fish_trmctl_needs_command" -l log-format -d 'Format of log lines on stderr' -r -f -a "text\t''
+json\t''"
+complete -c trmctl -n "__fish_trmctl_needs_command" -l json -d 'Print machine-readable JSON on stdout'
+complete -c trmctl -n "__fish_trmctl_needs_command" -s q -l quiet -d 'Print only errors'
+complete -c trmctl -n "__fish_trmctl_needs_command" -s v -l verbose -d 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
+complete -c trmctl -n "__fish_trmctl_needs_command" -s h -l help -d 'Print help'
+complete -c trmctl -n "__fish_trmctl_needs_command" -s V -l version -d 'Print version'
+complete -c trmctl -n "__fish_trmctl_needs_command" -f -a "init" -d 'Write a commented config and create the database'
+complete -c trmctl -n "__fish_trmctl_needs_command" -f -a "config" -d 'Inspect the configuration'
+complete -c trmctl -n "__fish_trmctl_needs_command" -f -a "integrations" -d 'The integration registry'
+complete -c trmctl -n "__fish_trmctl_needs_command" -f -a "events" -d 'Inspect stored events'
+complete -c trmctl -n "__fish_trmctl_needs_command" -f -a "status" -d 'What needs attention: failing integrations, dead letters, accounts to re-authorize'
+complete -c trmctl -n "__fish_trmctl_needs_command" -f -a "completions" -d 'Print shell completions'
+complete -c trmctl -n "__fish_trmctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c trmctl -n "__fish_trmctl_using_subcommand init" -l config -d 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
+complete -c trmctl -n "__fish_trmctl_using_subcommand init" -l color -d 'When to use colours (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c trmctl -n "__fish_trmctl_using_subcommand init" -l log-format -d 'Format of log lines on stderr' -r -f -a "text\t''
+json\t''"
+complete -c trmctl -n "__fish_trmctl_using_subcommand init" -l json -d 'Print machine-readable JSON on stdout'
+complete -c trmctl -n "__fish_trmctl_using_subcommand init" -s q -l quiet -d 'Print only errors'
+complete -c trmctl -n "__fish_trmctl_using_subcommand init" -s v -l verbose -d 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
+complete -c trmctl -n "__fish_trmctl_using_subcommand init" -s h -l help -d 'Print help'
+complete -c trmctl -n "__fish_trmctl_using_subcommand init" -s V -l version -d 'Print version'
+complete -c trmctl -n "__fish_trmctl_using_subcommand config; and not __fish_seen_subcommand_from check help" -l config -d 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
+complete -c trmctl -n "__fish_trmctl_using_subcommand config; and not __fish_seen_subcommand_from check help" -l color -d 'When to use colours (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c trmctl -n "__fish_trmctl_using_subcommand config; and not __fish_seen_subcommand_from check help" -l log-format -d 'Format of log lines on stderr' -r -f -a "text\t''
+json\t''"
+complete -c trmctl -n "__fish_trmctl_using_subcommand config; and not __fish_seen_subcommand_from check help" -l json -d 'Print machine-readable JSON on stdout'
+complete -c trmctl -n "__fish_trmctl_using_subcommand config; and not __fish_seen_subcommand_from check help" -s q -l quiet -d 'Print only errors'
+complete -c trmctl -n "__fish_trmctl_using_subcommand config; and not __fish_seen_subcommand_from check help" -s v -l verbose -d 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
+complete -c trmctl -n "__fish_trmctl_using_subcommand config; and not __fish_seen_subcommand_from check help" -s h -l help -d 'Print help'
+complete -c trmctl -n "__fish_trmctl_using_subcommand config; and not __fish_seen_subcommand_from check help" -s V -l version -d 'Print version'
+complete -c trmctl -n "__fish_trmctl_using_subcommand config; and not __fish_seen_subcommand_from check help" -f -a "check" -d 'Validate the config and print every problem (exit 2 if any)'
+complete -c trmctl -n "__fish_trmctl_using_subcommand config; and not __fish_seen_subcommand_from check help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c trmctl -n "__fish_trmctl_using_subcommand config; and __fish_seen_subcommand_from check" -l config -d 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
+complete -c trmctl -n "__fish_trmctl_using_subcommand config; and __fish_seen_subcommand_from check" -l color -d 'When to use colours (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c trmctl -n "__fish_trmctl_using_subcommand config; and __fish_seen_subcommand_from check" -l log-format -d 'Format of log lines on stderr' -r -f -a "text\t''
+json\t''"
+complete -c trmctl -n "__fish_trmctl_using_subcommand config; and __fish_seen_subcommand_from check" -l json -d 'Print machine-readable JSON on stdout'
+complete -c trmctl -n "__fish_trmctl_using_subcommand config; and __fish_seen_subcommand_from check" -s q -l quiet -d 'Print only errors'
+complete -c trmctl -n "__fish_trmctl_using_subcommand config; and __fish_seen_subcommand_from check" -s v -l verbose -d 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
+complete -c trmctl -n "__fish_trmctl_using_subcommand config; and __fish_seen_subcommand_from check" -s h -l help -d 'Print help'
+complete -c trmctl -n "__fish_trmctl_using_subcommand config; and __fish_seen_subcommand_from check" -s V -l version -d 'Print version'
+complete -c trmctl -n "__fish_trmctl_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "check" -d 'Validate the config and print every problem (exit 2 if any)'
+complete -c trmctl -n "__fish_trmctl_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c trmctl -n "__fish_trmctl_using_subcommand integrations; and not __fish_seen_subcommand_from list show enable disable help" -l config -d 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
+complete -c trmctl -n "__fish_trmctl_using_subcommand integrations; and not __fish_seen_subcommand_from list show enable disable help" -l color -d 'When to use colours (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c trmctl -n "__fish_trmctl_using_subcommand integrations; and not __fish_seen_subcommand_from list show enable disable help" -l log-format -d 'Format of log lines on stderr' -r -f -a "text\t''
+json\t''"
+complete -c trmctl -n "__fish_trmctl_using_subcommand integrations; and not __fish_seen_subcommand_from list show enable disable help" -l json -d 'Print machine-readable JSON on stdout'
+complete -c trmctl -n "__fish_trmctl_using_subcommand integrations; and not __fish_seen_subcommand_from list show enable disable help" -s q -l quiet -d 'Print only errors'
+complete -c trmctl -n "__fish_trmctl_using_subcommand integrations; and not __fish_seen_subcommand_from list show enable disable help" -s v -l verbose -d 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
+complete -c trmctl -n "__fish_trmctl_using_subcommand integrations; and not __fish_seen_subcommand_from list show enable disable help" -s h -l help -d 'Print help'
+complete -c trmctl -n "__fish_trmctl_using_subcommand integrations; and not __fish_seen_subcommand_from list show enable disable help" -s V -l version -d 'Print version'
+complete -c trmctl -n "__fish_trmctl_using_subcommand integrations; and not __fish_seen_subcommand_from list show enable disable help" -f -a "list" -d 'List integrations with their status'
+complete -c trmctl -n "__fish_trmctl_using_subcommand integrations; and not __fish_seen_subcommand_from list show enable disable help" -f -a "show" -d 'Show one integration'
+complete -c trmctl -n "__fish_trmctl_using_subcommand integrations; and not __fish_seen_subcommand_from list show enable disable help" -f -a "enable" -d 'Enable an integration'
+complete -c trmctl -n "__fish_trmctl_using_subcommand integrations; and not __fish_seen_subcommand_from list show enable disable help" -f -a "disable" -d 'Disable an integration (its webhooks answer 404, polls skip it)'
+complete -c trmctl -n "__fish_trmctl_using_subcommand integrations; and not __fish_seen_subcommand_from list show enable disable help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c trmctl -n "__fish_trmctl_using_subcommand integrations; and __fish_seen_subcommand_from list" -l config -d 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
+complete -c trmctl -n "__fish_trmctl_using_subcommand integrations; and __fish_seen_subcommand_from list" -l color -d 'When to use colours (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c trmctl -n "__fish_trmctl_using_subcommand integrations; and __fish_seen_subcommand_from list" -l log-format -d 'Format of log lines on stderr' -r -f -a "text\t''
+json\t''"
+complete -c trmctl -n "__fish_trmctl_using_subcommand integrations; and __fish_seen_subcommand_from list" -l json -d 'Print machine-readable JSON on stdout'
+complete -c trmctl -n "__fish_trmctl_using_subcommand integrations; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print only errors'
+complete -c trmctl -n "__fish_trmctl_using_subcommand integrations; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
+complete -c trmctl -n "__fish_trmctl_using_subcommand integrations; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c trmctl -n "__fish_trmctl_using_subcommand integrations; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c trmctl -n "__fish_trmctl_using_subcommand integrations; and __fish_seen_subcommand_from show" -l config -d 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
+complete -c trmctl -n "__fish_trmctl_using_subcommand integrations; and __fish_seen_subcommand_from show" -l color -d 'When to use colours (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c trmctl -n "__fish_trmctl_using_subcommand integrations; and __fish_seen_subcommand_from show" -l log-format -d 'Format of log lines on stderr' -r -f -a "text\t''
+json\t''"
+complete -c trmctl -n "__fish_trmctl_using_subcommand integrations; and __fish_seen_subcommand_from show" -l json -d 'Print machine-readable JSON on stdout'
+complete -c trmctl -n "__fish_trmctl_using_subcommand integrations; and __fish_seen_subcommand_from show" -s q -l quiet -d 'Print only errors'
+complete -c trmctl -n "__fish_trmctl_using_subcommand integrations; and __fish_seen_subcommand_from show" -s v -l verbose -d 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
+complete -c trmctl -n "__fish_trmctl_using_subcommand integrations; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
+complete -c trmctl -n "__fish_trmctl_using_subcommand integrations; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
+complete -c trmctl -n "__fish_trmctl_using_subcommand integrations; and __fish_seen_subcommand_from enable" -l config -d 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
+complete -c trmctl -n "__fish_trmctl_using_subcommand integrations; and __fish_seen_subcommand_from enable" -l color -d 'When to use colours (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c trmctl -n "__fish_trmctl_using_subcommand integrations; and __fish_seen_subcommand_from enable" -l log-format -d 'Format of log lines on stderr' -r -f -a "text\t''
+json\t''"
+complete -c trmctl -n "__fish_trmctl_using_subcommand integrations; and __fish_seen_subcommand_from enable" -l json -d 'Print machine-readable JSON on stdout'
+complete -c trmctl -n "__fish_trmctl_using_subcommand integrations; and __fish_seen_subcommand_from enable" -s q -l quiet -d 'Print only errors'
+complete -c trmctl -n "__fish_trmctl_using_subcommand integrations; and __fish_seen_subcommand_from enable" -s v -l verbose -d 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
+complete -c trmctl -n "__fish_trmctl_using_subcommand integrations; and __fish_seen_subcommand_from enable" -s h -l help -d 'Print help'
+complete -c trmctl -n "__fish_trmctl_using_subcommand integrations; and __fish_seen_subcommand_from enable" -s V -l version -d 'Print version'
+complete -c trmctl -n "__fish_trmctl_using_subcommand integrations; and __fish_seen_subcommand_from disable" -l config -d 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
+complete -c trmctl -n "__fish_trmctl_using_subcommand integrations; and __fish_seen_subcommand_from disable" -l color -d 'When to use colours (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c trmctl -n "__fish_trmctl_using_subcommand integrations; and __fish_seen_subcommand_from disable" -l log-format -d 'Format of log lines on stderr' -r -f -a "text\t''
+json\t''"
+complete -c trmctl -n "__fish_trmctl_using_subcommand integrations; and __fish_seen_subcommand_from disable" -l json -d 'Print machine-readable JSON on stdout'
+complete -c trmctl -n "__fish_trmctl_using_subcommand integrations; and __fish_seen_subcommand_from disable" -s q -l quiet -d 'Print only errors'
+complete -c trmctl -n "__fish_trmctl_using_subcommand integrations; and __fish_seen_subcommand_from disable" -s v -l verbose -d 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
+complete -c trmctl -n "__fish_trmctl_using_subcommand integrations; and __fish_seen_subcommand_from disable" -s h -l help -d 'Print help'
+complete -c trmctl -n "__fish_trmctl_using_subcommand integrations; and __fish_seen_subcommand_from disable" -s V -l version -d 'Print version'
+complete -c trmctl -n "__fish_trmctl_using_subcommand integrations; and __fish_seen_subcommand_from help" -f -a "list" -d 'List integrations with their status'
+complete -c trmctl -n "__fish_trmctl_using_subcommand integrations; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show one integration'
+complete -c trmctl -n "__fish_trmctl_using_subcommand integrations; and __fish_seen_subcommand_from help" -f -a "enable" -d 'Enable an integration'
+complete -c trmctl -n "__fish_trmctl_using_subcommand integrations; and __fish_seen_subcommand_from help" -f -a "disable" -d 'Disable an integration (its webhooks answer 404, polls skip it)'
+complete -c trmctl -n "__fish_trmctl_using_subcommand integrations; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c trmctl -n "__fish_trmctl_using_subcommand events; and not __fish_seen_subcommand_from list show tail help" -l config -d 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
+complete -c trmctl -n "__fish_trmctl_using_subcommand events; and not __fish_seen_subcommand_from list show tail help" -l color -d 'When to use colours (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c trmctl -n "__fish_trmctl_using_subcommand events; and not __fish_seen_subcommand_from list show tail help" -l log-format -d 'Format of log lines on stderr' -r -f -a "text\t''
+json\t''"
+complete -c trmctl -n "__fish_trmctl_using_subcommand events; and not __fish_seen_subcommand_from list show tail help" -l json -d 'Print machine-readable JSON on stdout'
+complete -c trmctl -n "__fish_trmctl_using_subcommand events; and not __fish_seen_subcommand_from list show tail help" -s q -l quiet -d 'Print only errors'
+complete -c trmctl -n "__fish_trmctl_using_subcommand events; and not __fish_seen_subcommand_from list show tail help" -s v -l verbose -d 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
+complete -c trmctl -n "__fish_trmctl_using_subcommand events; and not __fish_seen_subcommand_from list show tail help" -s h -l help -d 'Print help'
+complete -c trmctl -n "__fish_trmctl_using_subcommand events; and not __fish_seen_subcommand_from list show tail help" -s V -l version -d 'Print version'
+complete -c trmctl -n "__fish_trmctl_using_subcommand events; and not __fish_seen_subcommand_from list show tail help" -f -a "list" -d 'List events, newest first'
+complete -c trmctl -n "__fish_trmctl_using_subcommand events; and not __fish_seen_subcommand_from list show tail help" -f -a "show" -d 'Show one event'
+complete -c trmctl -n "__fish_trmctl_using_subcommand events; and not __fish_seen_subcommand_from list show tail help" -f -a "tail" -d 'Print the latest events, oldest first (NDJSON with --json)'
+complete -c trmctl -n "__fish_trmctl_using_subcommand events; and not __fish_seen_subcommand_from list show tail help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c trmctl -n "__fish_trmctl_using_subcommand events; and __fish_seen_subcommand_from list" -l integration -d 'Only events of this integration' -r
+complete -c trmctl -n "__fish_trmctl_using_subcommand events; and __fish_seen_subcommand_from list" -l type -d 'Only events of this type' -r -f -a "emailReceived\t''
+sheetRowAdded\t''
+sheetRowUpdated\t''
+sheetRowRemoved\t''
+driveFileAdded\t''
+driveFileUpdated\t''
+calendarEventChanged\t''
+slackMessagePosted\t''
+githubEventReceived\t''
+stripeEventReceived\t''
+crmRecordChanged\t''
+externalEventReceived\t''
+potentialTensionDetected\t''
+recognitionDetected\t''
+winRecorded\t''
+knowledgeSnippetFound\t''
+taskRequested\t''
+externalTaskCreated\t''
+integrationFailed\t''
+reauthRequired\t''"
+complete -c trmctl -n "__fish_trmctl_using_subcommand events; and __fish_seen_subcommand_from list" -l since -d 'Only events received since TIME (RFC 3339, or a duration ago such as 2h)' -r
+complete -c trmctl -n "__fish_trmctl_using_subcommand events; and __fish_seen_subcommand_from list" -l limit -d 'At most this many events' -r
+complete -c trmctl -n "__fish_trmctl_using_subcommand events; and __fish_seen_subcommand_from list" -l config -d 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
+complete -c trmctl -n "__fish_trmctl_using_subcommand events; and __fish_seen_subcommand_from list" -l color -d 'When to use colours (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c trmctl -n "__fish_trmctl_using_subcommand events; and __fish_seen_subcommand_from list" -l log-format -d 'Format of log lines on stderr' -r -f -a "text\t''
+json\t''"
+complete -c trmctl -n "__fish_trmctl_using_subcommand events; and __fish_seen_subcommand_from list" -l json -d 'Print machine-readable JSON on stdout'
+complete -c trmctl -n "__fish_trmctl_using_subcommand events; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print only errors'
+complete -c trmctl -n "__fish_trmctl_using_subcommand events; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
+complete -c trmctl -n "__fish_trmctl_using_subcommand events; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c trmctl -n "__fish_trmctl_using_subcommand events; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c trmctl -n "__fish_trmctl_using_subcommand events; and __fish_seen_subcommand_from show" -l config -d 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
+complete -c trmctl -n "__fish_trmctl_using_subcommand events; and __fish_seen_subcommand_from show" -l color -d 'When to use colours (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c trmctl -n "__fish_trmctl_using_subcommand events; and __fish_seen_subcommand_from show" -l log-format -d 'Format of log lines on stderr' -r -f -a "text\t''
+json\t''"
+complete -c trmctl -n "__fish_trmctl_using_subcommand events; and __fish_seen_subcommand_from show" -l json -d 'Print machine-readable JSON on stdout'
+complete -c trmctl -n "__fish_trmctl_using_subcommand events; and __fish_seen_subcommand_from show" -s q -l quiet -d 'Print only errors'
+complete -c trmctl -n "__fish_trmctl_using_subcommand events; and __fish_seen_subcommand_from show" -s v -l verbose -d 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
+complete -c trmctl -n "__fish_trmctl_using_subcommand events; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
+complete -c trmctl -n "__fish_trmctl_using_subcommand events; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
+complete -c trmctl -n "__fish_trmctl_using_subcommand events; and __fish_seen_subcommand_from tail" -s n -l lines -d 'How many of the latest events to print first' -r
+complete -c trmctl -n "__fish_trmctl_using_subcommand events; and __fish_seen_subcommand_from tail" -l config -d 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
+complete -c trmctl -n "__fish_trmctl_using_subcommand events; and __fish_seen_subcommand_from tail" -l color -d 'When to use colours (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c trmctl -n "__fish_trmctl_using_subcommand events; and __fish_seen_subcommand_from tail" -l log-format -d 'Format of log lines on stderr' -r -f -a "text\t''
+json\t''"
+complete -c trmctl -n "__fish_trmctl_using_subcommand events; and __fish_seen_subcommand_from tail" -s f -l follow -d 'Keep printing events as they are stored'
+complete -c trmctl -n "__fish_trmctl_using_subcommand events; and __fish_seen_subcommand_from tail" -l json -d 'Print machine-readable JSON on stdout'
+complete -c trmctl -n "__fish_trmctl_using_subcommand events; and __fish_seen_subcommand_from tail" -s q -l quiet -d 'Print only errors'
+complete -c trmctl -n "__fish_trmctl_using_subcommand events; and __fish_seen_subcommand_from tail" -s v -l verbose -d 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
+complete -c trmctl -n "__fish_trmctl_using_subcommand events; and __fish_seen_subcommand_from tail" -s h -l help -d 'Print help'
+complete -c trmctl -n "__fish_trmctl_using_subcommand events; and __fish_seen_subcommand_from tail" -s V -l version -d 'Print version'
+complete -c trmctl -n "__fish_trmctl_using_subcommand events; and __fish_seen_subcommand_from help" -f -a "list" -d 'List events, newest first'
+complete -c trmctl -n "__fish_trmctl_using_subcommand events; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show one event'
+complete -c trmctl -n "__fish_trmctl_using_subcommand events; and __fish_seen_subcommand_from help" -f -a "tail" -d 'Print the latest events, oldest first (NDJSON with --json)'
+complete -c trmctl -n "__fish_trmctl_using_subcommand events; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c trmctl -n "__fish_trmctl_using_subcommand status" -l config -d 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
+complete -c trmctl -n "__fish_trmctl_using_subcommand status" -l color -d 'When to use colours (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c trmctl -n "__fish_trmctl_using_subcommand status" -l log-format -d 'Format of log lines on stderr' -r -f -a "text\t''
+json\t''"
+complete -c trmctl -n "__fish_trmctl_using_subcommand status" -l json -d 'Print machine-readable JSON on stdout'
+complete -c trmctl -n "__fish_trmctl_using_subcommand status" -s q -l quiet -d 'Print only errors'
+complete -c trmctl -n "__fish_trmctl_using_subcommand status" -s v -l verbose -d 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
+complete -c trmctl -n "__fish_trmctl_using_subcommand status" -s h -l help -d 'Print help'
+complete -c trmctl -n "__fish_trmctl_using_subcommand status" -s V -l version -d 'Print version'
+complete -c trmctl -n "__fish_trmctl_using_subcommand completions" -l config -d 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
+complete -c trmctl -n "__fish_trmctl_using_subcommand completions" -l color -d 'When to use colours (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c trmctl -n "__fish_trmctl_using_subcommand completions" -l log-format -d 'Format of log lines on stderr' -r -f -a "text\t''
+json\t''"
+complete -c trmctl -n "__fish_trmctl_using_subcommand completions" -l json -d 'Print machine-readable JSON on stdout'
+complete -c trmctl -n "__fish_trmctl_using_subcommand completions" -s q -l quiet -d 'Print only errors'
+complete -c trmctl -n "__fish_trmctl_using_subcommand completions" -s v -l verbose -d 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
+complete -c trmctl -n "__fish_trmctl_using_subcommand completions" -s h -l help -d 'Print help'
+complete -c trmctl -n "__fish_trmctl_using_subcommand completions" -s V -l version -d 'Print version'
+complete -c trmctl -n "__fish_trmctl_using_subcommand help; and not __fish_seen_subcommand_from init config integrations events status completions help" -f -a "init" -d 'Write a commented config and create the database'
+complete -c trmctl -n "__fish_trmctl_using_subcommand help; and not __fish_seen_subcommand_from init config integrations events status completions help" -f -a "config" -d 'Inspect the configuration'
+complete -c trmctl -n "__fish_trmctl_using_subcommand help; and not __fish_seen_subcommand_from init config integrations events status completions help" -f -a "integrations" -d 'The integration registry'
+complete -c trmctl -n "__fish_trmctl_using_subcommand help; and not __fish_seen_subcommand_from init config integrations events status completions help" -f -a "events" -d 'Inspect stored events'
+complete -c trmctl -n "__fish_trmctl_using_subcommand help; and not __fish_seen_subcommand_from init config integrations events status completions help" -f -a "status" -d 'What needs attention: failing integrations, dead letters, accounts to re-authorize'
+complete -c trmctl -n "__fish_trmctl_using_subcommand help; and not __fish_seen_subcommand_from init config integrations events status completions help" -f -a "completions" -d 'Print shell completions'
+complete -c trmctl -n "__fish_trmctl_using_subcommand help; and not __fish_seen_subcommand_from init config integrations events status completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c trmctl -n "__fish_trmctl_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "check" -d 'Validate the config and print every problem (exit 2 if any)'
+complete -c trmctl -n "__fish_trmctl_using_subcommand help; and __fish_seen_subcommand_from integrations" -f -a "list" -d 'List integrations with their status'
+complete -c trmctl -n "__fish_trmctl_using_subcommand help; and __fish_seen_subcommand_from integrations" -f -a "show" -d 'Show one integration'
+complete -c trmctl -n "__fish_trmctl_using_subcommand help; and __fish_seen_subcommand_from integrations" -f -a "enable" -d 'Enable an integration'
+complete -c trmctl -n "__fish_trmctl_using_subcommand help; and __fish_seen_subcommand_from integrations" -f -a "disable" -d 'Disable an integration (its webhooks answer 404, polls skip it)'
+complete -c trmctl -n "__fish_trmctl_using_subcommand help; and __fish_seen_subcommand_from events" -f -a "list" -d 'List events, newest first'
+complete -c trmctl -n "__fish_trmctl_using_subcommand help; and __fish_seen_subcommand_from events" -f -a "show" -d 'Show one event'
+complete -c trmctl -n "__fish_trmctl_using_subcommand help; and __fish_seen_subcommand_from events" -f -a "tail" -d 'Print the latest events, oldest first (NDJSON with --json)'

@@ -1,0 +1,250 @@
+//! CLI conventions (SPEC §4): exit codes, config errors, stdout vs stderr, closed pipes.
+
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+
+use predicates::prelude::*;
+use trmctl::event::EventType;
+
+use crate::util::{CONFIG, Sandbox, json};
+
+#[test]
+fn init_writes_a_valid_config_and_a_private_database() {
+    let sandbox = Sandbox::new();
+    sandbox
+        .cmd()
+        .arg("init")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Next:"));
+    assert!(sandbox.config_path().exists());
+    assert!(sandbox.db_path().exists());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(sandbox.db_path())
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    sandbox.cmd().args(["config", "check"]).assert().success();
+    // A second init keeps the user's config.
+    sandbox.write_config("# mine\n");
+    let out = sandbox.cmd().args(["init", "--json"]).output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(json(&out)["configCreated"], false);
+    assert_eq!(
+        std::fs::read_to_string(sandbox.config_path()).unwrap(),
+        "# mine\n"
+    );
+}
+
+#[test]
+fn config_check_lists_every_problem_and_exits_2() {
+    let sandbox = Sandbox::with_config(
+        r#"
+[integrations.mail]
+kind = "gmail"
+account = "ghost"
+
+[[rules]]
+integration = "nowhere"
+match = { subject = "(" }
+emit = "potentialTensionDetected"
+"#,
+    );
+    sandbox
+        .cmd()
+        .args(["config", "check"])
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr(predicate::str::contains(
+            "integrations.mail.account: no account named `ghost`",
+        ))
+        .stderr(predicate::str::contains(
+            "rules[0].integration: no integration named `nowhere`",
+        ))
+        .stderr(predicate::str::contains(
+            "rules[0].match.subject: invalid regex",
+        ));
+    let out = sandbox
+        .cmd()
+        .args(["config", "check", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let report = json(&out);
+    assert_eq!(report["valid"], false);
+    assert_eq!(report["problems"].as_array().unwrap().len(), 3);
+}
+
+#[test]
+fn unknown_key_is_a_usage_error_with_its_line() {
+    let sandbox = Sandbox::with_config("[server]\nbind = \"127.0.0.1:9\"\nbnd = 1\n");
+    sandbox
+        .cmd()
+        .args(["integrations", "list"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("line 3").and(predicate::str::contains("bnd")));
+}
+
+#[test]
+fn bad_duration_is_a_usage_error_with_its_line() {
+    let sandbox = Sandbox::with_config("[worker]\nmax_attempts = 3\nretry_max = \"soon\"\n");
+    sandbox
+        .cmd()
+        .args(["config", "check"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("line 3"));
+}
+
+#[test]
+fn missing_explicit_config_is_exit_2_and_json_reports_it() {
+    let sandbox = Sandbox::new();
+    let out = sandbox
+        .cmd()
+        .args(["--config", "nope.toml", "--json", "status"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let report = json(&out);
+    assert_eq!(report["exitCode"], 2);
+    assert!(report["error"].as_str().unwrap().contains("nope.toml"));
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let sandbox = Sandbox::new();
+    sandbox.cmd().arg("frobnicate").assert().code(2);
+    sandbox
+        .cmd()
+        .args(["events", "list", "--type", "nope"])
+        .assert()
+        .code(2);
+    sandbox
+        .cmd()
+        .args(["events", "list", "--since", "yesterdayish"])
+        .assert()
+        .code(2);
+    sandbox
+        .cmd()
+        .args(["integrations", "show", "nope"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no integration named `nope`"));
+}
+
+#[test]
+fn status_is_quiet_when_all_is_well_and_json_has_camel_case() {
+    let sandbox = Sandbox::with_config(CONFIG);
+    sandbox
+        .cmd()
+        .arg("status")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("nothing needs attention"));
+    let out = sandbox.cmd().args(["status", "--json"]).output().unwrap();
+    let report = json(&out);
+    assert_eq!(report["ok"], true);
+    assert_eq!(report["integrationsTotal"], 2);
+    assert_eq!(report["deadLetters"], 0);
+    assert!(
+        report["accountsNeedingReauth"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[test]
+fn logs_go_to_stderr_and_verbosity_is_honoured() {
+    let sandbox = Sandbox::with_config(CONFIG);
+    let out = sandbox
+        .cmd()
+        .args(["-v", "integrations", "disable", "github-repo"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "Disabled github-repo\n"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("registry switch changed"));
+    let out = sandbox
+        .cmd()
+        .args([
+            "-v",
+            "--log-format",
+            "json",
+            "integrations",
+            "enable",
+            "github-repo",
+        ])
+        .output()
+        .unwrap();
+    let line = String::from_utf8_lossy(&out.stderr);
+    let log: serde_json::Value = serde_json::from_str(line.lines().next().unwrap()).unwrap();
+    assert_eq!(log["integration"], "github-repo");
+    let quiet = sandbox
+        .cmd()
+        .args(["-q", "integrations", "enable", "github-repo"])
+        .env("RUST_LOG", "trmctl=info")
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&quiet.stderr).contains("registry switch changed"),
+        "RUST_LOG wins over -q"
+    );
+}
+
+#[test]
+fn closed_pipe_exits_quietly() {
+    let sandbox = Sandbox::with_config(CONFIG);
+    let events: Vec<(String, String)> = (0..3000)
+        .map(|i| {
+            (
+                format!("k{i}"),
+                format!("subject number {i} {}", "x".repeat(80)),
+            )
+        })
+        .collect();
+    let rows: Vec<_> = events
+        .iter()
+        .map(|(k, s)| {
+            (
+                "founder-gmail",
+                EventType::EmailReceived,
+                k.as_str(),
+                s.as_str(),
+            )
+        })
+        .collect();
+    sandbox.add_events(&rows);
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("trmctl"))
+        .args(["events", "list", "--limit", "5000"])
+        .env("XDG_CONFIG_HOME", sandbox.dir.path().join("config"))
+        .env("XDG_DATA_HOME", sandbox.dir.path().join("data"))
+        .env_remove("TRMCTL_CONFIG")
+        .env_remove("TRMCTL_DB")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.starts_with("EVENT ID"));
+    // The reader is dropped here: `| head -1`.
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "",
+        "no error, no panic"
+    );
+}

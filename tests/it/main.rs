@@ -1,0 +1,8 @@
+//! Integration tests: one binary, a module per area, every case through the real `trmctl`
+//! binary or the library against a database on disk.
+
+mod cli;
+mod events;
+mod generated;
+mod registry;
+mod util;

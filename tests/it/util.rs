@@ -1,0 +1,115 @@
+//! A sandbox per test: a temp dir holding the config and the database, and a `trmctl` command
+//! whose every path variable points inside it.
+
+use std::path::PathBuf;
+
+use assert_cmd::Command;
+use tempfile::TempDir;
+use trmctl::event::{Event, EventType};
+use trmctl::store::Store;
+
+pub struct Sandbox {
+    pub dir: TempDir,
+}
+
+impl Sandbox {
+    pub fn new() -> Sandbox {
+        Sandbox {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    /// A sandbox with this config written at the default config path.
+    pub fn with_config(text: &str) -> Sandbox {
+        let sandbox = Sandbox::new();
+        sandbox.write_config(text);
+        sandbox
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.path().join("config/trmctl/config.toml")
+    }
+
+    pub fn db_path(&self) -> PathBuf {
+        self.dir.path().join("data/trmctl/trmctl.db")
+    }
+
+    pub fn write_config(&self, text: &str) {
+        let path = self.config_path();
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+
+    /// `trmctl` with XDG paths, HOME and nothing else of the caller's environment that trmctl reads.
+    pub fn cmd(&self) -> Command {
+        let mut cmd = Command::cargo_bin("trmctl").unwrap();
+        cmd.current_dir(self.dir.path())
+            .env("HOME", self.dir.path())
+            .env("XDG_CONFIG_HOME", self.dir.path().join("config"))
+            .env("XDG_DATA_HOME", self.dir.path().join("data"))
+            .env("NO_COLOR", "1")
+            .env_remove("TRMCTL_CONFIG")
+            .env_remove("TRMCTL_DB")
+            .env_remove("RUST_LOG");
+        cmd
+    }
+
+    /// The sandbox's database, opened through the library.
+    pub fn store(&self) -> Store {
+        Store::open(&self.db_path()).unwrap()
+    }
+
+    /// Stores base events `(integration, type, dedupe key, subject)` in one transaction.
+    pub fn add_events(&self, events: &[(&str, EventType, &str, &str)]) -> Vec<Event> {
+        let mut store = self.store();
+        let events: Vec<Event> = events
+            .iter()
+            .map(|(integration, event_type, key, subject)| {
+                let mut e = Event::new(
+                    *event_type,
+                    integration,
+                    "test",
+                    key.to_string(),
+                    trmctl::event::now(),
+                );
+                e.subject = Some(subject.to_string());
+                e
+            })
+            .collect();
+        store
+            .transaction(|tx| {
+                for e in &events {
+                    trmctl::store::insert_event(tx, e)?;
+                }
+                Ok(())
+            })
+            .unwrap();
+        events
+    }
+}
+
+/// Parses stdout as JSON.
+pub fn json(output: &std::process::Output) -> serde_json::Value {
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}): {}",
+            String::from_utf8_lossy(&output.stdout)
+        )
+    })
+}
+
+/// A config with one integration of each family, for registry and event tests.
+pub const CONFIG: &str = r#"
+[accounts.founder]
+provider = "google"
+client_id = "id.apps.googleusercontent.com"
+
+[integrations.founder-gmail]
+kind = "gmail"
+account = "founder"
+interval = "5m"
+
+[integrations.github-repo]
+kind = "github"
+secret = "env:GITHUB_SECRET"
+"#;
