@@ -22,6 +22,9 @@ _trmctl() {
             trmctl,config)
                 cmd="trmctl__subcmd__config"
                 ;;
+            trmctl,deadletters)
+                cmd="trmctl__subcmd__deadletters"
+                ;;
             trmctl,events)
                 cmd="trmctl__subcmd__events"
                 ;;
@@ -33,6 +36,9 @@ _trmctl() {
                 ;;
             trmctl,integrations)
                 cmd="trmctl__subcmd__integrations"
+                ;;
+            trmctl,serve)
+                cmd="trmctl__subcmd__serve"
                 ;;
             trmctl,status)
                 cmd="trmctl__subcmd__status"
@@ -48,6 +54,30 @@ _trmctl() {
                 ;;
             trmctl__subcmd__config__subcmd__help,help)
                 cmd="trmctl__subcmd__config__subcmd__help__subcmd__help"
+                ;;
+            trmctl__subcmd__deadletters,drop)
+                cmd="trmctl__subcmd__deadletters__subcmd__drop"
+                ;;
+            trmctl__subcmd__deadletters,help)
+                cmd="trmctl__subcmd__deadletters__subcmd__help"
+                ;;
+            trmctl__subcmd__deadletters,list)
+                cmd="trmctl__subcmd__deadletters__subcmd__list"
+                ;;
+            trmctl__subcmd__deadletters,retry)
+                cmd="trmctl__subcmd__deadletters__subcmd__retry"
+                ;;
+            trmctl__subcmd__deadletters__subcmd__help,drop)
+                cmd="trmctl__subcmd__deadletters__subcmd__help__subcmd__drop"
+                ;;
+            trmctl__subcmd__deadletters__subcmd__help,help)
+                cmd="trmctl__subcmd__deadletters__subcmd__help__subcmd__help"
+                ;;
+            trmctl__subcmd__deadletters__subcmd__help,list)
+                cmd="trmctl__subcmd__deadletters__subcmd__help__subcmd__list"
+                ;;
+            trmctl__subcmd__deadletters__subcmd__help,retry)
+                cmd="trmctl__subcmd__deadletters__subcmd__help__subcmd__retry"
                 ;;
             trmctl__subcmd__events,help)
                 cmd="trmctl__subcmd__events__subcmd__help"
@@ -79,6 +109,9 @@ _trmctl() {
             trmctl__subcmd__help,config)
                 cmd="trmctl__subcmd__help__subcmd__config"
                 ;;
+            trmctl__subcmd__help,deadletters)
+                cmd="trmctl__subcmd__help__subcmd__deadletters"
+                ;;
             trmctl__subcmd__help,events)
                 cmd="trmctl__subcmd__help__subcmd__events"
                 ;;
@@ -91,11 +124,23 @@ _trmctl() {
             trmctl__subcmd__help,integrations)
                 cmd="trmctl__subcmd__help__subcmd__integrations"
                 ;;
+            trmctl__subcmd__help,serve)
+                cmd="trmctl__subcmd__help__subcmd__serve"
+                ;;
             trmctl__subcmd__help,status)
                 cmd="trmctl__subcmd__help__subcmd__status"
                 ;;
             trmctl__subcmd__help__subcmd__config,check)
                 cmd="trmctl__subcmd__help__subcmd__config__subcmd__check"
+                ;;
+            trmctl__subcmd__help__subcmd__deadletters,drop)
+                cmd="trmctl__subcmd__help__subcmd__deadletters__subcmd__drop"
+                ;;
+            trmctl__subcmd__help__subcmd__deadletters,list)
+                cmd="trmctl__subcmd__help__subcmd__deadletters__subcmd__list"
+                ;;
+            trmctl__subcmd__help__subcmd__deadletters,retry)
+                cmd="trmctl__subcmd__help__subcmd__deadletters__subcmd__retry"
                 ;;
             trmctl__subcmd__help__subcmd__events,list)
                 cmd="trmctl__subcmd__help__subcmd__events__subcmd__list"
@@ -155,7 +200,7 @@ _trmctl() {
 
     case "${cmd}" in
         trmctl)
-            opts="-q -v -h -V --config --json --quiet --verbose --color --log-format --help --version init config integrations events status completions help"
+            opts="-q -v -h -V --config --json --quiet --verbose --color --log-format --help --version init config integrations events serve deadletters status completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -293,6 +338,180 @@ _trmctl() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        trmctl__subcmd__deadletters)
+            opts="-q -v -h -V --config --json --quiet --verbose --color --log-format --help --version list retry drop help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        trmctl__subcmd__deadletters__subcmd__drop)
+            opts="-q -v -h -V --config --json --quiet --verbose --color --log-format --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        trmctl__subcmd__deadletters__subcmd__help)
+            opts="list retry drop help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        trmctl__subcmd__deadletters__subcmd__help__subcmd__drop)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        trmctl__subcmd__deadletters__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        trmctl__subcmd__deadletters__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        trmctl__subcmd__deadletters__subcmd__help__subcmd__retry)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        trmctl__subcmd__deadletters__subcmd__list)
+            opts="-q -v -h -V --config --json --quiet --verbose --color --log-format --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        trmctl__subcmd__deadletters__subcmd__retry)
+            opts="-q -v -h -V --all --config --json --quiet --verbose --color --log-format --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -499,7 +718,7 @@ _trmctl() {
             return 0
             ;;
         trmctl__subcmd__help)
-            opts="init config integrations events status completions help"
+            opts="init config integrations events serve deadletters status completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -541,6 +760,62 @@ _trmctl() {
             return 0
             ;;
         trmctl__subcmd__help__subcmd__config__subcmd__check)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        trmctl__subcmd__help__subcmd__deadletters)
+            opts="list retry drop"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        trmctl__subcmd__help__subcmd__deadletters__subcmd__drop)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        trmctl__subcmd__help__subcmd__deadletters__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        trmctl__subcmd__help__subcmd__deadletters__subcmd__retry)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -697,6 +972,20 @@ _trmctl() {
         trmctl__subcmd__help__subcmd__integrations__subcmd__show)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        trmctl__subcmd__help__subcmd__serve)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -939,6 +1228,32 @@ _trmctl() {
         trmctl__subcmd__integrations__subcmd__show)
             opts="-q -v -h -V --config --json --quiet --verbose --color --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        trmctl__subcmd__serve)
+            opts="-q -v -h -V --config --json --quiet --verbose --color --log-format --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

@@ -34,6 +34,8 @@ set edit:completion:arg-completer[trmctl] = {|@words|
             cand config 'Inspect the configuration'
             cand integrations 'The integration registry'
             cand events 'Inspect stored events'
+            cand serve 'Receive webhooks and process them into events (runs until SIGTERM or Ctrl-C)'
+            cand deadletters 'Deliveries that failed for good'
             cand status 'What needs attention: failing integrations, dead letters, accounts to re-authorize'
             cand completions 'Print shell completions'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -264,6 +266,95 @@ set edit:completion:arg-completer[trmctl] = {|@words|
         }
         &'trmctl;events;help;help'= {
         }
+        &'trmctl;serve'= {
+            cand --config 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]'
+            cand --color 'When to use colours (NO_COLOR is honoured)'
+            cand --log-format 'Format of log lines on stderr'
+            cand --json 'Print machine-readable JSON on stdout'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -v 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
+            cand --verbose 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'trmctl;deadletters'= {
+            cand --config 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]'
+            cand --color 'When to use colours (NO_COLOR is honoured)'
+            cand --log-format 'Format of log lines on stderr'
+            cand --json 'Print machine-readable JSON on stdout'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -v 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
+            cand --verbose 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand list 'List dead letters with their last error'
+            cand retry 'Put dead letters back in the queue; `trmctl serve` processes them again'
+            cand drop 'Delete dead letters'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'trmctl;deadletters;list'= {
+            cand --config 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]'
+            cand --color 'When to use colours (NO_COLOR is honoured)'
+            cand --log-format 'Format of log lines on stderr'
+            cand --json 'Print machine-readable JSON on stdout'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -v 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
+            cand --verbose 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'trmctl;deadletters;retry'= {
+            cand --config 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]'
+            cand --color 'When to use colours (NO_COLOR is honoured)'
+            cand --log-format 'Format of log lines on stderr'
+            cand --all 'Every dead letter'
+            cand --json 'Print machine-readable JSON on stdout'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -v 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
+            cand --verbose 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'trmctl;deadletters;drop'= {
+            cand --config 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]'
+            cand --color 'When to use colours (NO_COLOR is honoured)'
+            cand --log-format 'Format of log lines on stderr'
+            cand --json 'Print machine-readable JSON on stdout'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -v 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
+            cand --verbose 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'trmctl;deadletters;help'= {
+            cand list 'List dead letters with their last error'
+            cand retry 'Put dead letters back in the queue; `trmctl serve` processes them again'
+            cand drop 'Delete dead letters'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'trmctl;deadletters;help;list'= {
+        }
+        &'trmctl;deadletters;help;retry'= {
+        }
+        &'trmctl;deadletters;help;drop'= {
+        }
+        &'trmctl;deadletters;help;help'= {
+        }
         &'trmctl;status'= {
             cand --config 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]'
             cand --color 'When to use colours (NO_COLOR is honoured)'
@@ -297,6 +388,8 @@ set edit:completion:arg-completer[trmctl] = {|@words|
             cand config 'Inspect the configuration'
             cand integrations 'The integration registry'
             cand events 'Inspect stored events'
+            cand serve 'Receive webhooks and process them into events (runs until SIGTERM or Ctrl-C)'
+            cand deadletters 'Deliveries that failed for good'
             cand status 'What needs attention: failing integrations, dead letters, accounts to re-authorize'
             cand completions 'Print shell completions'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -332,6 +425,19 @@ set edit:completion:arg-completer[trmctl] = {|@words|
         &'trmctl;help;events;show'= {
         }
         &'trmctl;help;events;tail'= {
+        }
+        &'trmctl;help;serve'= {
+        }
+        &'trmctl;help;deadletters'= {
+            cand list 'List dead letters with their last error'
+            cand retry 'Put dead letters back in the queue; `trmctl serve` processes them again'
+            cand drop 'Delete dead letters'
+        }
+        &'trmctl;help;deadletters;list'= {
+        }
+        &'trmctl;help;deadletters;retry'= {
+        }
+        &'trmctl;help;deadletters;drop'= {
         }
         &'trmctl;help;status'= {
         }

@@ -77,6 +77,11 @@ pub enum Command {
     /// Inspect stored events
     #[command(subcommand)]
     Events(EventsCommand),
+    /// Receive webhooks and process them into events (runs until SIGTERM or Ctrl-C)
+    Serve,
+    /// Deliveries that failed for good
+    #[command(subcommand)]
+    Deadletters(DeadlettersCommand),
     /// What needs attention: failing integrations, dead letters, accounts to re-authorize
     Status,
     /// Print shell completions
@@ -84,6 +89,28 @@ pub enum Command {
         /// The shell to complete for
         #[arg(value_enum)]
         shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DeadlettersCommand {
+    /// List dead letters with their last error
+    List,
+    /// Put dead letters back in the queue; `trmctl serve` processes them again
+    #[command(group = clap::ArgGroup::new("which").required(true))]
+    Retry {
+        /// Delivery ids
+        #[arg(group = "which")]
+        ids: Vec<String>,
+        /// Every dead letter
+        #[arg(long, group = "which")]
+        all: bool,
+    },
+    /// Delete dead letters
+    Drop {
+        /// Delivery ids
+        #[arg(required = true)]
+        ids: Vec<String>,
     },
 }
 

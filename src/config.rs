@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
 use std::time::Duration;
 
 use bytesize::ByteSize;
@@ -17,6 +18,7 @@ use serde::Deserialize;
 use crate::error::{Code, Exit};
 use crate::rules::RuleSet;
 use crate::secrets::{SecretRef, SecretRefs};
+use crate::webhooks::signature::{Algorithm, Encoding};
 
 /// The whole configuration file.
 #[derive(Debug, Default, Deserialize)]
@@ -33,11 +35,23 @@ pub struct Config {
     pub ruleset: RuleSet,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct StoreConfig {
     /// The SQLite database; else `$TRMCTL_DB`, else the XDG data directory.
     pub path: Option<PathBuf>,
+    /// How long a write waits for another process's write before failing.
+    #[serde(with = "humantime_serde")]
+    pub busy_timeout: Duration,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            path: None,
+            busy_timeout: Duration::from_secs(10),
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -46,6 +60,20 @@ pub struct ServerConfig {
     pub bind: SocketAddr,
     pub max_body_bytes: ByteSize,
     pub admin_token: Option<SecretRef>,
+    /// The public base URL in front of the server (HubSpot signs the full URL).
+    pub public_url: Option<String>,
+    /// PEM certificate chain and key: serve HTTPS instead of HTTP.
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    /// Longest a client may take to send its headers.
+    #[serde(with = "humantime_serde")]
+    pub header_timeout: Duration,
+    /// Longest a whole request may take, body included.
+    #[serde(with = "humantime_serde")]
+    pub request_timeout: Duration,
+    /// How long a shutdown waits for requests in flight.
+    #[serde(with = "humantime_serde")]
+    pub shutdown_timeout: Duration,
 }
 
 impl Default for ServerConfig {
@@ -54,6 +82,12 @@ impl Default for ServerConfig {
             bind: SocketAddr::from(([127, 0, 0, 1], 8787)),
             max_body_bytes: ByteSize::mib(1),
             admin_token: None,
+            public_url: None,
+            tls_cert: None,
+            tls_key: None,
+            header_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
+            shutdown_timeout: Duration::from_secs(20),
         }
     }
 }
@@ -273,6 +307,8 @@ integration_config! {
     /// Webhook signing secrets; several may be active at once (rotation).
     secret: SecretRefs => [Github, Stripe, Slack, Hubspot, Webhook],
     scheme: Scheme => [Webhook],
+    /// Deliveries accepted per second before answering 429 (bursts up to twice that).
+    rate_limit: u32 => [Github, Stripe, Slack, Hubspot, GooglePubsub, Webhook],
     /// Accepted clock skew for signed timestamps.
     #[serde(with = "humantime_serde::option")]
     tolerance: Duration => [Stripe, Slack, Hubspot, Webhook],
@@ -395,6 +431,12 @@ impl Config {
     /// the rules on the way. Returns every problem found.
     pub fn validate(&mut self) -> Vec<Problem> {
         let mut problems = Vec::new();
+        if self.server.tls_cert.is_some() != self.server.tls_key.is_some() {
+            problems.push(Problem::new(
+                "server.tls_cert",
+                "`tls_cert` and `tls_key` go together",
+            ));
+        }
         for (name, integration) in &self.integrations {
             validate_integration(name, integration, &self.accounts, &mut problems);
         }
@@ -503,6 +545,19 @@ fn validate_integration(
         {
             problems.push(Problem::new(key(field), "a JSON pointer starts with `/`"));
         }
+    }
+    if cfg.rate_limit == Some(0) {
+        problems.push(Problem::new(key("rate_limit"), "must be at least 1"));
+    }
+    if let Some(name) = &cfg.algorithm
+        && let Err(e) = Algorithm::from_str(name)
+    {
+        problems.push(Problem::new(key("algorithm"), e.to_string()));
+    }
+    if let Some(name) = &cfg.encoding
+        && let Err(e) = Encoding::from_str(name)
+    {
+        problems.push(Problem::new(key("encoding"), e.to_string()));
     }
     if cfg.interval == Some(Duration::ZERO) {
         problems.push(Problem::new(key("interval"), "must be longer than zero"));

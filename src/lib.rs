@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod cmd;
 pub mod config;
+pub mod connectors;
 pub mod docs;
 pub mod error;
 pub mod event;
@@ -14,3 +15,5 @@ pub mod registry;
 pub mod rules;
 pub mod secrets;
 pub mod store;
+pub mod webhooks;
+pub mod worker;

@@ -5,10 +5,12 @@ use tracing_subscriber::EnvFilter;
 
 use crate::cli::{GlobalArgs, LogFormat};
 
-/// Installs the global subscriber. Logs go to stderr so stdout stays data.
-pub fn init(global: &GlobalArgs, color: bool) {
+/// Installs the global subscriber. Logs go to stderr so stdout stays data. A daemon logs at
+/// info by default (one line per delivery, for the journal); commands at warn.
+pub fn init(global: &GlobalArgs, color: bool, daemon: bool) {
     let level = match (global.quiet, global.verbose) {
         (true, _) => "error",
+        (false, 0) if daemon => "info",
         (false, 0) => "warn",
         (false, 1) => "info",
         (false, 2) => "debug",

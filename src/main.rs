@@ -5,7 +5,7 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
-use trmctl::cli::{Cli, ColorWhen};
+use trmctl::cli::{Cli, ColorWhen, Command};
 use trmctl::error::{Outcome, classify};
 
 fn main() -> ExitCode {
@@ -18,7 +18,8 @@ fn main() -> ExitCode {
                 && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
         }
     };
-    trmctl::logging::init(&cli.global, stderr_color);
+    let daemon = matches!(cli.command, Command::Serve);
+    trmctl::logging::init(&cli.global, stderr_color, daemon);
     let json = cli.global.json;
     match trmctl::cmd::run(cli) {
         Ok(code) => code,

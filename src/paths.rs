@@ -33,6 +33,11 @@ pub fn database(config: &Config) -> Result<PathBuf> {
     Ok(xdg_dir("XDG_DATA_HOME", ".local/share")?.join("trmctl.db"))
 }
 
+/// Opens the database the config names, with its busy timeout.
+pub fn open_store(config: &Config) -> Result<crate::store::Store> {
+    crate::store::Store::open_with(&database(config)?, config.store.busy_timeout)
+}
+
 /// `$VAR/trmctl` when the variable holds an absolute path (the XDG rule), else
 /// `$HOME/<fallback>/trmctl`.
 fn xdg_dir(var: &str, fallback: &str) -> Result<PathBuf> {

@@ -3,9 +3,11 @@
 
 mod completions;
 mod config;
+mod deadletters;
 mod events;
 mod init;
 mod integrations;
+mod serve;
 mod status;
 
 use std::process::ExitCode;
@@ -36,7 +38,7 @@ impl Context {
 
     /// Opens the database the config names.
     pub fn store(&self, config: &Config) -> Result<Store> {
-        Store::open(&crate::paths::database(config)?)
+        crate::paths::open_store(config)
     }
 }
 
@@ -52,6 +54,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Config(command) => config::run(&ctx, command),
         Command::Integrations(command) => integrations::run(&ctx, command),
         Command::Events(command) => events::run(&ctx, command),
+        Command::Serve => serve::run(&ctx),
+        Command::Deadletters(command) => deadletters::run(&ctx, command),
         Command::Status => status::run(&ctx),
         Command::Completions { shell } => completions::run(shell),
     }

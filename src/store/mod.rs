@@ -5,6 +5,7 @@
 //! transaction is on disk, and is created `0600` in a `0700` directory because it holds the
 //! user's mail subjects and more.
 
+mod deliveries;
 mod events;
 mod registry;
 
@@ -15,6 +16,7 @@ use anyhow::{Context, Result};
 use rusqlite::Connection;
 use rusqlite_migration::{M, Migrations};
 
+pub use deliveries::{Delivery, Enqueued, NewDelivery, enqueue, finish as finish_delivery};
 pub use events::{EventFilter, StoredEvent, insert_event, record_event};
 pub use registry::{IntegrationRow, StatusCounts};
 
@@ -23,6 +25,18 @@ const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_init.sql")];
 
 fn migrations() -> Migrations<'static> {
     Migrations::new(MIGRATIONS.iter().map(|sql| M::up(sql)).collect())
+}
+
+/// Brings the schema up to date. Two processes may start on a new database at once (a timer's
+/// `poll` and `serve`); the loser's migration fails and rolls back, and the schema the winner
+/// wrote is then current, which is success.
+fn migrate(conn: &mut Connection) -> Result<()> {
+    let migrations = migrations();
+    match migrations.to_latest(conn) {
+        Ok(()) => Ok(()),
+        Err(_) if migrations.pending_migrations(conn)? == 0 => Ok(()),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// An open database.
@@ -34,13 +48,17 @@ pub struct Store {
 impl Store {
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     pub fn open(path: &Path) -> Result<Store> {
+        Store::open_with(path, DEFAULT_BUSY_TIMEOUT)
+    }
+
+    /// [`Store::open`] with how long a write waits for another writer.
+    pub fn open_with(path: &Path, busy_timeout: Duration) -> Result<Store> {
         prepare_file(path)?;
         let mut conn = Connection::open(path)
             .with_context(|| format!("opening database {}", path.display()))?;
-        configure(&conn).with_context(|| format!("configuring database {}", path.display()))?;
-        migrations()
-            .to_latest(&mut conn)
-            .with_context(|| format!("migrating database {}", path.display()))?;
+        configure(&conn, busy_timeout)
+            .with_context(|| format!("configuring database {}", path.display()))?;
+        migrate(&mut conn).with_context(|| format!("migrating database {}", path.display()))?;
         Ok(Store {
             conn,
             path: path.to_path_buf(),
@@ -49,6 +67,12 @@ impl Store {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Proves the database takes writes right now (for `/readyz`).
+    pub fn check_writable(&self) -> Result<()> {
+        self.conn.execute_batch("BEGIN IMMEDIATE; ROLLBACK;")?;
+        Ok(())
     }
 
     /// Runs `f` in one immediate transaction: all of it commits, or none of it.
@@ -65,8 +89,11 @@ impl Store {
     }
 }
 
-fn configure(conn: &Connection) -> rusqlite::Result<()> {
-    conn.busy_timeout(Duration::from_secs(10))?;
+/// How long a write waits for another writer unless the config says otherwise.
+pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+fn configure(conn: &Connection, busy_timeout: Duration) -> rusqlite::Result<()> {
+    conn.busy_timeout(busy_timeout)?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
@@ -130,6 +157,21 @@ mod tests {
             );
             let text = std::fs::read_to_string(dir.join(name)).unwrap();
             assert_eq!(text, MIGRATIONS[i], "MIGRATIONS[{i}] is {name}");
+        }
+    }
+
+    #[test]
+    fn concurrent_first_opens_all_succeed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("race.db");
+        let threads: Vec<_> = (0..8)
+            .map(|_| {
+                let path = path.clone();
+                std::thread::spawn(move || Store::open(&path).map(|_| ()))
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap().unwrap();
         }
     }
 

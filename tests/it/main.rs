@@ -2,7 +2,10 @@
 //! binary or the library against a database on disk.
 
 mod cli;
+mod durability;
 mod events;
 mod generated;
 mod registry;
+mod serve;
+mod server;
 mod util;

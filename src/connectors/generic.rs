@@ -1,0 +1,56 @@
+//! Generic webhooks (`webhook` kind: Standard Webhooks or HMAC) and Pub/Sub pushes →
+//! `externalEventReceived`, keyed by the provider's delivery id.
+//!
+//! A Standard Webhooks payload (`{type, timestamp, data}`) gives its `type` as the subject and
+//! its `timestamp` as the time it happened.
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+
+use super::{Incoming, SchemaError, base_event, optional_str};
+use crate::config::Kind;
+use crate::event::{Event, EventType};
+
+pub fn events(kind: Kind, incoming: &Incoming) -> Result<Event, SchemaError> {
+    let body = incoming.body;
+    let occurred_at = optional_str(body, "/timestamp")
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.with_timezone(&Utc));
+    let source = if kind == Kind::GooglePubsub {
+        "google-pubsub"
+    } else {
+        "webhook"
+    };
+    let mut event = base_event(
+        incoming,
+        EventType::ExternalEventReceived,
+        source,
+        format!("{source}:{}", incoming.provider_delivery_id),
+        occurred_at.map(|t| DateTime::from_timestamp(t.timestamp(), 0).unwrap_or(t)),
+    );
+    event.external_id = Some(incoming.provider_delivery_id.to_string());
+    event.subject = optional_str(body, "/type").map(str::to_string);
+    event.data = json!({ "payload": body });
+    Ok(event)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use crate::config::Kind;
+    use crate::connectors::test_support::run;
+
+    #[test]
+    fn standard_webhooks_payload() {
+        let body = json!({"type": "user.created", "timestamp": "2022-11-03T20:26:10.344522Z", "data": {"id": 1}});
+        let e = &run(Kind::Webhook, &[], body).unwrap()[0];
+        assert_eq!(e.subject.as_deref(), Some("user.created"));
+        assert_eq!(
+            crate::event::format_time(&e.occurred_at),
+            "2022-11-03T20:26:10Z"
+        );
+        assert_eq!(e.dedupe_key, "webhook:pd-1");
+        assert_eq!(e.data["payload"]["data"]["id"], 1);
+    }
+}

@@ -1,0 +1,304 @@
+//! What the server knows about each webhook integration: how to authenticate its requests,
+//! how fast it may send, and where its provider puts the delivery id.
+//!
+//! Built once at start-up from the config. Secrets are resolved here; an integration whose
+//! secret cannot be read answers `503` (the provider retries later) instead of stopping the
+//! whole server.
+
+use std::collections::BTreeMap;
+use std::num::NonZeroU32;
+use std::str::FromStr;
+use std::time::Duration;
+
+use axum::http::{HeaderMap, StatusCode};
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use super::pubsub::{self, AuthError, JwksCache, OidcExpectations};
+use super::signature::{self, Algorithm, Encoding, HmacSpec, Scheme};
+use crate::config::{IntegrationConfig, Kind, Scheme as SchemeName};
+use crate::secrets::SecretRefs;
+
+/// Default accepted clock skew for signed timestamps.
+const DEFAULT_TOLERANCE: Duration = Duration::from_secs(5 * 60);
+/// Default deliveries per second per integration, and how far a burst may exceed it.
+const DEFAULT_RATE: NonZeroU32 = NonZeroU32::new(100).unwrap();
+const BURST_FACTOR: NonZeroU32 = NonZeroU32::new(2).unwrap();
+/// Where Google publishes the keys that sign Pub/Sub push tokens.
+pub const GOOGLE_JWKS_URL: &str = "https://www.googleapis.com/oauth2/v3/certs";
+
+/// How an integration's requests are authenticated.
+enum Auth {
+    Signature {
+        scheme: Scheme,
+        secrets: Vec<String>,
+        tolerance: Duration,
+    },
+    PubsubOidc {
+        expect: OidcExpectations,
+        jwks: JwksCache,
+    },
+    PubsubToken(String),
+}
+
+/// Where the provider's delivery id comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum IdSource {
+    /// A header the signature scheme reads (`webhook-id`, `X-GitHub-Delivery`, `id_header`).
+    Header,
+    /// A JSON pointer into the body (Stripe `/id`, Slack `/event_id`, `id_pointer`).
+    Body(String),
+    /// Pub/Sub's `message.messageId`.
+    PubsubMessage,
+    /// No id: a hash of the body.
+    Hash,
+}
+
+/// A refused request: the status and a short reason for the JSON body.
+#[derive(Debug)]
+pub struct Refusal {
+    pub status: StatusCode,
+    pub reason: String,
+}
+
+impl Refusal {
+    pub fn new(status: StatusCode, reason: impl Into<String>) -> Refusal {
+        Refusal {
+            status,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// One webhook integration, ready to receive.
+pub struct Hook {
+    pub kind: Kind,
+    auth: Result<Auth, String>,
+    id_source: IdSource,
+    limiter: DefaultDirectRateLimiter,
+    /// Lower-case names of the headers worth keeping with a delivery.
+    kept_headers: Vec<String>,
+}
+
+/// Headers the connectors read. Signature and auth headers are never kept.
+const KEPT_HEADERS: &[&str] = &[
+    "content-type",
+    "user-agent",
+    "x-github-event",
+    "x-github-delivery",
+    "x-github-hook-id",
+    "x-slack-retry-num",
+    "x-slack-retry-reason",
+    "webhook-id",
+    "webhook-timestamp",
+    "x-hubspot-request-timestamp",
+];
+
+impl Hook {
+    /// Builds the runtime of one webhook integration; `None` for polling kinds.
+    pub fn new(name: &str, cfg: &IntegrationConfig, client: &reqwest::Client) -> Option<Hook> {
+        let scheme_name = match cfg.kind {
+            Kind::Github => SchemeName::Github,
+            Kind::Stripe => SchemeName::Stripe,
+            Kind::Slack => SchemeName::Slack,
+            Kind::Hubspot => SchemeName::Hubspot,
+            Kind::Webhook => cfg.scheme.unwrap_or(SchemeName::StandardWebhooks),
+            Kind::GooglePubsub => {
+                return Some(Hook::assemble(
+                    cfg,
+                    pubsub_auth(name, cfg, client),
+                    IdSource::PubsubMessage,
+                ));
+            }
+            _ => return None,
+        };
+        let id_source = match (&cfg.id_pointer, scheme_name) {
+            (Some(pointer), _) => IdSource::Body(pointer.clone()),
+            (None, SchemeName::Stripe) => IdSource::Body("/id".into()),
+            (None, SchemeName::Slack) => IdSource::Body("/event_id".into()),
+            (None, SchemeName::Hubspot) => IdSource::Hash,
+            (None, SchemeName::Hmac) if cfg.id_header.is_none() => IdSource::Hash,
+            (None, _) => IdSource::Header,
+        };
+        let auth = signature_auth(name, cfg, scheme_name);
+        Some(Hook::assemble(cfg, auth, id_source))
+    }
+
+    fn assemble(cfg: &IntegrationConfig, auth: Result<Auth, String>, id_source: IdSource) -> Hook {
+        let rate = cfg
+            .rate_limit
+            .and_then(NonZeroU32::new)
+            .unwrap_or(DEFAULT_RATE);
+        let burst = rate.saturating_mul(BURST_FACTOR);
+        let mut kept_headers: Vec<String> = KEPT_HEADERS.iter().map(|h| h.to_string()).collect();
+        kept_headers.extend(
+            [&cfg.id_header, &cfg.timestamp_header]
+                .into_iter()
+                .flatten()
+                .map(|h| h.to_ascii_lowercase()),
+        );
+        Hook {
+            kind: cfg.kind,
+            auth,
+            id_source,
+            limiter: RateLimiter::direct(Quota::per_second(rate).allow_burst(burst)),
+            kept_headers,
+        }
+    }
+
+    /// Why this integration cannot authenticate requests (an unreadable secret), if it cannot.
+    pub fn setup_problem(&self) -> Option<&str> {
+        self.auth.as_ref().err().map(String::as_str)
+    }
+
+    /// Takes one token from the rate limiter, or says how long to wait.
+    pub fn check_rate(&self) -> Result<(), Duration> {
+        self.limiter.check().map_err(|not_until| {
+            not_until.wait_time_from(governor::clock::Clock::now(
+                &governor::clock::DefaultClock::default(),
+            ))
+        })
+    }
+
+    /// Authenticates a request; returns the delivery id a header carried, if any.
+    pub async fn authenticate(
+        &self,
+        req: &signature::Request<'_>,
+        query_token: Option<&str>,
+    ) -> Result<Option<String>, Refusal> {
+        let auth = self
+            .auth
+            .as_ref()
+            .map_err(|why| Refusal::new(StatusCode::SERVICE_UNAVAILABLE, why.clone()))?;
+        match auth {
+            Auth::Signature {
+                scheme,
+                secrets,
+                tolerance,
+            } => signature::verify(scheme, secrets, *tolerance, req)
+                .map(|v| v.delivery_id)
+                .map_err(|r| Refusal::new(StatusCode::UNAUTHORIZED, r.to_string())),
+            Auth::PubsubOidc { expect, jwks } => {
+                let token = pubsub::bearer(req.headers).ok_or_else(|| {
+                    Refusal::new(StatusCode::UNAUTHORIZED, "missing bearer token")
+                })?;
+                jwks.verify(token, expect, req.now)
+                    .await
+                    .map(|_| None)
+                    .map_err(auth_refusal)
+            }
+            Auth::PubsubToken(expected) => pubsub::verify_shared_token(query_token, expected)
+                .map(|()| None)
+                .map_err(auth_refusal),
+        }
+    }
+
+    /// The provider's id of this delivery: the key of dedupe at the inbox.
+    pub fn provider_delivery_id(
+        &self,
+        header_id: Option<String>,
+        body: &Value,
+        raw: &[u8],
+    ) -> Result<String, Refusal> {
+        let bad = |why: String| Refusal::new(StatusCode::BAD_REQUEST, why);
+        match &self.id_source {
+            IdSource::Header => header_id
+                .filter(|id| !id.is_empty())
+                .ok_or_else(|| bad("the delivery id header is empty".into())),
+            IdSource::Body(pointer) => match body.pointer(pointer) {
+                Some(Value::String(id)) if !id.is_empty() => Ok(id.clone()),
+                Some(Value::Number(n)) => Ok(n.to_string()),
+                _ => Err(bad(format!(
+                    "field `{pointer}` (the delivery id) is missing"
+                ))),
+            },
+            IdSource::PubsubMessage => pubsub::parse_envelope(raw)
+                .map(|e| e.message_id)
+                .map_err(bad),
+            IdSource::Hash => Ok(format!("sha256:{}", hex::encode(Sha256::digest(raw)))),
+        }
+    }
+
+    /// The headers kept with a delivery, as a JSON object with lower-case names.
+    pub fn kept_headers(&self, headers: &HeaderMap) -> BTreeMap<String, String> {
+        self.kept_headers
+            .iter()
+            .filter_map(|name| {
+                let value = headers.get(name.as_str())?.to_str().ok()?;
+                Some((name.clone(), value.to_string()))
+            })
+            .collect()
+    }
+}
+
+fn auth_refusal(error: AuthError) -> Refusal {
+    match error {
+        AuthError::Unauthorized(why) => Refusal::new(StatusCode::UNAUTHORIZED, why),
+        AuthError::Unavailable(why) => Refusal::new(StatusCode::SERVICE_UNAVAILABLE, why),
+    }
+}
+
+fn resolve_secrets(name: &str, refs: Option<&SecretRefs>) -> Result<Vec<String>, String> {
+    let refs = refs.ok_or_else(|| format!("integration {name} has no secret"))?;
+    refs.0
+        .iter()
+        .map(|r| {
+            r.resolve(&format!("integrations.{name}"), "secret")
+                .map_err(|e| format!("{e:#}"))
+        })
+        .collect()
+}
+
+fn signature_auth(name: &str, cfg: &IntegrationConfig, scheme: SchemeName) -> Result<Auth, String> {
+    let scheme = match scheme {
+        SchemeName::StandardWebhooks => Scheme::StandardWebhooks,
+        SchemeName::Github => Scheme::Github,
+        SchemeName::Stripe => Scheme::Stripe,
+        SchemeName::Slack => Scheme::Slack,
+        SchemeName::Hubspot => Scheme::Hubspot,
+        SchemeName::Hmac => Scheme::Hmac(HmacSpec {
+            header: cfg.header.clone().unwrap_or_default(),
+            algorithm: Algorithm::from_str(cfg.algorithm.as_deref().unwrap_or("sha256"))
+                .map_err(|e| e.to_string())?,
+            encoding: Encoding::from_str(cfg.encoding.as_deref().unwrap_or("hex"))
+                .map_err(|e| e.to_string())?,
+            prefix: cfg.prefix.clone().unwrap_or_default(),
+            timestamp_header: cfg.timestamp_header.clone(),
+            id_header: cfg.id_header.clone(),
+        }),
+    };
+    Ok(Auth::Signature {
+        scheme,
+        secrets: resolve_secrets(name, cfg.secret.as_ref())?,
+        tolerance: cfg.tolerance.unwrap_or(DEFAULT_TOLERANCE),
+    })
+}
+
+fn pubsub_auth(
+    name: &str,
+    cfg: &IntegrationConfig,
+    client: &reqwest::Client,
+) -> Result<Auth, String> {
+    if let Some(token) = &cfg.token {
+        let token = token
+            .resolve(&format!("integrations.{name}"), "token")
+            .map_err(|e| format!("{e:#}"))?;
+        return Ok(Auth::PubsubToken(token));
+    }
+    let audience = cfg
+        .audience
+        .clone()
+        .ok_or_else(|| format!("integration {name} needs `audience` or `token`"))?;
+    let url = cfg
+        .jwks_url
+        .clone()
+        .unwrap_or_else(|| GOOGLE_JWKS_URL.to_string());
+    Ok(Auth::PubsubOidc {
+        expect: OidcExpectations {
+            audience,
+            service_account: cfg.service_account.clone(),
+        },
+        jwks: JwksCache::new(client.clone(), url),
+    })
+}

@@ -1,0 +1,111 @@
+//! Prometheus metrics for `GET /metrics`: deliveries by integration and outcome, queue depth,
+//! worker latency and outcomes, dead letters.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OutcomeLabels {
+    pub integration: String,
+    pub outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct IntegrationLabels {
+    pub integration: String,
+}
+
+/// Every metric the server exports.
+pub struct Metrics {
+    registry: Registry,
+    pub deliveries: Family<OutcomeLabels, Counter>,
+    pub processed: Family<OutcomeLabels, Counter>,
+    pub worker_seconds: Family<IntegrationLabels, Histogram>,
+    pub queue_depth: Gauge,
+    pub dead_letters: Gauge,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("trmctl");
+        let deliveries = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "webhook_deliveries",
+            "Webhook requests by integration and outcome (accepted, duplicate, unauthorized, …)",
+            deliveries.clone(),
+        );
+        let processed = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "worker_deliveries",
+            "Deliveries processed by workers, by outcome (done, retry, dead)",
+            processed.clone(),
+        );
+        let worker_seconds = Family::<IntegrationLabels, Histogram>::new_with_constructor(|| {
+            Histogram::new([0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0])
+        });
+        registry.register(
+            "worker_seconds",
+            "Time to turn one delivery into events",
+            worker_seconds.clone(),
+        );
+        let queue_depth = Gauge::default();
+        registry.register(
+            "queue_depth",
+            "Deliveries waiting to be processed",
+            queue_depth.clone(),
+        );
+        let dead_letters = Gauge::default();
+        registry.register(
+            "dead_letters",
+            "Deliveries parked as dead letters",
+            dead_letters.clone(),
+        );
+        Metrics {
+            registry,
+            deliveries,
+            processed,
+            worker_seconds,
+            queue_depth,
+            dead_letters,
+        }
+    }
+}
+
+impl Metrics {
+    /// Counts one webhook request.
+    pub fn delivery(&self, integration: &str, outcome: &str) {
+        self.deliveries
+            .get_or_create(&OutcomeLabels {
+                integration: integration.to_string(),
+                outcome: outcome.to_string(),
+            })
+            .inc();
+    }
+
+    /// Counts one worker attempt and its duration.
+    pub fn processed(&self, integration: &str, outcome: &str, seconds: f64) {
+        self.processed
+            .get_or_create(&OutcomeLabels {
+                integration: integration.to_string(),
+                outcome: outcome.to_string(),
+            })
+            .inc();
+        self.worker_seconds
+            .get_or_create(&IntegrationLabels {
+                integration: integration.to_string(),
+            })
+            .observe(seconds);
+    }
+
+    /// The text exposition format.
+    pub fn encode(&self) -> String {
+        let mut text = String::new();
+        // Writing to a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);
+        text
+    }
+}

@@ -1,0 +1,656 @@
+//! `trmctl serve`'s HTTP surface (SPEC §5): webhooks in, health, registry and metrics out.
+//!
+//! A webhook request is refused as early and cheaply as possible (unknown integration, rate,
+//! size, content type, signature, JSON) and answered `202` only after the inbox has it on
+//! disk. Every refusal says why in a short JSON body that never echoes a secret.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::net::TcpListener;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+use subtle::ConstantTimeEq;
+use tokio_util::sync::CancellationToken;
+use tower_http::timeout::TimeoutLayer;
+use uuid::Uuid;
+
+use super::hooks::{Hook, Refusal};
+use super::inbox::Inbox;
+use super::metrics::Metrics;
+use super::signature;
+use crate::config::Config;
+use crate::store::{Enqueued, NewDelivery, Store};
+use crate::worker::Workers;
+
+/// How often the server re-reads which integrations are disabled.
+const REGISTRY_REFRESH: Duration = Duration::from_secs(2);
+
+/// What every handler shares.
+struct App {
+    config: Arc<Config>,
+    hooks: HashMap<String, Hook>,
+    disabled: RwLock<HashSet<String>>,
+    inbox: Inbox,
+    metrics: Arc<Metrics>,
+    /// A connection for the admin endpoints; webhooks never wait on it.
+    reader: Mutex<Store>,
+    workers: Mutex<Option<Workers>>,
+    draining: AtomicBool,
+    /// `Some` when admin endpoints need a token (bound off loopback).
+    admin_token: Option<Option<String>>,
+    scheme: &'static str,
+}
+
+/// Runs the server on `listener` until `shutdown` is cancelled, then drains and returns.
+pub async fn run(config: Config, listener: TcpListener, shutdown: CancellationToken) -> Result<()> {
+    let config = Arc::new(config);
+    let db = crate::paths::database(&config)?;
+    let busy = config.store.busy_timeout;
+    let mut reader = Store::open_with(&db, busy)?;
+    crate::registry::sync(&config, &mut reader)?;
+    let metrics = Arc::new(Metrics::default());
+    let (wake, woken) = std::sync::mpsc::channel();
+    let (inbox, writer) = Inbox::start(&db, busy, wake)?;
+    let workers = Workers::start(&db, config.clone(), metrics.clone(), woken)?;
+    let app = Arc::new(App {
+        hooks: build_hooks(&config)?,
+        disabled: RwLock::new(HashSet::new()),
+        inbox,
+        metrics,
+        reader: Mutex::new(reader),
+        workers: Mutex::new(Some(workers)),
+        draining: AtomicBool::new(false),
+        admin_token: admin_token(&config)?,
+        scheme: if config.server.tls_cert.is_some() {
+            "https"
+        } else {
+            "http"
+        },
+        config: config.clone(),
+    });
+    refresh_disabled(&app)?;
+    let refresher = tokio::spawn(keep_registry_fresh(app.clone(), shutdown.clone()));
+
+    let address = listener.local_addr()?;
+    let handle = axum_server::Handle::new();
+    let server = serve(
+        router(app.clone(), &config),
+        listener,
+        &config,
+        handle.clone(),
+    )
+    .await?;
+    let server = tokio::spawn(server);
+    tracing::info!("listening on {}://{address}", app.scheme);
+    notify_systemd(sd_notify::NotifyState::Ready);
+
+    shutdown.cancelled().await;
+    tracing::info!("shutting down: finishing requests in flight");
+    notify_systemd(sd_notify::NotifyState::Stopping);
+    app.draining.store(true, Ordering::SeqCst);
+    handle.graceful_shutdown(Some(config.server.shutdown_timeout));
+    server.await.context("server task")?.context("serving")?;
+    refresher.abort();
+    let workers = app.workers.lock().ok().and_then(|mut w| w.take());
+    drop(app);
+    tokio::task::spawn_blocking(move || {
+        if let Some(workers) = workers {
+            workers.stop();
+        }
+        let _ = writer.join();
+    })
+    .await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+type ServeFuture = std::pin::Pin<Box<dyn std::future::Future<Output = std::io::Result<()>> + Send>>;
+
+/// Binds the router to the listener, over TLS when configured, with header and request
+/// timeouts so a slow client cannot hold a connection.
+async fn serve(
+    router: Router,
+    listener: TcpListener,
+    config: &Config,
+    handle: axum_server::Handle<std::net::SocketAddr>,
+) -> Result<ServeFuture> {
+    listener.set_nonblocking(true)?;
+    let service = router.into_make_service();
+    let header_timeout = config.server.header_timeout;
+    match (&config.server.tls_cert, &config.server.tls_key) {
+        (Some(cert), Some(key)) => {
+            let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
+                .await
+                .with_context(|| {
+                    format!(
+                        "loading TLS certificate {} and key {}",
+                        cert.display(),
+                        key.display()
+                    )
+                })?;
+            let mut server = axum_server::from_tcp_rustls(listener, tls)?.handle(handle);
+            server
+                .http_builder()
+                .http1()
+                .header_read_timeout(header_timeout);
+            Ok(Box::pin(server.serve(service)))
+        }
+        _ => {
+            let mut server = axum_server::from_tcp(listener)?.handle(handle);
+            server
+                .http_builder()
+                .http1()
+                .header_read_timeout(header_timeout);
+            Ok(Box::pin(server.serve(service)))
+        }
+    }
+}
+
+fn router(app: Arc<App>, config: &Config) -> Router {
+    Router::new()
+        .route(
+            "/hooks/{integration}",
+            post(receive).fallback(method_not_allowed),
+        )
+        .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
+        .route("/readyz", get(readyz))
+        .route("/registry", get(registry))
+        .route("/registry/{name}", get(registry_entry))
+        .route("/metrics", get(metrics))
+        .fallback(|| async { refusal(StatusCode::NOT_FOUND, "no such endpoint") })
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            config.server.request_timeout,
+        ))
+        .with_state(app)
+}
+
+use axum::Json;
+
+fn refusal(status: StatusCode, reason: &str) -> Response {
+    (status, Json(json!({ "error": reason }))).into_response()
+}
+
+async fn method_not_allowed() -> Response {
+    let mut response = refusal(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "webhooks are delivered with POST",
+    );
+    response
+        .headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static("POST"));
+    response
+}
+
+/// What a webhook request came to.
+struct Accepted {
+    status: StatusCode,
+    body: Value,
+    delivery_id: Option<String>,
+    outcome: &'static str,
+}
+
+async fn receive(
+    State(app): State<Arc<App>>,
+    Path(name): Path<String>,
+    Query(query): Query<BTreeMap<String, String>>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let started = Instant::now();
+    let result = accept(
+        &app,
+        &name,
+        &uri,
+        query.get("token").map(String::as_str),
+        &headers,
+        body,
+    )
+    .await;
+    let label = if app.hooks.contains_key(&name) {
+        name.as_str()
+    } else {
+        "unknown"
+    };
+    let (response, outcome, delivery_id) = match result {
+        Ok(a) => (
+            (a.status, Json(a.body)).into_response(),
+            a.outcome,
+            a.delivery_id,
+        ),
+        Err((refused, outcome)) => {
+            let mut response = refusal(refused.status, &refused.reason);
+            if let Some(retry) = refused.retry_after {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(retry));
+            }
+            (response, outcome, None)
+        }
+    };
+    app.metrics.delivery(label, outcome);
+    tracing::info!(
+        integration = label,
+        delivery_id = delivery_id.as_deref().unwrap_or("-"),
+        outcome,
+        status = response.status().as_u16(),
+        latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+        "webhook"
+    );
+    response
+}
+
+/// A refusal with the outcome label it is counted under.
+struct Refused {
+    status: StatusCode,
+    reason: String,
+    retry_after: Option<u64>,
+}
+
+impl From<Refusal> for Refused {
+    fn from(r: Refusal) -> Refused {
+        Refused {
+            status: r.status,
+            reason: r.reason,
+            retry_after: None,
+        }
+    }
+}
+
+fn refuse(
+    status: StatusCode,
+    reason: impl Into<String>,
+    outcome: &'static str,
+) -> (Refused, &'static str) {
+    (
+        Refused {
+            status,
+            reason: reason.into(),
+            retry_after: None,
+        },
+        outcome,
+    )
+}
+
+fn outcome_of(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::UNAUTHORIZED => "unauthorized",
+        StatusCode::BAD_REQUEST => "malformed",
+        _ => "unavailable",
+    }
+}
+
+async fn accept(
+    app: &App,
+    name: &str,
+    uri: &Uri,
+    query_token: Option<&str>,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Accepted, (Refused, &'static str)> {
+    if app.draining.load(Ordering::SeqCst) {
+        return Err(refuse(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "shutting down",
+            "unavailable",
+        ));
+    }
+    let hook = app
+        .hooks
+        .get(name)
+        .filter(|_| {
+            !app.disabled
+                .read()
+                .map(|d| d.contains(name))
+                .unwrap_or(false)
+        })
+        .ok_or_else(|| {
+            refuse(
+                StatusCode::NOT_FOUND,
+                "no such integration, or it is disabled",
+                "not_found",
+            )
+        })?;
+    if let Err(wait) = hook.check_rate() {
+        let (mut refused, outcome) = refuse(
+            StatusCode::TOO_MANY_REQUESTS,
+            "over the integration's rate limit",
+            "rate_limited",
+        );
+        refused.retry_after = Some(wait.as_secs_f64().ceil().max(1.0) as u64);
+        return Err((refused, outcome));
+    }
+    let max = usize::try_from(app.config.server.max_body_bytes.as_u64()).unwrap_or(usize::MAX);
+    check_content_type(headers)?;
+    let body = read_body(body, max).await?;
+    let url = full_url(app, headers, uri);
+    let request = signature::Request {
+        method: "POST",
+        url: &url,
+        headers,
+        body: &body,
+        now: chrono::Utc::now().timestamp(),
+    };
+    let header_id = hook
+        .authenticate(&request, query_token)
+        .await
+        .map_err(|r| {
+            let outcome = outcome_of(r.status);
+            (Refused::from(r), outcome)
+        })?;
+    let json: Value = serde_json::from_slice(&body).map_err(|e| {
+        refuse(
+            StatusCode::BAD_REQUEST,
+            format!("the body is not valid JSON: {e}"),
+            "malformed",
+        )
+    })?;
+    if hook.kind == crate::config::Kind::Slack
+        && json.get("type").and_then(Value::as_str) == Some("url_verification")
+    {
+        let challenge = json.get("challenge").cloned().unwrap_or(Value::Null);
+        return Ok(Accepted {
+            status: StatusCode::OK,
+            body: json!({ "challenge": challenge }),
+            delivery_id: None,
+            outcome: "challenge",
+        });
+    }
+    let provider_delivery_id = hook
+        .provider_delivery_id(header_id, &json, &body)
+        .map_err(|r| (Refused::from(r), "malformed"))?;
+    let delivery = NewDelivery {
+        delivery_id: Uuid::now_v7().to_string(),
+        integration: name.to_string(),
+        provider_delivery_id,
+        received_at: crate::event::now(),
+        content_type: headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string(),
+        headers: serde_json::to_string(&hook.kept_headers(headers)).unwrap_or_else(|_| "{}".into()),
+        body: body.to_vec(),
+    };
+    match app.inbox.store(delivery).await {
+        Ok(Enqueued::New(id)) => Ok(Accepted {
+            status: StatusCode::ACCEPTED,
+            body: json!({ "deliveryId": id }),
+            delivery_id: Some(id),
+            outcome: "accepted",
+        }),
+        Ok(Enqueued::Duplicate(id)) => Ok(Accepted {
+            status: StatusCode::OK,
+            body: json!({ "deliveryId": id, "duplicate": true }),
+            delivery_id: Some(id),
+            outcome: "duplicate",
+        }),
+        Err(e) => {
+            tracing::error!(integration = name, error = %format!("{e:#}"), "storing a delivery failed");
+            Err(refuse(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the store is unavailable; retry later",
+                "unavailable",
+            ))
+        }
+    }
+}
+
+/// JSON only: `application/json` or `application/*+json`, with any parameters.
+fn check_content_type(headers: &HeaderMap) -> Result<(), (Refused, &'static str)> {
+    let value = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    let json = essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"));
+    if json {
+        Ok(())
+    } else {
+        Err(refuse(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "expected Content-Type: application/json",
+            "unsupported_type",
+        ))
+    }
+}
+
+/// Reads the body, stopping at `max` bytes: a larger body is refused without being read whole.
+async fn read_body(body: Body, max: usize) -> Result<Bytes, (Refused, &'static str)> {
+    let too_large = || {
+        refuse(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("the body is over {max} bytes"),
+            "too_large",
+        )
+    };
+    match axum::body::to_bytes(body, max).await {
+        Ok(bytes) => Ok(bytes),
+        Err(e) => {
+            let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+            while let Some(err) = source {
+                if err.is::<http_body_util::LengthLimitError>() {
+                    return Err(too_large());
+                }
+                source = err.source();
+            }
+            Err(refuse(
+                StatusCode::BAD_REQUEST,
+                "the body could not be read",
+                "malformed",
+            ))
+        }
+    }
+}
+
+/// The URL the provider called: `public_url` when set (behind a proxy), else from `Host`.
+fn full_url(app: &App, headers: &HeaderMap, uri: &Uri) -> String {
+    let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    match &app.config.server.public_url {
+        Some(base) => format!("{}{path}", base.trim_end_matches('/')),
+        None => {
+            let host = headers
+                .get(header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .unwrap_or("localhost");
+            format!("{}://{host}{path}", app.scheme)
+        }
+    }
+}
+
+fn build_hooks(config: &Config) -> Result<HashMap<String, Hook>> {
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .context("building the HTTP client")?;
+    let mut hooks = HashMap::new();
+    for (name, cfg) in &config.integrations {
+        if let Some(hook) = Hook::new(name, cfg, &client) {
+            if let Some(problem) = hook.setup_problem() {
+                tracing::error!(integration = %name, error = %problem, "webhook cannot authenticate; answering 503 until fixed");
+            }
+            hooks.insert(name.clone(), hook);
+        }
+    }
+    Ok(hooks)
+}
+
+/// The admin token: `None` when bound on loopback (no token needed), `Some(None)` when one is
+/// needed but not configured (admin endpoints refuse), `Some(Some(token))` otherwise.
+fn admin_token(config: &Config) -> Result<Option<Option<String>>> {
+    if config.server.bind.ip().is_loopback() {
+        return Ok(None);
+    }
+    let token = config
+        .server
+        .admin_token
+        .as_ref()
+        .map(|r| r.resolve("server", "admin_token"))
+        .transpose()?;
+    Ok(Some(token))
+}
+
+/// The refusal for an admin request without the right token, if it needs one.
+fn admin_refusal(app: &App, headers: &HeaderMap) -> Option<Response> {
+    let expected = app.admin_token.as_ref()?;
+    let Some(expected) = expected else {
+        return Some(refusal(
+            StatusCode::UNAUTHORIZED,
+            "set server.admin_token to use this endpoint off loopback",
+        ));
+    };
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    let matches =
+        given.len() == expected.len() && bool::from(given.as_bytes().ct_eq(expected.as_bytes()));
+    (!matches).then(|| refusal(StatusCode::UNAUTHORIZED, "admin token required"))
+}
+
+/// Runs a store read off the async threads.
+async fn with_reader<T: Send + 'static>(
+    app: &Arc<App>,
+    f: impl FnOnce(&mut Store, &Config) -> Result<T> + Send + 'static,
+) -> Result<T> {
+    let app = app.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut store = app
+            .reader
+            .lock()
+            .map_err(|_| anyhow::anyhow!("reader lock poisoned"))?;
+        f(&mut store, &app.config)
+    })
+    .await?
+}
+
+async fn readyz(State(app): State<Arc<App>>) -> Response {
+    let workers = app
+        .workers
+        .lock()
+        .map(|w| w.as_ref().is_some_and(Workers::running))
+        .unwrap_or(false);
+    let writable = with_reader(&app, |store, _| store.check_writable()).await;
+    match (workers, writable) {
+        (true, Ok(())) => Json(json!({"status": "ready"})).into_response(),
+        (false, _) => refusal(StatusCode::SERVICE_UNAVAILABLE, "workers are not running"),
+        (_, Err(_)) => refusal(StatusCode::SERVICE_UNAVAILABLE, "the store is not writable"),
+    }
+}
+
+async fn registry(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+    if let Some(response) = admin_refusal(&app, &headers) {
+        return response;
+    }
+    match with_reader(&app, |store, config| {
+        crate::registry::entries(config, store)
+    })
+    .await
+    {
+        Ok(entries) => Json(entries).into_response(),
+        Err(_) => refusal(StatusCode::SERVICE_UNAVAILABLE, "the store is unavailable"),
+    }
+}
+
+async fn registry_entry(
+    State(app): State<Arc<App>>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    if let Some(response) = admin_refusal(&app, &headers) {
+        return response;
+    }
+    match with_reader(&app, |store, config| {
+        crate::registry::entries(config, store)
+    })
+    .await
+    {
+        Ok(entries) => match entries.into_iter().find(|e| e.name == name) {
+            Some(entry) => Json(entry).into_response(),
+            None => refusal(StatusCode::NOT_FOUND, "no such integration"),
+        },
+        Err(_) => refusal(StatusCode::SERVICE_UNAVAILABLE, "the store is unavailable"),
+    }
+}
+
+async fn metrics(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+    if let Some(response) = admin_refusal(&app, &headers) {
+        return response;
+    }
+    let counts = with_reader(&app, |store, _| {
+        Ok((store.pending_count()?, store.status_counts()?.dead_letters))
+    })
+    .await;
+    if let Ok((pending, dead)) = counts {
+        app.metrics.queue_depth.set(pending);
+        app.metrics.dead_letters.set(dead);
+    }
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        app.metrics.encode(),
+    )
+        .into_response()
+}
+
+fn refresh_disabled(app: &App) -> Result<()> {
+    let rows = app
+        .reader
+        .lock()
+        .map_err(|_| anyhow::anyhow!("reader lock poisoned"))?
+        .integration_rows()?;
+    let disabled = rows
+        .into_iter()
+        .filter(|r| !r.enabled)
+        .map(|r| r.name)
+        .collect();
+    if let Ok(mut current) = app.disabled.write() {
+        *current = disabled;
+    }
+    Ok(())
+}
+
+/// `trmctl integrations disable` runs in another process: pick its switch up.
+async fn keep_registry_fresh(app: Arc<App>, shutdown: CancellationToken) {
+    let mut tick = tokio::time::interval(REGISTRY_REFRESH);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let app = app.clone();
+        let refreshed = tokio::task::spawn_blocking(move || refresh_disabled(&app)).await;
+        if let Ok(Err(e)) = refreshed {
+            tracing::warn!(error = %format!("{e:#}"), "refreshing the registry failed");
+        }
+    }
+}
+
+fn notify_systemd(state: sd_notify::NotifyState) {
+    if std::env::var_os("NOTIFY_SOCKET").is_some()
+        && let Err(e) = sd_notify::notify(&[state])
+    {
+        tracing::warn!(error = %e, "sd_notify failed");
+    }
+}

@@ -1,0 +1,279 @@
+//! Workers: inbox → parse → transform → rules → events, one transaction per delivery.
+//!
+//! A dispatcher thread finds due deliveries and hands them to `concurrency` worker threads,
+//! each with its own database connection. A delivery's events and its `done` mark commit
+//! together, and event dedupe keys come from the delivery itself, so a delivery processed twice
+//! (a crash between commit and anything else) still makes its events once. A failure is retried
+//! with exponential backoff and full jitter; after `max_attempts`, or at once for a payload that
+//! does not match the provider's schema, the delivery becomes a dead letter.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use chrono::{DateTime, Utc};
+use rand::Rng;
+
+use crate::config::{Config, WorkerConfig};
+use crate::connectors::{self, Incoming};
+use crate::store::{Delivery, Store, finish_delivery, record_event};
+use crate::webhooks::metrics::Metrics;
+
+/// How often the dispatcher looks for due retries when nothing wakes it.
+const IDLE_POLL: Duration = Duration::from_millis(200);
+
+/// The running workers.
+pub struct Workers {
+    stop: Arc<AtomicBool>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+/// Why an attempt failed.
+#[derive(Debug)]
+enum Failure {
+    /// Retrying cannot help: a dead letter at once.
+    Permanent(String),
+    /// Worth another attempt later.
+    Transient(String),
+}
+
+/// What workers share.
+struct Shared {
+    config: Arc<Config>,
+    metrics: Arc<Metrics>,
+    stop: Arc<AtomicBool>,
+    in_flight: Mutex<HashSet<String>>,
+}
+
+impl Workers {
+    /// Starts the dispatcher and the worker threads. `wake` is signalled when the inbox stores
+    /// something new.
+    pub fn start(
+        db: &Path,
+        config: Arc<Config>,
+        metrics: Arc<Metrics>,
+        wake: Receiver<()>,
+    ) -> Result<Workers> {
+        let concurrency = config.worker.concurrency.max(1);
+        let busy = config.store.busy_timeout;
+        let stop = Arc::new(AtomicBool::new(false));
+        let shared = Arc::new(Shared {
+            config,
+            metrics,
+            stop: stop.clone(),
+            in_flight: Mutex::new(HashSet::new()),
+        });
+        let (work, queue) = sync_channel::<Delivery>(concurrency * 2);
+        let queue = Arc::new(Mutex::new(queue));
+        let mut threads = Vec::new();
+        for n in 0..concurrency {
+            let store = Store::open_with(db, busy)?;
+            let shared = shared.clone();
+            let queue = queue.clone();
+            threads.push(
+                std::thread::Builder::new()
+                    .name(format!("worker-{n}"))
+                    .spawn(move || work_loop(store, &shared, &queue))
+                    .context("starting a worker")?,
+            );
+        }
+        let store = Store::open_with(db, busy)?;
+        threads.push(
+            std::thread::Builder::new()
+                .name("dispatcher".into())
+                .spawn(move || dispatch_loop(store, &shared, work, wake))
+                .context("starting the dispatcher")?,
+        );
+        Ok(Workers { stop, threads })
+    }
+
+    /// Whether every thread is still running (for `/readyz`).
+    pub fn running(&self) -> bool {
+        self.threads.iter().all(|t| !t.is_finished())
+    }
+
+    /// Stops taking work, lets each worker finish its current delivery, and waits. Deliveries
+    /// not yet started stay pending in the inbox for the next run.
+    pub fn stop(self) {
+        self.stop.store(true, Ordering::SeqCst);
+        for thread in self.threads {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn dispatch_loop(store: Store, shared: &Shared, work: SyncSender<Delivery>, wake: Receiver<()>) {
+    while !shared.stop.load(Ordering::SeqCst) {
+        let due = match store.due_deliveries(Utc::now(), 256) {
+            Ok(due) => due,
+            Err(e) => {
+                tracing::error!(error = %format!("{e:#}"), "reading due deliveries failed");
+                Vec::new()
+            }
+        };
+        let mut sent = 0;
+        for delivery in due {
+            if !lock(&shared.in_flight).insert(delivery.delivery_id.clone()) {
+                continue;
+            }
+            if work.send(delivery).is_err() {
+                return;
+            }
+            sent += 1;
+        }
+        if sent == 0 {
+            match wake.recv_timeout(IDLE_POLL) {
+                Ok(()) => while wake.try_recv().is_ok() {},
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => std::thread::sleep(IDLE_POLL),
+            }
+        }
+    }
+}
+
+fn work_loop(mut store: Store, shared: &Shared, queue: &Mutex<Receiver<Delivery>>) {
+    loop {
+        let next = lock(queue).recv();
+        let Ok(delivery) = next else { return };
+        if !shared.stop.load(Ordering::SeqCst) {
+            attempt(&mut store, shared, &delivery);
+        }
+        lock(&shared.in_flight).remove(&delivery.delivery_id);
+    }
+}
+
+/// A poisoned lock only means another worker panicked; the set itself is still sound.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// One attempt at one delivery, with its outcome recorded.
+fn attempt(store: &mut Store, shared: &Shared, delivery: &Delivery) {
+    // The dispatcher's copy may predate another worker's attempt: trust only the row as it is.
+    let previous = match store.due_attempts(&delivery.delivery_id, Utc::now()) {
+        Ok(Some(previous)) => previous,
+        Ok(None) => return,
+        Err(e) => {
+            tracing::error!(delivery_id = %delivery.delivery_id, error = %format!("{e:#}"), "reading a delivery failed");
+            return;
+        }
+    };
+    let started = Instant::now();
+    let result = process(store, &shared.config, delivery);
+    let settings = &shared.config.worker;
+    let attempts = previous + 1;
+    let outcome = match &result {
+        Ok(_) => "done",
+        Err(Failure::Permanent(_)) => "dead",
+        Err(Failure::Transient(_)) if attempts >= settings.max_attempts => "dead",
+        Err(Failure::Transient(_)) => "retry",
+    };
+    if let Err(Failure::Permanent(error) | Failure::Transient(error)) = &result {
+        let next = Utc::now() + backoff(settings, attempts);
+        if let Err(e) = store.fail_delivery(&delivery.delivery_id, error, next, outcome == "dead") {
+            tracing::error!(delivery_id = %delivery.delivery_id, error = %format!("{e:#}"), "recording a failed attempt failed");
+        }
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    shared
+        .metrics
+        .processed(&delivery.integration, outcome, seconds);
+    match &result {
+        Ok(events) => tracing::info!(
+            integration = %delivery.integration, delivery_id = %delivery.delivery_id,
+            outcome, events, latency_ms = seconds * 1000.0, "delivery processed"
+        ),
+        Err(Failure::Permanent(error) | Failure::Transient(error)) => tracing::warn!(
+            integration = %delivery.integration, delivery_id = %delivery.delivery_id,
+            outcome, attempts, error = %error, "delivery failed"
+        ),
+    }
+}
+
+/// Turns a delivery into events and marks it done, in one transaction. Returns the number of
+/// events stored.
+fn process(store: &mut Store, config: &Config, delivery: &Delivery) -> Result<usize, Failure> {
+    let integration = config
+        .integrations
+        .get(&delivery.integration)
+        .ok_or_else(|| {
+            Failure::Transient(format!(
+                "integration {} is no longer configured",
+                delivery.integration
+            ))
+        })?;
+    let body: serde_json::Value = serde_json::from_slice(&delivery.body)
+        .map_err(|e| Failure::Permanent(format!("the body is not JSON: {e}")))?;
+    let headers: BTreeMap<String, String> = serde_json::from_str(&delivery.headers)
+        .map_err(|e| Failure::Permanent(format!("stored headers are unreadable: {e}")))?;
+    let received_at = DateTime::parse_from_rfc3339(&delivery.received_at)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| Failure::Permanent(format!("stored receive time is unreadable: {e}")))?;
+    let incoming = Incoming {
+        integration: &delivery.integration,
+        provider_delivery_id: &delivery.provider_delivery_id,
+        received_at,
+        headers: &headers,
+        body: &body,
+    };
+    let events = connectors::from_delivery(integration.kind, &incoming).map_err(|e| {
+        Failure::Permanent(format!(
+            "payload does not match the {} schema: {e}",
+            integration.kind
+        ))
+    })?;
+    store
+        .transaction(|tx| {
+            let mut stored = 0;
+            for event in events {
+                stored += record_event(tx, event, &config.ruleset)?.len();
+            }
+            finish_delivery(tx, &delivery.delivery_id)?;
+            Ok(stored)
+        })
+        .map_err(|e| Failure::Transient(format!("{e:#}")))
+}
+
+/// Exponential backoff with full jitter: a random delay up to `retry_base · 2^(attempt-1)`,
+/// capped at `retry_max`.
+pub fn backoff(settings: &WorkerConfig, attempt: u32) -> chrono::Duration {
+    let exponent = attempt.saturating_sub(1).min(30);
+    let ceiling = settings
+        .retry_base
+        .saturating_mul(1u32 << exponent)
+        .min(settings.retry_max);
+    let millis = u64::try_from(ceiling.as_millis()).unwrap_or(u64::MAX);
+    let delay = rand::thread_rng().gen_range(0..=millis);
+    chrono::Duration::milliseconds(i64::try_from(delay).unwrap_or(i64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_is_capped_and_jittered() {
+        let settings = WorkerConfig {
+            concurrency: 1,
+            max_attempts: 5,
+            retry_base: Duration::from_secs(2),
+            retry_max: Duration::from_secs(60),
+        };
+        for attempt in 1..40 {
+            let delay = backoff(&settings, attempt).num_milliseconds();
+            let ceiling = (2000u64 << (attempt - 1).min(30)).min(60_000) as i64;
+            assert!((0..=ceiling).contains(&delay), "attempt {attempt}: {delay}");
+        }
+        let spread: HashSet<i64> = (0..50)
+            .map(|_| backoff(&settings, 6).num_milliseconds())
+            .collect();
+        assert!(spread.len() > 10, "full jitter spreads retries");
+    }
+}

@@ -1,0 +1,252 @@
+//! What must never be lost: dead letters and their retry, graceful shutdown with requests in
+//! flight, and a `kill -9` under load (SPEC §10).
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use trmctl::store::{EventFilter, NewDelivery};
+
+use crate::server::*;
+use crate::util::Sandbox;
+
+fn all_events(sandbox: &Sandbox) -> Vec<trmctl::event::Event> {
+    sandbox
+        .store()
+        .list_events(&EventFilter {
+            limit: 100_000,
+            ..Default::default()
+        })
+        .unwrap()
+        .into_iter()
+        .map(|s| s.event)
+        .collect()
+}
+
+fn dead_letters(sandbox: &Sandbox) -> serde_json::Value {
+    let out = sandbox
+        .cmd()
+        .args(["deadletters", "list", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn failures_retry_into_dead_letters_and_come_back_with_retry() {
+    // A delivery stored by an earlier run for an integration since removed from the config:
+    // every attempt fails until the user puts it back.
+    let sandbox = Sandbox::with_config(&config(""));
+    let delivery = NewDelivery {
+        delivery_id: "0193f1c2-0000-7000-8000-000000000001".into(),
+        integration: "gone".into(),
+        provider_delivery_id: "gh-gone-1".into(),
+        received_at: trmctl::event::now(),
+        content_type: "application/json".into(),
+        headers: r#"{"x-github-event":"push"}"#.into(),
+        body: br#"{"ref":"main"}"#.to_vec(),
+    };
+    sandbox
+        .store()
+        .enqueue_batch(std::slice::from_ref(&delivery))
+        .unwrap();
+    let server = Server::start(&sandbox);
+    eventually("three attempts, then a dead letter", || {
+        dead_letters(&sandbox).as_array().unwrap().len() == 1
+    })
+    .await;
+    assert_eq!(server.terminate().code(), Some(0));
+    let dead = dead_letters(&sandbox);
+    assert_eq!(dead[0]["deliveryId"], delivery.delivery_id.as_str());
+    assert_eq!(dead[0]["attempts"], 3);
+    assert!(
+        dead[0]["lastError"]
+            .as_str()
+            .unwrap()
+            .contains("no longer configured")
+    );
+    let status = sandbox.cmd().args(["status", "--json"]).output().unwrap();
+    let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(status["deadLetters"], 1);
+
+    sandbox.write_config(&config(
+        "\n[integrations.gone]\nkind = \"github\"\nsecret = \"env:T_GH\"\n",
+    ));
+    sandbox
+        .cmd()
+        .args(["deadletters", "retry", "nope"])
+        .assert()
+        .code(2);
+    sandbox
+        .cmd()
+        .args(["deadletters", "retry", "--all"])
+        .assert()
+        .success();
+    let server = Server::start(&sandbox);
+    eventually("the retried delivery becomes an event", || {
+        all_events(&sandbox)
+            .iter()
+            .any(|e| e.dedupe_key == "github:gh-gone-1")
+    })
+    .await;
+    assert!(dead_letters(&sandbox).as_array().unwrap().is_empty());
+    assert_eq!(server.terminate().code(), Some(0));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_payload_off_schema_is_a_dead_letter_at_once_and_can_be_dropped() {
+    let sandbox = Sandbox::with_config(&config(""));
+    let server = Server::start(&sandbox);
+    let client = reqwest::Client::new();
+    // Stripe events need `type`; this one is signed but lacks it.
+    let payload = r#"{"id":"evt_bad","created":1700000000,"data":{"object":{}}}"#;
+    let response = client
+        .post(server.url("/hooks/stripe"))
+        .header("Content-Type", "application/json")
+        .header(
+            "Stripe-Signature",
+            stripe_signature(now(), payload.as_bytes()),
+        )
+        .body(payload)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    eventually("a dead letter", || {
+        dead_letters(&sandbox).as_array().unwrap().len() == 1
+    })
+    .await;
+    let dead = dead_letters(&sandbox);
+    assert_eq!(dead[0]["attempts"], 1, "retrying cannot fix a schema error");
+    assert!(
+        dead[0]["lastError"]
+            .as_str()
+            .unwrap()
+            .contains("field `/type` is missing")
+    );
+    let id = dead[0]["deliveryId"].as_str().unwrap().to_string();
+    sandbox
+        .cmd()
+        .args(["deadletters", "drop", &id])
+        .assert()
+        .success();
+    assert!(dead_letters(&sandbox).as_array().unwrap().is_empty());
+    assert!(all_events(&sandbox).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_finishes_requests_in_flight_and_exits_0() {
+    let sandbox = Sandbox::with_config(&config(""));
+    let server = Server::start(&sandbox);
+    let body = r#"{"action":"opened","slow":true}"#;
+    let signature = github_signature(body.as_bytes());
+    let mut stream = TcpStream::connect(server.addr).unwrap();
+    let head = format!(
+        "POST /hooks/gh HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nX-GitHub-Event: issues\r\n\
+         X-GitHub-Delivery: in-flight-1\r\nX-Hub-Signature-256: {signature}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        server.addr,
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    stream.write_all(&body.as_bytes()[..10]).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    signal(server.pid(), "TERM");
+    std::thread::sleep(Duration::from_millis(300));
+    stream.write_all(&body.as_bytes()[10..]).unwrap();
+    let mut response = String::new();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 202"), "{response}");
+    assert_eq!(server.terminate().code(), Some(0));
+    // Stored before the 202: after a restart (if the worker had not got to it) it is one event.
+    let server = Server::start(&sandbox);
+    eventually("one event for the in-flight delivery", || {
+        all_events(&sandbox)
+            .iter()
+            .filter(|e| e.dedupe_key == "github:in-flight-1")
+            .count()
+            == 1
+    })
+    .await;
+    drop(server);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kill_9_under_load_loses_no_acknowledged_delivery() {
+    let sandbox = Sandbox::with_config(&config("").replace(
+        "[integrations.gh]",
+        "[integrations.gh]\nrate_limit = 100000",
+    ));
+    let server = Server::start(&sandbox);
+    let client = reqwest::Client::new();
+    let acked = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let mut senders = Vec::new();
+    for task in 0..16 {
+        let client = client.clone();
+        let acked = acked.clone();
+        let url = server.url("/hooks/gh");
+        senders.push(tokio::spawn(async move {
+            for n in 0.. {
+                let id = format!("crash-{task}-{n}");
+                let body = format!(r#"{{"action":"opened","n":{n},"task":{task}}}"#);
+                let sent = client
+                    .post(&url)
+                    .header("Content-Type", "application/json")
+                    .header("X-GitHub-Event", "issues")
+                    .header("X-GitHub-Delivery", &id)
+                    .header("X-Hub-Signature-256", github_signature(body.as_bytes()))
+                    .body(body)
+                    .send()
+                    .await;
+                match sent {
+                    Ok(r) if r.status() == StatusCode::ACCEPTED => acked.lock().unwrap().push(id),
+                    Ok(r) => panic!("unexpected {}", r.status()),
+                    Err(_) => return, // the server died
+                }
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    server.kill();
+    for sender in senders {
+        sender.await.unwrap();
+    }
+    let acked = acked.lock().unwrap().clone();
+    assert!(
+        acked.len() > 50,
+        "the load ran ({} acknowledged)",
+        acked.len()
+    );
+
+    let server = Server::start(&sandbox);
+    eventually("the inbox drains", || {
+        sandbox.store().pending_count().unwrap() == 0
+    })
+    .await;
+    assert_eq!(server.terminate().code(), Some(0));
+    let events = all_events(&sandbox);
+    let mut per_key: HashMap<&str, usize> = HashMap::new();
+    for e in events.iter().filter(|e| e.derived_from.is_none()) {
+        *per_key.entry(e.dedupe_key.as_str()).or_default() += 1;
+    }
+    for id in &acked {
+        assert_eq!(
+            per_key.get(format!("github:{id}").as_str()),
+            Some(&1),
+            "delivery {id} got a 202"
+        );
+    }
+    assert!(per_key.values().all(|&n| n == 1), "no event twice");
+    let derived = events.iter().filter(|e| e.derived_from.is_some()).count();
+    assert_eq!(
+        derived,
+        per_key.len(),
+        "each base event derived its rule event once"
+    );
+}

@@ -1,0 +1,608 @@
+//! `trmctl serve` over real HTTP: every status code of SPEC §5 and every signature scheme.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use trmctl::store::EventFilter;
+
+use crate::server::*;
+use crate::util::Sandbox;
+
+fn events(sandbox: &Sandbox, integration: &str) -> Vec<trmctl::event::Event> {
+    sandbox
+        .store()
+        .list_events(&EventFilter {
+            integration: Some(integration.into()),
+            limit: 1000,
+            ..Default::default()
+        })
+        .unwrap()
+        .into_iter()
+        .map(|s| s.event)
+        .collect()
+}
+
+async fn body(response: reqwest::Response) -> (StatusCode, Value) {
+    let status = response.status();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn github_delivery_is_accepted_deduplicated_and_processed_with_rules() {
+    let sandbox = Sandbox::with_config(&config(""));
+    let server = Server::start(&sandbox);
+    let client = reqwest::Client::new();
+    let payload = r#"{"action":"opened","repository":{"full_name":"acme/app"}}"#;
+    let (status, first) = body(
+        github_request(&client, &server, "gh", "delivery-1", payload)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let id = first["deliveryId"].as_str().unwrap().to_string();
+    let (status, again) = body(
+        github_request(&client, &server, "gh", "delivery-1", payload)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "a repeat delivery is a duplicate");
+    assert_eq!(again["deliveryId"], id.as_str());
+    eventually("the delivery becomes events", || {
+        events(&sandbox, "gh").len() == 2
+    })
+    .await;
+    let events = events(&sandbox, "gh");
+    let base = events.iter().find(|e| e.derived_from.is_none()).unwrap();
+    assert_eq!(base.event_type.as_str(), "githubEventReceived");
+    assert_eq!(base.data["event"], "issues");
+    assert_eq!(base.data["action"], "opened");
+    let derived = events.iter().find(|e| e.derived_from.is_some()).unwrap();
+    assert_eq!(derived.event_type.as_str(), "taskRequested");
+    assert_eq!(derived.derived_from, Some(base.event_id));
+    assert!(server.log_text().contains("outcome=\"duplicate\""));
+    assert_eq!(server.terminate().code(), Some(0));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn refusals_have_their_status_codes_and_say_why() {
+    let sandbox = Sandbox::with_config(&config(""));
+    let server = Server::start(&sandbox);
+    let client = reqwest::Client::new();
+    let ok = r#"{"action":"opened"}"#;
+    let send = |req: reqwest::RequestBuilder| async move { body(req.send().await.unwrap()).await };
+
+    // 401: a wrong signature, a missing one.
+    let (status, why) = send(github_request_with(
+        &client,
+        &server,
+        "gh",
+        "d-401",
+        ok,
+        "sha256=00",
+        "application/json",
+    ))
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(why["error"].as_str().unwrap().contains("signature"));
+    let (status, _) = send(
+        client
+            .post(server.url("/hooks/gh"))
+            .header("Content-Type", "application/json")
+            .header("X-GitHub-Delivery", "d")
+            .body(ok),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    // 404: unknown integration; a polling integration has no hook either.
+    let (status, _) = send(github_request(&client, &server, "nope", "d-404", ok)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    // 405: wrong method.
+    let response = client.get(server.url("/hooks/gh")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+    // 413: over max_body_bytes (4 KiB), with and without a Content-Length.
+    let big = format!(r#"{{"pad":"{}"}}"#, "x".repeat(5000));
+    let (status, _) = send(github_request(&client, &server, "gh", "d-413", &big)).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
+        (0..10).map(|_| Ok(vec![b' '; 1000])).collect();
+    let streamed = reqwest::Body::wrap_stream(futures_util::stream::iter(chunks));
+    let (status, _) = send(
+        client
+            .post(server.url("/hooks/gh"))
+            .header("Content-Type", "application/json")
+            .header("X-GitHub-Event", "issues")
+            .header("X-GitHub-Delivery", "d-chunked")
+            .header("X-Hub-Signature-256", "sha256=00")
+            .body(streamed),
+    )
+    .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    // 415: not JSON.
+    let (status, _) = send(github_request_with(
+        &client,
+        &server,
+        "gh",
+        "d-415",
+        ok,
+        &github_signature(ok.as_bytes()),
+        "text/plain",
+    ))
+    .await;
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    // 400: signed, but not JSON.
+    let broken = r#"{"action": "#;
+    let (status, why) = send(github_request(&client, &server, "gh", "d-400", broken)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(why["error"].as_str().unwrap().contains("JSON"));
+    // 429: over the rate limit (1/s, burst 2), with Retry-After.
+    let mut limited = None;
+    for n in 0..5 {
+        let response = github_request(&client, &server, "slow", &format!("slow-{n}"), ok)
+            .send()
+            .await
+            .unwrap();
+        if response.status() == StatusCode::TOO_MANY_REQUESTS {
+            limited = Some(response);
+            break;
+        }
+    }
+    let limited = limited.expect("the rate limit answers 429");
+    let retry: u64 = limited.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=2).contains(&retry));
+    // 503: an integration whose secret cannot be read.
+    let (status, why) = send(github_request(&client, &server, "broken", "d-503", ok)).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(why["error"].as_str().unwrap().contains("T_NEVER_SET"));
+    // Refusals store nothing: only the deliveries `slow` accepted before its limit are there.
+    let stored = sandbox
+        .store()
+        .list_events(&EventFilter {
+            limit: 100,
+            ..Default::default()
+        })
+        .unwrap();
+    assert!(
+        stored.iter().all(|e| e.event.integration == "slow"),
+        "only accepted deliveries make events"
+    );
+    // Logs never carry a secret or a signature value.
+    let log = server.log_text();
+    for (_, secret) in SECRETS {
+        assert!(!log.contains(secret), "log leaks a secret");
+    }
+    assert!(
+        !log.contains(&github_signature(ok.as_bytes())),
+        "log leaks a signature"
+    );
+    assert_eq!(server.terminate().code(), Some(0));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn disabled_integration_answers_404_until_enabled() {
+    let sandbox = Sandbox::with_config(&config(""));
+    let server = Server::start(&sandbox);
+    sandbox
+        .cmd()
+        .args(["integrations", "disable", "gh"])
+        .assert()
+        .success();
+    let client = reqwest::Client::new();
+    let payload = r#"{"action":"x"}"#;
+    let mut status = StatusCode::ACCEPTED;
+    for _ in 0..50 {
+        status = github_request(&client, &server, "gh", "d-off", payload)
+            .send()
+            .await
+            .unwrap()
+            .status();
+        if status == StatusCode::NOT_FOUND {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    sandbox
+        .cmd()
+        .args(["integrations", "enable", "gh"])
+        .assert()
+        .success();
+    eventually("re-enabled", || true).await;
+    let mut accepted = false;
+    for n in 0..50 {
+        let s = github_request(&client, &server, "gh", &format!("d-on-{n}"), payload)
+            .send()
+            .await
+            .unwrap()
+            .status();
+        if s == StatusCode::ACCEPTED {
+            accepted = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(accepted);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn store_failure_answers_503_and_stores_nothing() {
+    let sandbox = Sandbox::with_config(&config("\n[store]\nbusy_timeout = \"200ms\"\n"));
+    let server = Server::start(&sandbox);
+    let client = reqwest::Client::new();
+    let blocker = rusqlite::Connection::open(sandbox.db_path()).unwrap();
+    blocker.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    let response = github_request(&client, &server, "gh", "d-locked", r#"{"a":1}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let ready = client.get(server.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
+    blocker.execute_batch("ROLLBACK").unwrap();
+    let response = github_request(&client, &server, "gh", "d-locked", r#"{"a":1}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        StatusCode::ACCEPTED,
+        "the retry is not a duplicate: nothing was stored"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_scheme_accepts_valid_and_refuses_invalid() {
+    let sandbox = Sandbox::with_config(&config(""));
+    let server = Server::start(&sandbox);
+    let client = reqwest::Client::new();
+    let post = |name: &str| {
+        client
+            .post(server.url(&format!("/hooks/{name}")))
+            .header("Content-Type", "application/json")
+    };
+    let t = now();
+
+    // Standard Webhooks: valid, then stale.
+    let payload = r#"{"type":"user.created","timestamp":"2026-01-01T00:00:00Z","data":{"id":7}}"#;
+    let std = |id: &str, ts: i64, sig: String| {
+        post("std")
+            .header("webhook-id", id)
+            .header("webhook-timestamp", ts.to_string())
+            .header("webhook-signature", sig)
+            .body(payload)
+    };
+    assert_eq!(
+        std(
+            "msg_1",
+            t,
+            standard_signature("msg_1", t, payload.as_bytes())
+        )
+        .send()
+        .await
+        .unwrap()
+        .status(),
+        StatusCode::ACCEPTED
+    );
+    let old = t - 3600;
+    assert_eq!(
+        std(
+            "msg_2",
+            old,
+            standard_signature("msg_2", old, payload.as_bytes())
+        )
+        .send()
+        .await
+        .unwrap()
+        .status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        std("msg_3", t, "v1,".into()).send().await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+
+    // Stripe: the event id is the delivery id.
+    let payload = r#"{"id":"evt_1","type":"invoice.paid","created":1700000000,"data":{"object":{"id":"in_1"}}}"#;
+    let stripe = |sig: String| post("stripe").header("Stripe-Signature", sig).body(payload);
+    assert_eq!(
+        stripe(stripe_signature(t, payload.as_bytes()))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::ACCEPTED
+    );
+    assert_eq!(
+        stripe(stripe_signature(t, payload.as_bytes()))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        stripe(stripe_signature(t + 3600, payload.as_bytes()))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+
+    // Slack: url_verification is answered with its challenge; messages are stored.
+    let challenge = r#"{"type":"url_verification","challenge":"c-123","token":"x"}"#;
+    let slack = |body: &'static str, ts: i64, sig: String| {
+        post("slack")
+            .header("X-Slack-Request-Timestamp", ts.to_string())
+            .header("X-Slack-Signature", sig)
+            .body(body)
+    };
+    let response = slack(challenge, t, slack_signature(t, challenge.as_bytes()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.json::<Value>().await.unwrap()["challenge"],
+        "c-123"
+    );
+    assert_eq!(
+        slack(challenge, t, "v0=00".into())
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let message = r#"{"type":"event_callback","event_id":"Ev1","event_time":1700000000,"event":{"type":"message","text":"hi","channel":"C1"}}"#;
+    assert_eq!(
+        slack(message, t, slack_signature(t, message.as_bytes()))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::ACCEPTED
+    );
+
+    // HubSpot v3 signs the URL it called.
+    let payload = r#"[{"eventId":1,"subscriptionType":"contact.creation","objectId":5}]"#;
+    let url = server.url("/hooks/hubspot");
+    let ms = t * 1000;
+    let hubspot = |sig: String, ts: i64| {
+        post("hubspot")
+            .header("X-HubSpot-Signature-v3", sig)
+            .header("X-HubSpot-Request-Timestamp", ts.to_string())
+            .body(payload)
+    };
+    assert_eq!(
+        hubspot(hubspot_signature(&url, payload.as_bytes(), ms), ms)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::ACCEPTED
+    );
+    let wrong_url = hubspot_signature("https://elsewhere/hooks/hubspot", payload.as_bytes(), ms);
+    assert_eq!(
+        hubspot(wrong_url, ms).send().await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+
+    // Generic HMAC with a timestamp and an id pointer.
+    let payload = r#"{"id":"p-1","kind":"deal"}"#;
+    let partner = |sig: String, ts: i64| {
+        post("partner")
+            .header("X-Partner-Signature", sig)
+            .header("X-Partner-Timestamp", ts.to_string())
+            .body(payload)
+    };
+    assert_eq!(
+        partner(partner_signature(t, payload.as_bytes()), t)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::ACCEPTED
+    );
+    assert_eq!(
+        partner(partner_signature(t, b"other"), t)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        partner(partner_signature(t, payload.as_bytes()), t)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+
+    // Pub/Sub with a shared token; messageId is the delivery id.
+    let envelope = json!({"message": {"data": "eyJlbWFpbEFkZHJlc3MiOiJhQGIuY29tIiwiaGlzdG9yeUlkIjoxMjN9", "messageId": "m-1", "publishTime": "2026-11-24T10:00:00Z"}, "subscription": "projects/p/subscriptions/s"}).to_string();
+    let push = |token: &str| {
+        client
+            .post(server.url(&format!("/hooks/push?token={token}")))
+            .header("Content-Type", "application/json")
+            .body(envelope.clone())
+    };
+    assert_eq!(
+        push(secret("T_PUSH")).send().await.unwrap().status(),
+        StatusCode::ACCEPTED
+    );
+    assert_eq!(
+        push("wrong").send().await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        push(secret("T_PUSH")).send().await.unwrap().status(),
+        StatusCode::OK
+    );
+
+    for (integration, count) in [
+        ("std", 1),
+        ("stripe", 1),
+        ("slack", 1),
+        ("hubspot", 1),
+        ("partner", 1),
+        ("push", 1),
+    ] {
+        eventually(&format!("{integration} events"), || {
+            events(&sandbox, integration).len() == count
+        })
+        .await;
+    }
+    assert_eq!(
+        events(&sandbox, "stripe")[0].event_type.as_str(),
+        "stripeEventReceived"
+    );
+    assert_eq!(
+        events(&sandbox, "slack")[0].event_type.as_str(),
+        "slackMessagePosted"
+    );
+    assert_eq!(
+        events(&sandbox, "hubspot")[0].event_type.as_str(),
+        "crmRecordChanged"
+    );
+    assert_eq!(
+        events(&sandbox, "std")[0].subject.as_deref(),
+        Some("user.created")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn health_registry_and_metrics() {
+    let sandbox = Sandbox::with_config(&config(""));
+    let server = Server::start(&sandbox);
+    let client = reqwest::Client::new();
+    assert_eq!(
+        client
+            .get(server.url("/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        client
+            .get(server.url("/readyz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    github_request(&client, &server, "gh", "m-1", r#"{"action":"closed"}"#)
+        .send()
+        .await
+        .unwrap();
+    let registry: Value = client
+        .get(server.url("/registry"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let cli = sandbox
+        .cmd()
+        .args(["integrations", "list", "--json"])
+        .output()
+        .unwrap();
+    let cli: Value = serde_json::from_slice(&cli.stdout).unwrap();
+    let names = |v: &Value| {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["name"].clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        names(&registry),
+        names(&cli),
+        "same shape as integrations list --json"
+    );
+    let one: Value = client
+        .get(server.url("/registry/gh"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(one["kind"], "github");
+    assert_eq!(
+        client
+            .get(server.url("/registry/nope"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+    let metrics = client
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics
+            .contains(r#"trmctl_webhook_deliveries_total{integration="gh",outcome="accepted"} 1"#),
+        "{metrics}"
+    );
+    assert!(metrics.contains("trmctl_queue_depth"));
+    assert!(metrics.contains("trmctl_dead_letters"));
+    assert!(metrics.contains("trmctl_worker_seconds"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn admin_endpoints_need_the_token_off_loopback() {
+    let text = config("").replace(
+        "bind = \"127.0.0.1:0\"",
+        "bind = \"0.0.0.0:0\"\nadmin_token = \"env:T_GH\"",
+    );
+    let sandbox = Sandbox::with_config(&text);
+    let server = Server::start(&sandbox);
+    let client = reqwest::Client::new();
+    let url = format!("http://127.0.0.1:{}/registry", server.addr.port());
+    assert_eq!(
+        client.get(&url).send().await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let authorized = client
+        .get(&url)
+        .bearer_auth(secret("T_GH"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(authorized.status(), StatusCode::OK);
+    let metrics = format!("http://127.0.0.1:{}/metrics", server.addr.port());
+    assert_eq!(
+        client
+            .get(&metrics)
+            .bearer_auth("wrong")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let health = format!("http://127.0.0.1:{}/healthz", server.addr.port());
+    assert_eq!(
+        client.get(&health).send().await.unwrap().status(),
+        StatusCode::OK
+    );
+}
