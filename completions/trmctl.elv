@@ -34,6 +34,8 @@ set edit:completion:arg-completer[trmctl] = {|@words|
             cand config 'Inspect the configuration'
             cand integrations 'The integration registry'
             cand events 'Inspect stored events'
+            cand auth 'Authorize accounts and manage their tokens'
+            cand secret 'API keys and webhook secrets in the OS keyring'
             cand serve 'Receive webhooks and process them into events (runs until SIGTERM or Ctrl-C)'
             cand deadletters 'Deliveries that failed for good'
             cand status 'What needs attention: failing integrations, dead letters, accounts to re-authorize'
@@ -266,6 +268,228 @@ set edit:completion:arg-completer[trmctl] = {|@words|
         }
         &'trmctl;events;help;help'= {
         }
+        &'trmctl;auth'= {
+            cand --config 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]'
+            cand --color 'When to use colours (NO_COLOR is honoured)'
+            cand --log-format 'Format of log lines on stderr'
+            cand --json 'Print machine-readable JSON on stdout'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -v 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
+            cand --verbose 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand google 'Authorize a Google account (OAuth 2.0 with PKCE, in your browser)'
+            cand list 'Accounts, scopes, token expiry and status'
+            cand status 'Like list; exits 4 when an account needs (re-)authorization'
+            cand token 'Print a fresh access token (refreshing it if needed), for scripts'
+            cand revoke 'Revoke the authorization at Google and delete the local tokens'
+            cand export 'Write an authorization to stdout, to move it to a headless machine (pipe it, e.g. over ssh)'
+            cand import 'Read an authorization written by `auth export` from stdin'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'trmctl;auth;google'= {
+            cand --scopes 'Read-only scopes to ask for [default: what the account''s integrations need]'
+            cand --config 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]'
+            cand --color 'When to use colours (NO_COLOR is honoured)'
+            cand --log-format 'Format of log lines on stderr'
+            cand --no-browser 'Print the address instead of opening a browser, and accept the redirect address pasted on stdin'
+            cand --json 'Print machine-readable JSON on stdout'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -v 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
+            cand --verbose 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'trmctl;auth;list'= {
+            cand --config 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]'
+            cand --color 'When to use colours (NO_COLOR is honoured)'
+            cand --log-format 'Format of log lines on stderr'
+            cand --json 'Print machine-readable JSON on stdout'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -v 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
+            cand --verbose 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'trmctl;auth;status'= {
+            cand --config 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]'
+            cand --color 'When to use colours (NO_COLOR is honoured)'
+            cand --log-format 'Format of log lines on stderr'
+            cand --json 'Print machine-readable JSON on stdout'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -v 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
+            cand --verbose 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'trmctl;auth;token'= {
+            cand --config 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]'
+            cand --color 'When to use colours (NO_COLOR is honoured)'
+            cand --log-format 'Format of log lines on stderr'
+            cand --json 'Print machine-readable JSON on stdout'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -v 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
+            cand --verbose 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'trmctl;auth;revoke'= {
+            cand --config 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]'
+            cand --color 'When to use colours (NO_COLOR is honoured)'
+            cand --log-format 'Format of log lines on stderr'
+            cand --json 'Print machine-readable JSON on stdout'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -v 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
+            cand --verbose 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'trmctl;auth;export'= {
+            cand --config 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]'
+            cand --color 'When to use colours (NO_COLOR is honoured)'
+            cand --log-format 'Format of log lines on stderr'
+            cand --json 'Print machine-readable JSON on stdout'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -v 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
+            cand --verbose 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'trmctl;auth;import'= {
+            cand --config 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]'
+            cand --color 'When to use colours (NO_COLOR is honoured)'
+            cand --log-format 'Format of log lines on stderr'
+            cand --json 'Print machine-readable JSON on stdout'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -v 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
+            cand --verbose 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'trmctl;auth;help'= {
+            cand google 'Authorize a Google account (OAuth 2.0 with PKCE, in your browser)'
+            cand list 'Accounts, scopes, token expiry and status'
+            cand status 'Like list; exits 4 when an account needs (re-)authorization'
+            cand token 'Print a fresh access token (refreshing it if needed), for scripts'
+            cand revoke 'Revoke the authorization at Google and delete the local tokens'
+            cand export 'Write an authorization to stdout, to move it to a headless machine (pipe it, e.g. over ssh)'
+            cand import 'Read an authorization written by `auth export` from stdin'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'trmctl;auth;help;google'= {
+        }
+        &'trmctl;auth;help;list'= {
+        }
+        &'trmctl;auth;help;status'= {
+        }
+        &'trmctl;auth;help;token'= {
+        }
+        &'trmctl;auth;help;revoke'= {
+        }
+        &'trmctl;auth;help;export'= {
+        }
+        &'trmctl;auth;help;import'= {
+        }
+        &'trmctl;auth;help;help'= {
+        }
+        &'trmctl;secret'= {
+            cand --config 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]'
+            cand --color 'When to use colours (NO_COLOR is honoured)'
+            cand --log-format 'Format of log lines on stderr'
+            cand --json 'Print machine-readable JSON on stdout'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -v 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
+            cand --verbose 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand set 'Store a secret in the keyring, read from stdin or a hidden prompt (never from arguments)'
+            cand rm 'Delete a secret from the keyring'
+            cand list 'Every secret the config refers to, and where it is kept (never its value)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'trmctl;secret;set'= {
+            cand --config 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]'
+            cand --color 'When to use colours (NO_COLOR is honoured)'
+            cand --log-format 'Format of log lines on stderr'
+            cand --json 'Print machine-readable JSON on stdout'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -v 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
+            cand --verbose 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'trmctl;secret;rm'= {
+            cand --config 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]'
+            cand --color 'When to use colours (NO_COLOR is honoured)'
+            cand --log-format 'Format of log lines on stderr'
+            cand --json 'Print machine-readable JSON on stdout'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -v 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
+            cand --verbose 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'trmctl;secret;list'= {
+            cand --config 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]'
+            cand --color 'When to use colours (NO_COLOR is honoured)'
+            cand --log-format 'Format of log lines on stderr'
+            cand --json 'Print machine-readable JSON on stdout'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -v 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
+            cand --verbose 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'trmctl;secret;help'= {
+            cand set 'Store a secret in the keyring, read from stdin or a hidden prompt (never from arguments)'
+            cand rm 'Delete a secret from the keyring'
+            cand list 'Every secret the config refers to, and where it is kept (never its value)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'trmctl;secret;help;set'= {
+        }
+        &'trmctl;secret;help;rm'= {
+        }
+        &'trmctl;secret;help;list'= {
+        }
+        &'trmctl;secret;help;help'= {
+        }
         &'trmctl;serve'= {
             cand --config 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]'
             cand --color 'When to use colours (NO_COLOR is honoured)'
@@ -388,6 +612,8 @@ set edit:completion:arg-completer[trmctl] = {|@words|
             cand config 'Inspect the configuration'
             cand integrations 'The integration registry'
             cand events 'Inspect stored events'
+            cand auth 'Authorize accounts and manage their tokens'
+            cand secret 'API keys and webhook secrets in the OS keyring'
             cand serve 'Receive webhooks and process them into events (runs until SIGTERM or Ctrl-C)'
             cand deadletters 'Deliveries that failed for good'
             cand status 'What needs attention: failing integrations, dead letters, accounts to re-authorize'
@@ -425,6 +651,40 @@ set edit:completion:arg-completer[trmctl] = {|@words|
         &'trmctl;help;events;show'= {
         }
         &'trmctl;help;events;tail'= {
+        }
+        &'trmctl;help;auth'= {
+            cand google 'Authorize a Google account (OAuth 2.0 with PKCE, in your browser)'
+            cand list 'Accounts, scopes, token expiry and status'
+            cand status 'Like list; exits 4 when an account needs (re-)authorization'
+            cand token 'Print a fresh access token (refreshing it if needed), for scripts'
+            cand revoke 'Revoke the authorization at Google and delete the local tokens'
+            cand export 'Write an authorization to stdout, to move it to a headless machine (pipe it, e.g. over ssh)'
+            cand import 'Read an authorization written by `auth export` from stdin'
+        }
+        &'trmctl;help;auth;google'= {
+        }
+        &'trmctl;help;auth;list'= {
+        }
+        &'trmctl;help;auth;status'= {
+        }
+        &'trmctl;help;auth;token'= {
+        }
+        &'trmctl;help;auth;revoke'= {
+        }
+        &'trmctl;help;auth;export'= {
+        }
+        &'trmctl;help;auth;import'= {
+        }
+        &'trmctl;help;secret'= {
+            cand set 'Store a secret in the keyring, read from stdin or a hidden prompt (never from arguments)'
+            cand rm 'Delete a secret from the keyring'
+            cand list 'Every secret the config refers to, and where it is kept (never its value)'
+        }
+        &'trmctl;help;secret;set'= {
+        }
+        &'trmctl;help;secret;rm'= {
+        }
+        &'trmctl;help;secret;list'= {
         }
         &'trmctl;help;serve'= {
         }

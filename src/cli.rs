@@ -77,6 +77,12 @@ pub enum Command {
     /// Inspect stored events
     #[command(subcommand)]
     Events(EventsCommand),
+    /// Authorize accounts and manage their tokens
+    #[command(subcommand)]
+    Auth(AuthCommand),
+    /// API keys and webhook secrets in the OS keyring
+    #[command(subcommand)]
+    Secret(SecretCommand),
     /// Receive webhooks and process them into events (runs until SIGTERM or Ctrl-C)
     Serve,
     /// Deliveries that failed for good
@@ -90,6 +96,53 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuthCommand {
+    /// Authorize a Google account (OAuth 2.0 with PKCE, in your browser)
+    Google {
+        /// The account, as named in the config (optional when there is only one)
+        account: Option<String>,
+        /// Read-only scopes to ask for [default: what the account's integrations need]
+        #[arg(
+            long,
+            value_delimiter = ',',
+            value_name = "gmail,sheets,drive,drive-metadata,calendar"
+        )]
+        scopes: Vec<String>,
+        /// Print the address instead of opening a browser, and accept the redirect address pasted on stdin
+        #[arg(long)]
+        no_browser: bool,
+    },
+    /// Accounts, scopes, token expiry and status
+    List,
+    /// Like list; exits 4 when an account needs (re-)authorization
+    Status {
+        /// Only this account
+        account: Option<String>,
+    },
+    /// Print a fresh access token (refreshing it if needed), for scripts
+    Token { account: String },
+    /// Revoke the authorization at Google and delete the local tokens
+    Revoke { account: String },
+    /// Write an authorization to stdout, to move it to a headless machine (pipe it, e.g. over ssh)
+    Export { account: String },
+    /// Read an authorization written by `auth export` from stdin
+    Import { account: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SecretCommand {
+    /// Store a secret in the keyring, read from stdin or a hidden prompt (never from arguments)
+    Set {
+        /// `<integration-or-account>/<key>`, e.g. github-repo/secret or founder/client_secret
+        name: String,
+    },
+    /// Delete a secret from the keyring
+    Rm { name: String },
+    /// Every secret the config refers to, and where it is kept (never its value)
+    List,
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,12 +1,14 @@
 //! One module per subcommand, each with a `run`; this file dispatches to them and holds what
 //! they share: the parsed global flags, the config and the store.
 
+mod auth;
 mod completions;
 mod config;
 mod deadletters;
 mod events;
 mod init;
 mod integrations;
+mod secret;
 mod serve;
 mod status;
 
@@ -36,6 +38,15 @@ impl Context {
         Config::load(&self.config_source()?)
     }
 
+    /// A runtime for the commands that talk HTTP.
+    pub fn runtime(&self) -> Result<tokio::runtime::Runtime> {
+        use anyhow::Context as _;
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .context("starting the async runtime")
+    }
+
     /// Opens the database the config names.
     pub fn store(&self, config: &Config) -> Result<Store> {
         crate::paths::open_store(config)
@@ -54,6 +65,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Config(command) => config::run(&ctx, command),
         Command::Integrations(command) => integrations::run(&ctx, command),
         Command::Events(command) => events::run(&ctx, command),
+        Command::Auth(command) => auth::run(&ctx, command),
+        Command::Secret(command) => secret::run(&ctx, command),
         Command::Serve => serve::run(&ctx),
         Command::Deadletters(command) => deadletters::run(&ctx, command),
         Command::Status => status::run(&ctx),

@@ -9,11 +9,7 @@ use super::Context;
 
 pub fn run(ctx: &Context) -> Result<ExitCode> {
     let config = ctx.config()?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
-    runtime.block_on(async {
+    ctx.runtime()?.block_on(async {
         let bind = config.server.bind;
         let listener =
             std::net::TcpListener::bind(bind).with_context(|| format!("binding {bind}"))?;

@@ -1,5 +1,5 @@
-//! Generic webhooks (`webhook` kind: Standard Webhooks or HMAC) and Pub/Sub pushes →
-//! `externalEventReceived`, keyed by the provider's delivery id.
+//! Generic webhooks (`webhook` kind: Standard Webhooks or HMAC) → `externalEventReceived`,
+//! keyed by the provider's delivery id.
 //!
 //! A Standard Webhooks payload (`{type, timestamp, data}`) gives its `type` as the subject and
 //! its `timestamp` as the time it happened.
@@ -8,24 +8,18 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use super::{Incoming, SchemaError, base_event, optional_str};
-use crate::config::Kind;
 use crate::event::{Event, EventType};
 
-pub fn events(kind: Kind, incoming: &Incoming) -> Result<Event, SchemaError> {
+pub fn events(incoming: &Incoming) -> Result<Event, SchemaError> {
     let body = incoming.body;
     let occurred_at = optional_str(body, "/timestamp")
         .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
         .map(|t| t.with_timezone(&Utc));
-    let source = if kind == Kind::GooglePubsub {
-        "google-pubsub"
-    } else {
-        "webhook"
-    };
     let mut event = base_event(
         incoming,
         EventType::ExternalEventReceived,
-        source,
-        format!("{source}:{}", incoming.provider_delivery_id),
+        "webhook",
+        format!("webhook:{}", incoming.provider_delivery_id),
         occurred_at.map(|t| DateTime::from_timestamp(t.timestamp(), 0).unwrap_or(t)),
     );
     event.external_id = Some(incoming.provider_delivery_id.to_string());

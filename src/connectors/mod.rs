@@ -9,6 +9,7 @@
 mod generic;
 mod github;
 mod hubspot;
+mod pubsub;
 mod slack;
 mod stripe;
 
@@ -42,7 +43,8 @@ pub fn from_delivery(kind: Kind, incoming: &Incoming) -> Result<Vec<Event>, Sche
         Kind::Stripe => stripe::events(incoming).map(|e| vec![e]),
         Kind::Slack => slack::events(incoming).map(|e| vec![e]),
         Kind::Hubspot => hubspot::events(incoming),
-        Kind::Webhook | Kind::GooglePubsub => generic::events(kind, incoming).map(|e| vec![e]),
+        Kind::GooglePubsub => pubsub::events(incoming).map(|e| vec![e]),
+        Kind::Webhook => generic::events(incoming).map(|e| vec![e]),
         other => Err(SchemaError(format!(
             "kind `{other}` does not receive webhooks"
         ))),

@@ -5,6 +5,7 @@
 //! transaction is on disk, and is created `0600` in a `0700` directory because it holds the
 //! user's mail subjects and more.
 
+mod accounts;
 mod deliveries;
 mod events;
 mod registry;
@@ -16,12 +17,16 @@ use anyhow::{Context, Result};
 use rusqlite::Connection;
 use rusqlite_migration::{M, Migrations};
 
+pub use accounts::{AccountRow, mark_reauth};
 pub use deliveries::{Delivery, Enqueued, NewDelivery, enqueue, finish as finish_delivery};
 pub use events::{EventFilter, StoredEvent, insert_event, record_event};
 pub use registry::{IntegrationRow, StatusCounts};
 
 /// The numbered migrations, applied in order; `PRAGMA user_version` records the last one.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_init.sql"),
+    include_str!("migrations/0002_secret_names.sql"),
+];
 
 fn migrations() -> Migrations<'static> {
     Migrations::new(MIGRATIONS.iter().map(|sql| M::up(sql)).collect())

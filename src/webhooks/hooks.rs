@@ -243,10 +243,7 @@ fn resolve_secrets(name: &str, refs: Option<&SecretRefs>) -> Result<Vec<String>,
     let refs = refs.ok_or_else(|| format!("integration {name} has no secret"))?;
     refs.0
         .iter()
-        .map(|r| {
-            r.resolve(&format!("integrations.{name}"), "secret")
-                .map_err(|e| format!("{e:#}"))
-        })
+        .map(|r| r.resolve(name, "secret").map_err(|e| format!("{e:#}")))
         .collect()
 }
 
@@ -281,9 +278,7 @@ fn pubsub_auth(
     client: &reqwest::Client,
 ) -> Result<Auth, String> {
     if let Some(token) = &cfg.token {
-        let token = token
-            .resolve(&format!("integrations.{name}"), "token")
-            .map_err(|e| format!("{e:#}"))?;
+        let token = token.resolve(name, "token").map_err(|e| format!("{e:#}"))?;
         return Ok(Auth::PubsubToken(token));
     }
     let audience = cfg

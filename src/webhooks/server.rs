@@ -20,7 +20,6 @@ use axum::routing::{get, post};
 use serde_json::{Value, json};
 use subtle::ConstantTimeEq;
 use tokio_util::sync::CancellationToken;
-use tower_http::timeout::TimeoutLayer;
 use uuid::Uuid;
 
 use super::hooks::{Hook, Refusal};
@@ -82,13 +81,7 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: CancellationTo
 
     let address = listener.local_addr()?;
     let handle = axum_server::Handle::new();
-    let server = serve(
-        router(app.clone(), &config),
-        listener,
-        &config,
-        handle.clone(),
-    )
-    .await?;
+    let server = serve(router(app.clone()), listener, &config, handle.clone()).await?;
     let server = tokio::spawn(server);
     tracing::info!("listening on {}://{address}", app.scheme);
     notify_systemd(sd_notify::NotifyState::Ready);
@@ -115,8 +108,9 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: CancellationTo
 
 type ServeFuture = std::pin::Pin<Box<dyn std::future::Future<Output = std::io::Result<()>> + Send>>;
 
-/// Binds the router to the listener, over TLS when configured, with header and request
-/// timeouts so a slow client cannot hold a connection.
+/// Binds the router to the listener, over TLS when configured. HTTP/1.1 only: providers send
+/// webhooks over HTTP/1.1, and hyper's header-read timeout, which keeps a slow or silent
+/// client from holding a connection, starts at accept only in HTTP/1-only mode.
 async fn serve(
     router: Router,
     listener: TcpListener,
@@ -137,7 +131,13 @@ async fn serve(
                         key.display()
                     )
                 })?;
-            let mut server = axum_server::from_tcp_rustls(listener, tls)?.handle(handle);
+            // HTTP/1.1 only (see below), so ALPN must not offer h2 either.
+            let mut only_http1 = (*tls.get_inner()).clone();
+            only_http1.alpn_protocols = vec![b"http/1.1".to_vec()];
+            let tls = axum_server::tls_rustls::RustlsConfig::from_config(Arc::new(only_http1));
+            let mut server = axum_server::from_tcp_rustls(listener, tls)?
+                .http1_only()
+                .handle(handle);
             server
                 .http_builder()
                 .http1()
@@ -145,7 +145,7 @@ async fn serve(
             Ok(Box::pin(server.serve(service)))
         }
         _ => {
-            let mut server = axum_server::from_tcp(listener)?.handle(handle);
+            let mut server = axum_server::from_tcp(listener)?.http1_only().handle(handle);
             server
                 .http_builder()
                 .http1()
@@ -155,7 +155,7 @@ async fn serve(
     }
 }
 
-fn router(app: Arc<App>, config: &Config) -> Router {
+fn router(app: Arc<App>) -> Router {
     Router::new()
         .route(
             "/hooks/{integration}",
@@ -167,10 +167,6 @@ fn router(app: Arc<App>, config: &Config) -> Router {
         .route("/registry/{name}", get(registry_entry))
         .route("/metrics", get(metrics))
         .fallback(|| async { refusal(StatusCode::NOT_FOUND, "no such endpoint") })
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            config.server.request_timeout,
-        ))
         .with_state(app)
 }
 
@@ -208,15 +204,25 @@ async fn receive(
     body: Body,
 ) -> Response {
     let started = Instant::now();
-    let result = accept(
+    let accepted = accept(
         &app,
         &name,
         &uri,
         query.get("token").map(String::as_str),
         &headers,
         body,
-    )
-    .await;
+    );
+    // A delivery whose reply is lost to the timeout may still be stored; the provider's retry
+    // is then a duplicate, never a second event.
+    let result = tokio::time::timeout(app.config.server.request_timeout, accepted)
+        .await
+        .unwrap_or_else(|_| {
+            Err(refuse(
+                StatusCode::REQUEST_TIMEOUT,
+                "the request took longer than request_timeout",
+                "timeout",
+            ))
+        });
     let label = if app.hooks.contains_key(&name) {
         name.as_str()
     } else {

@@ -8,4 +8,5 @@ mod generated;
 mod registry;
 mod serve;
 mod server;
+mod transport;
 mod util;

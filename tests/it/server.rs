@@ -104,6 +104,8 @@ emit = "taskRequested"
 pub struct Server {
     child: Child,
     pub addr: SocketAddr,
+    /// `http`, or `https` when the config sets `tls_cert`/`tls_key`.
+    pub scheme: &'static str,
     pub log: Arc<Mutex<Vec<String>>>,
 }
 
@@ -133,14 +135,18 @@ impl Server {
         let lines = log.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some((_, addr)) = line.split_once("listening on http://") {
-                    let _ = tx.send(addr.trim().parse::<SocketAddr>().unwrap());
+                let listening = ["http", "https"].into_iter().find_map(|scheme| {
+                    let (_, addr) = line.split_once(&format!("listening on {scheme}://"))?;
+                    Some((scheme, addr.trim().parse::<SocketAddr>().unwrap()))
+                });
+                if let Some(listening) = listening {
+                    let _ = tx.send(listening);
                 }
                 lines.lock().unwrap().push(line);
             }
         });
-        let addr = match rx.recv_timeout(Duration::from_secs(30)) {
-            Ok(addr) => addr,
+        let (scheme, addr) = match rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(listening) => listening,
             Err(_) => {
                 let _ = child.kill();
                 panic!(
@@ -149,11 +155,16 @@ impl Server {
                 );
             }
         };
-        Server { child, addr, log }
+        Server {
+            child,
+            addr,
+            scheme,
+            log,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
+        format!("{}://{}{path}", self.scheme, self.addr)
     }
 
     pub fn pid(&self) -> u32 {

@@ -11,6 +11,28 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Deserializer};
 
+pub mod keyring;
+
+/// The keyring entry for a secret-valued key: `<owner>/<key>`, the owner being the
+/// integration, account or section that holds the key.
+pub fn entry_name(owner: &str, key: &str) -> String {
+    format!("{owner}/{key}")
+}
+
+/// Checks a secret name given on the command line: `<owner>/<key>`, plain characters.
+pub fn valid_entry_name(name: &str) -> bool {
+    let mut parts = name.split('/');
+    let plain = |p: Option<&str>| {
+        p.is_some_and(|p| {
+            !p.is_empty()
+                && !p.starts_with('.')
+                && p.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        })
+    };
+    plain(parts.next()) && plain(parts.next()) && parts.next().is_none()
+}
+
 /// Where a secret is kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SecretRef {
@@ -55,28 +77,41 @@ impl SecretRef {
         }
     }
 
-    /// Reads the secret. `owner` and `key` name the keyring entry and appear in errors.
+    /// Reads the secret. `owner` and `key` name it in errors and give the keyring entry
+    /// `<owner>/<key>`.
     pub fn resolve(&self, owner: &str, key: &str) -> Result<String> {
+        let name = entry_name(owner, key);
         match self {
-            SecretRef::Keyring => bail!(
-                "{owner}.{key} is kept in the keyring, which this build cannot read yet; \
-                 use \"env:NAME\", \"file:/path\" or \"credential:NAME\""
-            ),
-            SecretRef::Env(name) => std::env::var(name)
-                .with_context(|| format!("{owner}.{key}: environment variable {name} is not set")),
+            SecretRef::Keyring => keyring::get(&name)?.with_context(|| {
+                format!(
+                    "secret `{name}` is not in the keyring; set it with `trmctl secret set {name}`"
+                )
+            }),
+            SecretRef::Env(var) => std::env::var(var)
+                .with_context(|| format!("secret `{name}`: environment variable {var} is not set")),
             SecretRef::File(path) => read_secret_file(path)
-                .with_context(|| format!("{owner}.{key}: reading {}", path.display())),
-            SecretRef::Credential(name) => {
+                .with_context(|| format!("secret `{name}`: reading {}", path.display())),
+            SecretRef::Credential(file) => {
                 let dir = std::env::var_os("CREDENTIALS_DIRECTORY").with_context(|| {
                     format!(
-                        "{owner}.{key}: credential:{name} needs $CREDENTIALS_DIRECTORY \
+                        "secret `{name}`: credential:{file} needs $CREDENTIALS_DIRECTORY \
                          (systemd LoadCredential=)"
                     )
                 })?;
-                let path = PathBuf::from(dir).join(name);
+                let path = PathBuf::from(dir).join(file);
                 read_secret_file(&path)
-                    .with_context(|| format!("{owner}.{key}: reading {}", path.display()))
+                    .with_context(|| format!("secret `{name}`: reading {}", path.display()))
             }
+        }
+    }
+
+    /// Where the secret is kept, for `secret list` and `auth list`: never its value.
+    pub fn location(&self, owner: &str, key: &str) -> String {
+        match self {
+            SecretRef::Keyring => {
+                format!("keyring ({}/{})", keyring::SERVICE, entry_name(owner, key))
+            }
+            other => other.to_string(),
         }
     }
 }
@@ -174,6 +209,15 @@ mod tests {
     }
 
     #[test]
+    fn entry_names_are_owner_slash_key() {
+        assert!(valid_entry_name("github-repo/secret"));
+        assert!(valid_entry_name("founder/refresh_token"));
+        for bad in ["x", "a/b/c", "/x", "x/", "a b/c", "../x"] {
+            assert!(!valid_entry_name(bad), "{bad}");
+        }
+    }
+
+    #[test]
     fn file_secret_drops_one_newline() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s");
@@ -188,6 +232,6 @@ mod tests {
             .resolve("github-repo", "secret")
             .unwrap_err();
         let text = format!("{err:#}");
-        assert!(text.contains("TRMCTL_TEST_SURELY_UNSET") && text.contains("github-repo.secret"));
+        assert!(text.contains("TRMCTL_TEST_SURELY_UNSET") && text.contains("github-repo/secret"));
     }
 }

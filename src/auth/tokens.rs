@@ -1,0 +1,214 @@
+//! Access tokens that refresh themselves, safely across processes.
+//!
+//! A token is refreshed when it has under five minutes left. Refreshing takes an exclusive
+//! lock file per account and re-reads the cached token first, so two processes (a cron poll
+//! and `trmctl serve`) never refresh one account at the same moment: the second finds the
+//! first's fresh token. `invalid_grant` is final: the account becomes `reauthRequired`, one
+//! `reauthRequired` event is recorded, and the error exits 4 naming the fix. There is no retry
+//! loop on a dead token, and a `reauthRequired` account makes no token request at all.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, anyhow};
+use chrono::{DateTime, Utc};
+use oauth2::basic::BasicErrorResponseType;
+use oauth2::{RefreshToken, RequestTokenError, TokenResponse as _};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::{ACCESS_TOKEN, REFRESH_TOKEN, client, http_client};
+use crate::config::{AccountConfig, Config};
+use crate::error::{Code, Exit};
+use crate::event::{Event, EventType, format_time, now};
+use crate::secrets::{SecretRef, keyring};
+use crate::store::{Store, mark_reauth, record_event};
+
+/// A token with this little time left is refreshed.
+const MARGIN: chrono::Duration = chrono::Duration::minutes(5);
+
+/// The cached access token, kept in the keyring beside the refresh token.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Cached {
+    token: String,
+    expires_at: DateTime<Utc>,
+}
+
+impl Cached {
+    fn fresh(&self) -> bool {
+        self.expires_at - Utc::now() > MARGIN
+    }
+}
+
+/// Where an account's refresh token is kept.
+pub fn refresh_source(account: &AccountConfig) -> SecretRef {
+    account.refresh_token.clone().unwrap_or(SecretRef::Keyring)
+}
+
+/// A fresh access token for the account.
+pub async fn access_token(config: &Config, store: &mut Store, name: &str) -> Result<String> {
+    let account = super::account(config, name)?;
+    if store
+        .account(name)?
+        .is_some_and(|a| a.status == "reauthRequired")
+    {
+        return Err(reauth_error(
+            name,
+            "it was marked so after Google refused its refresh token",
+        )
+        .into());
+    }
+    let source = refresh_source(account);
+    let cached = source == SecretRef::Keyring;
+    if cached && let Some(token) = read_cache(name)?.filter(Cached::fresh) {
+        return Ok(token.token);
+    }
+    let _lock = lock_account(store.path(), name).await?;
+    if cached && let Some(token) = read_cache(name)?.filter(Cached::fresh) {
+        tracing::debug!(account = name, "another process refreshed the token");
+        return Ok(token.token);
+    }
+    let refresh_token = source.resolve(name, REFRESH_TOKEN).map_err(|e| {
+        Exit::new(
+            Code::Reauth,
+            format!("account {name} is not authorized ({e:#}); run `trmctl auth google {name}`"),
+        )
+    })?;
+    let client_secret = account.client_secret.resolve(name, "client_secret")?;
+    tracing::info!(account = name, "refreshing the access token");
+    let response = client(account, client_secret)?
+        .exchange_refresh_token(&RefreshToken::new(refresh_token))
+        .request_async(&http_client()?)
+        .await;
+    let response = match response {
+        Ok(response) => response,
+        Err(RequestTokenError::ServerResponse(r))
+            if *r.error() == BasicErrorResponseType::InvalidGrant =>
+        {
+            record_reauth(store, name, account)?;
+            return Err(
+                reauth_error(name, "Google refused its refresh token (invalid_grant)").into(),
+            );
+        }
+        Err(e) => {
+            return Err(anyhow!(
+                "refreshing the token of account {name} failed: {}",
+                super::flow::describe(&e)
+            ));
+        }
+    };
+    let lifetime = response
+        .expires_in()
+        .unwrap_or(std::time::Duration::from_secs(3600));
+    let fresh = Cached {
+        token: response.access_token().secret().clone(),
+        expires_at: Utc::now()
+            + chrono::Duration::from_std(lifetime).unwrap_or(chrono::Duration::hours(1)),
+    };
+    if cached {
+        keyring::set(
+            &crate::secrets::entry_name(name, ACCESS_TOKEN),
+            &serde_json::to_string(&fresh)?,
+        )?;
+        if let Some(rotated) = response.refresh_token() {
+            keyring::set(
+                &crate::secrets::entry_name(name, REFRESH_TOKEN),
+                rotated.secret(),
+            )?;
+        }
+    }
+    store.set_token_expiry(name, &format_time(&fresh.expires_at))?;
+    Ok(fresh.token)
+}
+
+/// Saves a new authorization's tokens: the refresh token and the access token to the keyring.
+pub fn save_tokens(
+    name: &str,
+    refresh_token: &str,
+    access_token: &str,
+    expires_at: DateTime<Utc>,
+) -> Result<()> {
+    keyring::set(
+        &crate::secrets::entry_name(name, REFRESH_TOKEN),
+        refresh_token,
+    )?;
+    let cache = Cached {
+        token: access_token.to_string(),
+        expires_at,
+    };
+    keyring::set(
+        &crate::secrets::entry_name(name, ACCESS_TOKEN),
+        &serde_json::to_string(&cache)?,
+    )
+}
+
+/// Deletes an account's tokens from the keyring.
+pub fn delete_tokens(name: &str) -> Result<()> {
+    keyring::delete(&crate::secrets::entry_name(name, ACCESS_TOKEN))?;
+    keyring::delete(&crate::secrets::entry_name(name, REFRESH_TOKEN))?;
+    Ok(())
+}
+
+fn read_cache(name: &str) -> Result<Option<Cached>> {
+    let Some(text) = keyring::get(&crate::secrets::entry_name(name, ACCESS_TOKEN))? else {
+        return Ok(None);
+    };
+    // An unreadable cache is only a cache: refresh.
+    Ok(serde_json::from_str(&text).ok())
+}
+
+/// Takes the account's refresh lock, waiting for another process that holds it.
+async fn lock_account(db: &Path, name: &str) -> Result<File> {
+    let dir: PathBuf = db.parent().unwrap_or(Path::new(".")).join("locks");
+    let path = dir.join(format!("account-{name}.lock"));
+    tokio::task::spawn_blocking(move || {
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        let file = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .with_context(|| format!("opening {}", path.display()))?;
+        file.lock()
+            .with_context(|| format!("locking {}", path.display()))?;
+        Ok(file)
+    })
+    .await?
+}
+
+/// Marks the account `reauthRequired` and records one `reauthRequired` event for the change.
+fn record_reauth(store: &mut Store, name: &str, account: &AccountConfig) -> Result<()> {
+    store.transaction(|tx| {
+        if mark_reauth(tx, name)? {
+            let at = now();
+            let mut event = Event::new(
+                EventType::ReauthRequired,
+                name,
+                "trmctl",
+                format!("reauthRequired:{name}:{}", format_time(&at)),
+                at,
+            );
+            event.subject = Some(format!("account {name} needs re-authorization"));
+            event.data = json!({
+                "account": name,
+                "email": account.email,
+                "fix": format!("trmctl auth google {name}"),
+            });
+            record_event(tx, event, &Default::default())?;
+        }
+        Ok(())
+    })
+}
+
+/// The exit-4 error for an account that needs the user: what happened, the fix, the usual cause.
+pub fn reauth_error(name: &str, why: &str) -> Exit {
+    Exit::new(
+        Code::Reauth,
+        format!(
+            "account {name} needs re-authorization: {why}. Run `trmctl auth google {name}`. \
+             The usual cause: an OAuth app in \"Testing\" status gets refresh tokens that expire \
+             after 7 days; publish the app to Production in the Google Cloud console."
+        ),
+    )
+}

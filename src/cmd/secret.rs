@@ -1,0 +1,183 @@
+//! `trmctl secret set|rm|list`: API keys and webhook secrets in the OS keyring. Values come
+//! from stdin or a hidden prompt, never from arguments (argv is visible to every user).
+
+use std::io::{IsTerminal, Read};
+use std::process::ExitCode;
+
+use anyhow::{Context as _, Result, bail};
+use serde::Serialize;
+
+use super::Context;
+use crate::cli::SecretCommand;
+use crate::config::Config;
+use crate::error::Exit;
+use crate::secrets::{SecretRef, entry_name, keyring, valid_entry_name};
+
+pub fn run(ctx: &Context, command: SecretCommand) -> Result<ExitCode> {
+    let config = ctx.config()?;
+    match command {
+        SecretCommand::Set { name } => set(ctx, &config, &name),
+        SecretCommand::Rm { name } => rm(ctx, &config, &name),
+        SecretCommand::List => list(ctx, &config),
+    }
+}
+
+fn check_name(name: &str) -> Result<()> {
+    if valid_entry_name(name) {
+        Ok(())
+    } else {
+        Err(Exit::usage(format!(
+            "`{name}` is not a secret name: use <integration-or-account>/<key>, e.g. github-repo/secret"
+        ))
+        .into())
+    }
+}
+
+fn set(ctx: &Context, config: &Config, name: &str) -> Result<ExitCode> {
+    check_name(name)?;
+    let value = read_value(name)?;
+    keyring::set(name, &value)?;
+    ctx.store(config)?.remember_secret(name)?;
+    if ctx.out.json {
+        ctx.out.json(&serde_json::json!({ "name": name, "location": format!("keyring ({}/{name})", keyring::SERVICE) }))?;
+    } else {
+        ctx.out.text(&format!("Stored {name} in the keyring"))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The secret from a hidden prompt on a terminal, else all of stdin (one trailing newline
+/// dropped).
+fn read_value(name: &str) -> Result<String> {
+    let mut value = if std::io::stdin().is_terminal() {
+        rpassword::prompt_password(format!("Secret for {name}: ")).context("reading the secret")?
+    } else {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .context("reading the secret from stdin")?;
+        text
+    };
+    if value.ends_with('\n') {
+        value.pop();
+        if value.ends_with('\r') {
+            value.pop();
+        }
+    }
+    if value.is_empty() {
+        bail!(Exit::usage("the secret is empty; nothing was stored"));
+    }
+    Ok(value)
+}
+
+fn rm(ctx: &Context, config: &Config, name: &str) -> Result<ExitCode> {
+    check_name(name)?;
+    let existed = keyring::delete(name)?;
+    ctx.store(config)?.forget_secret(name)?;
+    if !existed {
+        return Err(anyhow::anyhow!("no secret `{name}` in the keyring"));
+    }
+    ctx.out.text(&format!("Deleted {name} from the keyring"))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Row {
+    name: String,
+    location: String,
+    /// The config key that refers to it, if any.
+    used_by: Option<String>,
+    /// Whether it can be read right now.
+    present: bool,
+}
+
+fn list(ctx: &Context, config: &Config) -> Result<ExitCode> {
+    let mut rows: Vec<Row> = references(config)
+        .into_iter()
+        .map(|(owner, key, used_by, reference)| Row {
+            name: entry_name(&owner, &key),
+            location: reference.location(&owner, &key),
+            used_by: Some(used_by),
+            present: reference.resolve(&owner, &key).is_ok(),
+        })
+        .collect();
+    for name in ctx.store(config)?.secret_names()? {
+        if !rows
+            .iter()
+            .any(|r| r.name == name && r.location.starts_with("keyring"))
+        {
+            let present = keyring::get(&name)?.is_some();
+            rows.push(Row {
+                location: format!("keyring ({}/{name})", keyring::SERVICE),
+                name,
+                used_by: None,
+                present,
+            });
+        }
+    }
+    if ctx.out.json {
+        ctx.out.json(&rows)?;
+    } else if rows.is_empty() {
+        ctx.out
+            .text("No secrets: the config refers to none, and none were set.")?;
+    } else {
+        let table: Vec<Vec<String>> = rows
+            .iter()
+            .map(|r| {
+                vec![
+                    r.name.clone(),
+                    r.location.clone(),
+                    r.used_by.clone().unwrap_or_else(|| "-".into()),
+                    if r.present { "yes" } else { "missing" }.into(),
+                ]
+            })
+            .collect();
+        ctx.out
+            .table(&["NAME", "KEPT IN", "USED BY", "PRESENT"], &table)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Every secret reference in the config: (owner, key, config key, reference).
+fn references(config: &Config) -> Vec<(String, String, String, SecretRef)> {
+    let mut refs = Vec::new();
+    let mut add = |owner: &str, key: &str, path: String, r: &SecretRef| {
+        refs.push((owner.to_string(), key.to_string(), path, r.clone()));
+    };
+    if let Some(r) = &config.server.admin_token {
+        add("server", "admin_token", "server.admin_token".into(), r);
+    }
+    for (name, account) in &config.accounts {
+        add(
+            name,
+            "client_secret",
+            format!("accounts.{name}.client_secret"),
+            &account.client_secret,
+        );
+        let refresh = crate::auth::tokens::refresh_source(account);
+        add(
+            name,
+            crate::auth::REFRESH_TOKEN,
+            format!("accounts.{name}.refresh_token"),
+            &refresh,
+        );
+    }
+    for (name, integration) in &config.integrations {
+        for r in integration.secret.iter().flat_map(|s| s.0.iter()) {
+            add(name, "secret", format!("integrations.{name}.secret"), r);
+        }
+        if let Some(r) = &integration.token {
+            add(name, "token", format!("integrations.{name}.token"), r);
+        }
+        if let Some(auth) = &integration.auth {
+            let (key, r) = match auth {
+                crate::config::HttpAuth::Bearer { token } => ("token", token),
+                crate::config::HttpAuth::Header { value, .. } => ("value", value),
+                crate::config::HttpAuth::Basic { password, .. } => ("password", password),
+            };
+            add(name, key, format!("integrations.{name}.auth.{key}"), r);
+        }
+    }
+    refs
+}

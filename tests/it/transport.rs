@@ -1,0 +1,676 @@
+//! `trmctl serve` on the wire: Pub/Sub pushes authenticated by OIDC tokens checked against a
+//! JWKS served by the test, HTTPS with a certificate made for the test, and the header and body
+//! timeouts that keep a slow client from holding a connection.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::routing::get;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use jsonwebtoken::jwk::{Jwk, PublicKeyUse};
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use trmctl::store::EventFilter;
+
+use crate::server::*;
+use crate::util::Sandbox;
+
+const AUDIENCE: &str = "https://hooks.example.com/hooks/oidc";
+const SERVICE_ACCOUNT: &str = "push@proj.iam.gserviceaccount.com";
+
+/// Fixed test-only RSA keys (the ones `src/webhooks/pubsub.rs` tests use; they protect nothing).
+const KEY_1: &str = "\
+-----BEGIN PRIVATE KEY-----\n\
+MIIEvgIBADANBgkqhkiG9w0BAQEFAASCBKgwggSkAgEAAoIBAQC5Bs48pRcHL4Gu\n\
+INF25Q7atIlHu+AjQoVyBUN2tCX9y3gkm1lFTLJSXmgAo/XrJq4Bk1h7+WHUpHT6\n\
+9Eq2bLvEMEHjX+S/ba2A2AAmcHiB0nn02bD84wRH9XYU0PRyyrYztOSwfAAGgloL\n\
+NLaYHcm/2Vj6GmR4m0WbgYhgrcQ3H2DuDhIxanpEbzlsydpFKN4+YHXYz/kLZpHQ\n\
+Yi+vEjbj8t/3TPjqMNnIcsKjMnTRx/DqFqItShrmQWLvDCs4jo2Zy1Hw8F625H+Q\n\
+cpjs9jG2rBXO3mmJyHrVOi5Ntraga9NVNj7fJMrBlaMJDrrEI3TKaBbTSiVLib0T\n\
+aea6ORN1AgMBAAECggEACTCMV7i/Xwz9/N8GaEhSJ4yl8Nkk9btdE1+tjRy/ck6D\n\
+xhWtJmL7zFmCAt4h3a8LH2rpDydAs6YDZV9ywoK+BK186EUgAF37KxYPU9lsMs54\n\
+Xi/duYGw+b34QmpqabUlvYWzggx2l9wrirjwhLeeCJhL8ggTi2Xy3Blf46VdxHsF\n\
+1tLCEOHWtyE/1O+P+SBbkGpg7hZxBHjI0caiiQ2JFhR09wpo6SM4hx/QzPgIjEC4\n\
+OoM3wB/hsq0owCodAcN21k9rnevCqEWFXqLHJPti6hcj7WX9GvPeQ3Zcky956aYu\n\
+0xVAduQHVSIVXGOTF0bcgS2q1mwLtkik7v61k37E4QKBgQDmfMmD5A/KhXYb2ssb\n\
+jHgYCH04EeP5JVbenZOfoKffCzrStm70Cf1HcQrOGHdk7xbBmXxOVJLXQKriqsab\n\
+jwxx3h/mXjeMgLHjyvifBXrTxHXSDTqvrO3tmap5nqYnAm+Brw05NPUwmaSzkNan\n\
+60iOt1U2CFGL9dOnGh2P6aWoHQKBgQDNgdDLXIp1J9Bg9Q+VODtgdSAWfrGOQkCs\n\
+yKy4MQPagvMc8aOWVPvWG+vGjLXAgcbGdWAHS34Z1znmAxVB96XEc4dnsUlUw+hk\n\
+jEmf8xSA1BXcNoR2i2BQueZfix5RFPkOnq7CfOynq7kOa3usYVBCU2T8UA2WZh7o\n\
+JnhqdfIpOQKBgQCrM/XbagPwwsHAXvyPMf/imiupAmD8J6gnI5UL9SG8o3LGIYy4\n\
+6NKhxm3oOHQ3HQEiPQgAhwGrsfU8+O0dj1wHGJ9JVqKcUtvQAGw8cq2Rr1R0+i6l\n\
+XyY8XvAp9pYkU8LP6V9BJv0ZZIbaerN3d2Ul3TgGMpegBrF4ZgWfaEYMYQKBgQC8\n\
+rxARZ2oInwGHw/kGvJZnvaI0hSZowxO2kJlklDxBiDHGxWW5RVXkA8a6ib7mfUEQ\n\
+PfxpNjsVZrLWKMZ/xu0ALkKIRhJaLXVVvChtHzYYAqH/il6cqONJuyV1W7n+IA98\n\
+CN3T2/c9C0Hhp3Xpk3+pJgB2WNng2OpPo+KzfI9WoQKBgDB2kSsTd9gfP5ph81qq\n\
+F7XH7OuqWYIHk6n/v/+h0iLOKd6/8NCRv78EzaieMbBIjJmV/tkCrYPNsoLQRW/p\n\
+iqLDRZMTnyhupvEizbrtZTprNtoVtu58GQYzhCBL9LA2vq93JLonv6rmfYJtB67r\n\
+fVo0oJCDcJT9AXc0SpdzCVRI\n\
+-----END PRIVATE KEY-----\n";
+const KEY_2: &str = "\
+-----BEGIN PRIVATE KEY-----\n\
+MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC+9A8nXX57ccEU\n\
+7b81XOaImlEs2uvOJ61EmHs+uQeySlbz079/0ViKc/57tLnB/uhebDBww86eqkGH\n\
+HsjaHjSN/ktRFrDVJjj1QeJUa8Nx7Rimkc7evGNvxYf79c7FzZABnFmYLjB2pVa0\n\
+eKVYmuM5l2TS62f6KayiGwbB8h+jKwKiputvpIBwjJrtich/5IHyTR4nEwt4JeXV\n\
+KMpuhdJKg2GCas/pFLjoa3Y0lkbqYlrVd2mhe1AxeZKmkD9tt649DE3EMm+warZU\n\
+aW995mBYQ/QjsdV5gk7zCmv1miaZYUdHpcQGtsGD5Mxai3ECanR8SoiyeCjV11yu\n\
+uQsFgpDbAgMBAAECggEAHQZI1WFzK71PLWiz0x8jVWkrZIeEJypFvnL07MRAJLwC\n\
++n3ZkkqWTDk0WcZPI+skk9GbDVDd86UKX8jwm6LStzCLbzBlQYjVSIYyqkVVCFiT\n\
+EiKAkL+O17rtIAGtY8iKlowW3DhNGoOoKbda3pxwZF0cMKkifVZfTKaSAOHWKD1K\n\
+otK4Cz4yXdM+vXd126UjYNTKk0LNZqARMBwQAH3z8MqGff80CRO5qHJjcJp4UqBt\n\
+dipdRi6Cpt/BwsFtTB2Wodma7lKu/CYNwQrjx1IfVa4VmoD+0nBBf1ca4MHc6nX6\n\
+Dni7KLeQoBrcHtqcM0pbcJwY3L/4ipqN0ZDSnszW/QKBgQDkB5YdO5Te8qykBfl6\n\
+aDNfjJ465wqxeHGuC4Sv1OI2HnT2xhtMRA3zI1Lnw91899w8vIsGxYhrZtBTM/KH\n\
+5wrzTDkBhrXQlk7D2mk299apPQbq6Yg4C8yasaM7acY+Ty09twNiHNWbIV4D8D/d\n\
+DG+OTK6AD3ycSbJzxF4P+c4i/QKBgQDWYDtNVkXkLg0TyOMI0X7Qs3gwnY3hDHOT\n\
+uJigX+UN26HiDiGJumNv11C2JTh9IXgscqSScIhjhB6wRAgsZBL0Shw5ZFChPUOq\n\
+2eSMMasqBjgBLmCGdJUOJd0xjU/me4xJfg820VtgzpqQtQ90MxPsjBylEe3h7iUH\n\
+CBKU+q4mtwKBgARJYDkMda/7P+OVeSsj6lNRgWf6D+lmKjzrWoMzrUz3JZu9/aVh\n\
+YiG/+D8DH5bJ0goSQUrPS9E5DZGC2HxVi48nT6sHrUNOkAx+fpvZ7N8hlo+z9CuZ\n\
+jS8bR8ZGJsPlGSSf3CBsClfwOKQ6T/kH0tEJ//3ITL9jY0dp2ZrTR1zBAoGAPBe/\n\
+p98uOldaXRhr4/XtyYz1fRM9ST+XSmpthk87QxY1G8wARL5Vz20Y9+YZHqJ6MGN2\n\
+lIItCVBo1dpMPD1VPttjbAcdvwUQad0oftARffc+Tb51WltlyRB+H7zQD/jEC3nl\n\
+w+UN62Ye17+ZdGY5CI8CHJeZCkMaaA0wQEjA9qMCgYEA2mK2mcHGP7QuehAS8irA\n\
+tkZtKquzksCIOhdWzjkynIpAbIXisU1DY7fWB5jhSFViM7YIr5otTip8K7a007cH\n\
+kOFoisBwZ8E02H1muPkUZgJCXzMDUVQOm6G0vfafdO+obsXpkDmhjb87v0LSriG6\n\
+sUL85nO+KBzqXXIAYAfNQWc=\n\
+-----END PRIVATE KEY-----\n";
+
+// ---- helpers --------------------------------------------------------------------------------
+
+fn events(sandbox: &Sandbox, integration: &str) -> Vec<trmctl::event::Event> {
+    sandbox
+        .store()
+        .list_events(&EventFilter {
+            integration: Some(integration.into()),
+            limit: 1000,
+            ..Default::default()
+        })
+        .unwrap()
+        .into_iter()
+        .map(|s| s.event)
+        .collect()
+}
+
+/// Rows in the durable inbox, whatever their state.
+fn deliveries(sandbox: &Sandbox) -> i64 {
+    rusqlite::Connection::open(sandbox.db_path())
+        .unwrap()
+        .query_row("SELECT count(*) FROM deliveries", [], |row| row.get(0))
+        .unwrap()
+}
+
+async fn answer(response: reqwest::Response) -> (StatusCode, Value) {
+    let status = response.status();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+/// `[server]` of the base config with `keys` added.
+fn config_with_server_keys(keys: &str) -> String {
+    let anchor = "shutdown_timeout = \"10s\"\n";
+    let base = config("");
+    assert!(
+        base.contains(anchor),
+        "the base config changed its [server]"
+    );
+    base.replace(anchor, &format!("{anchor}{keys}\n"))
+}
+
+/// A port on 127.0.0.1 that nothing listens on (bound, then released).
+fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+// ---- Pub/Sub OIDC ---------------------------------------------------------------------------
+
+fn jwk(pem: &str, kid: &str) -> Value {
+    let key = EncodingKey::from_rsa_pem(pem.as_bytes()).unwrap();
+    let mut jwk = Jwk::from_encoding_key(&key, Algorithm::RS256).unwrap();
+    jwk.common.key_id = Some(kid.to_owned());
+    jwk.common.public_key_use = Some(PublicKeyUse::Signature);
+    serde_json::to_value(jwk).unwrap()
+}
+
+/// A JWKS endpoint publishing KEY_1 as `k1`, on a loopback port; counts its requests.
+struct Jwks {
+    url: String,
+    hits: Arc<AtomicUsize>,
+}
+
+async fn serve_jwks() -> Jwks {
+    let hits = Arc::new(AtomicUsize::new(0));
+    let document = json!({ "keys": [jwk(KEY_1, "k1")] });
+    let counter = hits.clone();
+    let app = Router::new().route(
+        "/certs",
+        get(move || {
+            counter.fetch_add(1, Ordering::SeqCst);
+            let document = document.clone();
+            async move {
+                (
+                    [("cache-control", "public, max-age=3600")],
+                    axum::Json(document),
+                )
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/certs", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Jwks { url, hits }
+}
+
+/// The claims of a token Google would mint for the push subscription.
+fn claims() -> Value {
+    let now = now();
+    json!({
+        "iss": "https://accounts.google.com",
+        "aud": AUDIENCE,
+        "azp": "108020202020202020202",
+        "email": SERVICE_ACCOUNT,
+        "email_verified": true,
+        "sub": "108020202020202020202",
+        "iat": now - 10,
+        "exp": now + 3590,
+    })
+}
+
+fn claims_with(field: &str, value: Value) -> Value {
+    let mut claims = claims();
+    claims[field] = value;
+    claims
+}
+
+fn sign(pem: &str, kid: &str, claims: &Value) -> String {
+    let mut header = Header::new(Algorithm::RS256);
+    header.kid = Some(kid.to_owned());
+    let key = EncodingKey::from_rsa_pem(pem.as_bytes()).unwrap();
+    jsonwebtoken::encode(&header, claims, &key).unwrap()
+}
+
+/// A push envelope as Pub/Sub sends it.
+fn push_body(message_id: &str) -> String {
+    let data = STANDARD.encode(br#"{"emailAddress":"founder@example.com","historyId":4242}"#);
+    json!({
+        "message": {
+            "data": data,
+            "messageId": message_id,
+            "message_id": message_id,
+            "publishTime": "2026-01-02T03:04:05.678Z",
+            "publish_time": "2026-01-02T03:04:05.678Z",
+            "attributes": { "origin": "transport-test" },
+        },
+        "subscription": "projects/proj/subscriptions/trmctl-push",
+    })
+    .to_string()
+}
+
+fn push(
+    client: &reqwest::Client,
+    server: &Server,
+    integration: &str,
+    message_id: &str,
+    token: Option<&str>,
+) -> reqwest::RequestBuilder {
+    let request = client
+        .post(server.url(&format!("/hooks/{integration}")))
+        .header("Content-Type", "application/json")
+        .body(push_body(message_id));
+    match token {
+        Some(token) => request.bearer_auth(token),
+        None => request,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pubsub_push_is_authenticated_by_its_oidc_token_against_the_jwks() {
+    let jwks = serve_jwks().await;
+    let sandbox = Sandbox::with_config(&config(&format!(
+        r#"
+[integrations.oidc]
+kind = "google-pubsub"
+audience = "{AUDIENCE}"
+service_account = "{SERVICE_ACCOUNT}"
+jwks_url = "{url}"
+
+[integrations.oidc-down]
+kind = "google-pubsub"
+audience = "{AUDIENCE}"
+service_account = "{SERVICE_ACCOUNT}"
+jwks_url = "http://127.0.0.1:{port}/certs"
+"#,
+        url = jwks.url,
+        port = closed_port(),
+    )));
+    let server = Server::start(&sandbox);
+    let client = reqwest::Client::new();
+    let valid = sign(KEY_1, "k1", &claims());
+
+    // A valid token: stored (202), and the same messageId again is a duplicate (200).
+    let (status, first) = answer(
+        push(&client, &server, "oidc", "msg-1", Some(&valid))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{first}");
+    let id = first["deliveryId"].as_str().unwrap().to_string();
+    let (status, again) = answer(
+        push(&client, &server, "oidc", "msg-1", Some(&valid))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "the same messageId is a duplicate");
+    assert_eq!(again["deliveryId"], id.as_str());
+    eventually("the push becomes an event", || {
+        !events(&sandbox, "oidc").is_empty()
+    })
+    .await;
+
+    // Refusals: each a 401 that says why.
+    let refused = [
+        (
+            "wrong audience",
+            Some(sign(
+                KEY_1,
+                "k1",
+                &claims_with("aud", json!("https://elsewhere.example.com/push")),
+            )),
+            "audience",
+        ),
+        (
+            "expired",
+            Some(sign(KEY_1, "k1", &claims_with("exp", json!(now() - 3600)))),
+            "expired",
+        ),
+        (
+            "signed by another key under the published kid",
+            Some(sign(KEY_2, "k1", &claims())),
+            "signature",
+        ),
+        (
+            "signed by a key the JWKS does not publish",
+            Some(sign(KEY_2, "k2", &claims())),
+            "key",
+        ),
+        (
+            "another service account",
+            Some(sign(
+                KEY_1,
+                "k1",
+                &claims_with("email", json!("intruder@evil.iam.gserviceaccount.com")),
+            )),
+            "service account",
+        ),
+        ("no Authorization header", None, "bearer"),
+    ];
+    for (n, (case, token, reason)) in refused.iter().enumerate() {
+        let (status, why) = answer(
+            push(
+                &client,
+                &server,
+                "oidc",
+                &format!("msg-bad-{n}"),
+                token.as_deref(),
+            )
+            .send()
+            .await
+            .unwrap(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{case}: {why}");
+        let why = why["error"].as_str().unwrap_or_default();
+        assert!(why.contains(reason), "{case}: {why:?} lacks {reason:?}");
+    }
+
+    // Keys that cannot be fetched: 503, so Pub/Sub retries later.
+    let (status, why) = answer(
+        push(&client, &server, "oidc-down", "msg-down", Some(&valid))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{why}");
+    assert!(why["error"].is_string());
+
+    // Exactly one event, for the one accepted push; the refused ones stored nothing.
+    let stored = events(&sandbox, "oidc");
+    assert_eq!(stored.len(), 1, "{stored:?}");
+    assert_eq!(stored[0].event_type.as_str(), "externalEventReceived");
+    assert_eq!(stored[0].external_id.as_deref(), Some("msg-1"));
+    assert!(events(&sandbox, "oidc-down").is_empty());
+    assert_eq!(deliveries(&sandbox), 1);
+    assert!(
+        jwks.hits.load(Ordering::SeqCst) >= 1,
+        "the keys came from the configured jwks_url"
+    );
+    let log = server.log_text();
+    assert!(!log.contains(&valid), "log leaks a token");
+    assert_eq!(server.terminate().code(), Some(0));
+}
+
+// ---- TLS ------------------------------------------------------------------------------------
+
+fn pem(label: &str, der: &[u8]) -> String {
+    let body = STANDARD.encode(der);
+    let lines: Vec<&str> = body
+        .as_bytes()
+        .chunks(64)
+        .map(|line| std::str::from_utf8(line).unwrap())
+        .collect();
+    format!(
+        "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
+        lines.join("\n")
+    )
+}
+
+/// A self-signed certificate for `localhost` and 127.0.0.1, written as PEM into `dir`; returns
+/// the certificate's PEM and the paths of the certificate and key.
+fn self_signed(dir: &Path) -> (String, std::path::PathBuf, std::path::PathBuf) {
+    let certified =
+        rcgen::generate_simple_self_signed(vec!["localhost".to_string(), "127.0.0.1".to_string()])
+            .unwrap();
+    let cert = pem("CERTIFICATE", certified.cert.der());
+    let key = pem("PRIVATE KEY", &certified.signing_key.serialize_der());
+    let (cert_path, key_path) = (dir.join("tls-cert.pem"), dir.join("tls-key.pem"));
+    std::fs::write(&cert_path, &cert).unwrap();
+    std::fs::write(&key_path, key).unwrap();
+    (cert, cert_path, key_path)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tls_serves_health_and_webhooks_over_https() {
+    let sandbox = Sandbox::new();
+    let (cert, cert_path, key_path) = self_signed(sandbox.dir.path());
+    sandbox.write_config(&config_with_server_keys(&format!(
+        "tls_cert = \"{}\"\ntls_key = \"{}\"",
+        cert_path.display(),
+        key_path.display()
+    )));
+    let server = Server::start(&sandbox);
+    assert_eq!(server.scheme, "https");
+    let client = reqwest::Client::builder()
+        .tls_built_in_root_certs(false)
+        .add_root_certificate(reqwest::Certificate::from_pem(cert.as_bytes()).unwrap())
+        .resolve("localhost", server.addr)
+        .build()
+        .unwrap();
+
+    // By IP and by name: the certificate covers both.
+    let health = client.get(server.url("/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
+    assert_eq!(health.version(), reqwest::Version::HTTP_11);
+    let by_name = format!("https://localhost:{}/healthz", server.addr.port());
+    assert_eq!(
+        client.get(by_name).send().await.unwrap().status(),
+        StatusCode::OK
+    );
+
+    // A signed GitHub delivery over HTTPS is stored and processed.
+    let payload = r#"{"action":"opened","repository":{"full_name":"acme/app"}}"#;
+    let (status, accepted) = answer(
+        github_request(&client, &server, "gh", "tls-delivery-1", payload)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{accepted}");
+    assert!(accepted["deliveryId"].is_string());
+    eventually("the delivery becomes events", || {
+        events(&sandbox, "gh").len() == 2
+    })
+    .await;
+
+    // It is really TLS with that certificate: a client that does not trust it fails, and so
+    // does plain HTTP on the same port.
+    let untrusting = reqwest::Client::new();
+    assert!(untrusting.get(server.url("/healthz")).send().await.is_err());
+    let plain = format!("http://{}/healthz", server.addr);
+    let plain = tokio::time::timeout(Duration::from_secs(10), untrusting.get(plain).send())
+        .await
+        .expect("plain HTTP to the TLS port is answered or closed, not left hanging");
+    assert!(
+        plain.is_err() || !plain.unwrap().status().is_success(),
+        "plain HTTP must not be served on the TLS port"
+    );
+    assert_eq!(server.terminate().code(), Some(0));
+}
+
+// ---- slow clients ---------------------------------------------------------------------------
+
+/// What became of a raw connection the test stopped writing to.
+#[derive(Debug)]
+struct Ended {
+    /// Whatever the server sent before it closed (a `408`, say), possibly nothing.
+    received: Vec<u8>,
+    /// From the connection's start until the server closed it.
+    after: Duration,
+}
+
+/// Reads until the server closes the connection (EOF or reset); `None` after `limit`.
+async fn until_closed(stream: &mut TcpStream, started: Instant, limit: Duration) -> Option<Ended> {
+    let mut received = Vec::new();
+    let mut buf = [0u8; 4096];
+    let read_all = async {
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => received.extend_from_slice(&buf[..n]),
+            }
+        }
+    };
+    tokio::time::timeout(limit, read_all).await.ok()?;
+    Some(Ended {
+        received,
+        after: started.elapsed(),
+    })
+}
+
+/// Only a part of the request headers, then nothing.
+async fn stalled(addr: SocketAddr) -> (TcpStream, Instant) {
+    let started = Instant::now();
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream
+        .write_all(b"POST /hooks/gh HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: applic")
+        .await
+        .unwrap();
+    (stream, started)
+}
+
+/// The answer's status line, if the server sent one before closing.
+fn status_line(received: &[u8]) -> String {
+    String::from_utf8_lossy(received)
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn slow_headers_are_cut_off_by_header_timeout() {
+    let sandbox = Sandbox::with_config(&config_with_server_keys("header_timeout = \"500ms\""));
+    let server = Server::start(&sandbox);
+
+    // One client stalls mid-headers; another drips a header byte every 100 ms (slowloris),
+    // which never lets a per-read timer expire.
+    let (mut stall, stall_started) = stalled(server.addr).await;
+    let drip_started = Instant::now();
+    let drip = TcpStream::connect(server.addr).await.unwrap();
+    let (mut drip_read, mut drip_write) = drip.into_split();
+    let dripping = tokio::spawn(async move {
+        let head = b"POST /hooks/gh HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Padding: ";
+        drip_write.write_all(head).await?;
+        for _ in 0..200 {
+            drip_write.write_all(b"a").await?;
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Ok::<_, std::io::Error>(())
+    });
+
+    // Meanwhile, a normal request on a new connection is served.
+    let client = reqwest::Client::new();
+    let (status, accepted) = answer(
+        github_request(&client, &server, "gh", "while-stalled", r#"{"action":"x"}"#)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{accepted}");
+
+    let limit = Duration::from_secs(10);
+    let ended = until_closed(&mut stall, stall_started, limit)
+        .await
+        .expect("a client stalled in its headers is disconnected within 10 s");
+    assert!(
+        ended.after >= Duration::from_millis(400),
+        "closed by the header timeout, not at once: {ended:?}"
+    );
+    let line = status_line(&ended.received);
+    assert!(
+        ended.received.is_empty() || line.contains(" 408"),
+        "nothing or a 408 before closing, got {line:?}"
+    );
+
+    let mut buf = [0u8; 4096];
+    let drip_ended = tokio::time::timeout(limit, async {
+        loop {
+            match drip_read.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
+        }
+    })
+    .await;
+    assert!(
+        drip_ended.is_ok(),
+        "a client dripping its headers is disconnected within 10 s"
+    );
+    let elapsed = drip_started.elapsed();
+    assert!(elapsed >= Duration::from_millis(400), "{elapsed:?}");
+    dripping.abort();
+
+    // And the server still serves new connections afterwards.
+    let (status, _) = answer(
+        github_request(&client, &server, "gh", "after-stalled", r#"{"action":"y"}"#)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    assert_eq!(server.terminate().code(), Some(0));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn slow_body_is_cut_off_by_request_timeout_and_stores_nothing() {
+    let sandbox = Sandbox::with_config(&config_with_server_keys("request_timeout = \"1s\""));
+    let server = Server::start(&sandbox);
+
+    // Full headers announcing 100 bytes, correctly signed for those 100 bytes; only 10 sent.
+    let body = format!(r#"{{"action":"opened","pad":"{}"}}"#, "x".repeat(72));
+    assert_eq!(body.len(), 100);
+    let head = format!(
+        "POST /hooks/gh HTTP/1.1\r\n\
+         Host: {addr}\r\n\
+         Content-Type: application/json\r\n\
+         Content-Length: 100\r\n\
+         X-GitHub-Event: issues\r\n\
+         X-GitHub-Delivery: slow-body\r\n\
+         X-Hub-Signature-256: {signature}\r\n\
+         \r\n",
+        addr = server.addr,
+        signature = github_signature(body.as_bytes()),
+    );
+    let started = Instant::now();
+    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(&body.as_bytes()[..10]).await.unwrap();
+
+    let ended = until_closed(&mut stream, started, Duration::from_secs(10))
+        .await
+        .expect("a request whose body stalls is ended within 10 s");
+    let line = status_line(&ended.received);
+    assert!(
+        line.contains(" 408") || ended.received.is_empty(),
+        "408 or a closed connection, got {:?}",
+        String::from_utf8_lossy(&ended.received)
+    );
+    assert!(
+        ended.after >= Duration::from_millis(900),
+        "ended by the request timeout, not at once: {ended:?}"
+    );
+
+    // Nothing was stored: no delivery, no event, and the same delivery sent whole is new (202).
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(deliveries(&sandbox), 0);
+    assert!(events(&sandbox, "gh").is_empty());
+    let client = reqwest::Client::new();
+    let (status, accepted) = answer(
+        github_request(&client, &server, "gh", "slow-body", &body)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::ACCEPTED,
+        "the complete retry is not a duplicate: {accepted}"
+    );
+    assert_eq!(server.terminate().code(), Some(0));
+}
+
+// ---- known server bugs ----------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread")]
+async fn silent_connection_is_cut_off_by_header_timeout() {
+    let sandbox = Sandbox::with_config(&config_with_server_keys("header_timeout = \"500ms\""));
+    let server = Server::start(&sandbox);
+    let started = Instant::now();
+    let mut silent = TcpStream::connect(server.addr).await.unwrap();
+    let ended = until_closed(&mut silent, started, Duration::from_secs(10)).await;
+    assert!(
+        ended.is_some(),
+        "a client that connects and sends nothing is disconnected within 10 s"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn request_timeout_answer_says_why_in_json() {
+    let sandbox = Sandbox::with_config(&config_with_server_keys("request_timeout = \"1s\""));
+    let server = Server::start(&sandbox);
+    let started = Instant::now();
+    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+    stream
+        .write_all(
+            b"POST /hooks/gh HTTP/1.1\r\nHost: 127.0.0.1\r\n\
+              Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"a\":",
+        )
+        .await
+        .unwrap();
+    let ended = until_closed(&mut stream, started, Duration::from_secs(10))
+        .await
+        .unwrap();
+    let text = String::from_utf8_lossy(&ended.received).to_string();
+    assert!(status_line(&ended.received).contains(" 408"), "{text}");
+    let (_, body) = text.split_once("\r\n\r\n").unwrap_or_default();
+    let why: Value = serde_json::from_str(body).unwrap_or(Value::Null);
+    assert!(why["error"].is_string(), "no JSON reason: {text:?}");
+}
