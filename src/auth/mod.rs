@@ -18,7 +18,7 @@ use oauth2::basic::{
 };
 use oauth2::{
     AuthType, AuthUrl, ClientId, ClientSecret, EndpointNotSet, EndpointSet, ExtraTokenFields,
-    RedirectUrl, RevocationUrl, StandardRevocableToken, StandardTokenResponse, TokenUrl,
+    RedirectUrl, StandardRevocableToken, StandardTokenResponse, TokenUrl,
 };
 use serde::{Deserialize, Serialize};
 
@@ -42,7 +42,7 @@ impl ExtraTokenFields for IdTokenField {}
 
 pub type TokenResponse = StandardTokenResponse<IdTokenField, BasicTokenType>;
 
-/// An OAuth client with the authorization, token and revocation endpoints set.
+/// An OAuth client with the authorization and token endpoints set (revocation is [`revoke`]).
 pub type GoogleClient = oauth2::Client<
     BasicErrorResponse,
     TokenResponse,
@@ -52,7 +52,7 @@ pub type GoogleClient = oauth2::Client<
     EndpointSet,
     EndpointNotSet,
     EndpointNotSet,
-    EndpointSet,
+    EndpointNotSet,
     EndpointSet,
 >;
 
@@ -69,10 +69,6 @@ pub fn client(account: &AccountConfig, client_secret: String) -> Result<GoogleCl
             )
             .set_token_uri(
                 TokenUrl::new(url(&account.token_url, GOOGLE_TOKEN_URL)).context("token_url")?,
-            )
-            .set_revocation_url(
-                RevocationUrl::new(url(&account.revoke_url, GOOGLE_REVOKE_URL))
-                    .context("revoke_url")?,
             ),
     )
 }
@@ -91,6 +87,38 @@ pub fn http_client() -> Result<reqwest::Client> {
         .timeout(Duration::from_secs(30))
         .build()
         .context("building the HTTP client")
+}
+
+/// Revokes a token at the account's revocation endpoint (RFC 7009, as Google implements it).
+/// The token travels only over HTTPS, or to a loopback address (tests, local proxies).
+pub async fn revoke(account: &AccountConfig, token: &str) -> Result<()> {
+    let url = account
+        .revoke_url
+        .clone()
+        .unwrap_or_else(|| GOOGLE_REVOKE_URL.to_string());
+    let parsed = oauth2::url::Url::parse(&url).context("revoke_url is not a URL")?;
+    let loopback = matches!(parsed.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
+    if parsed.scheme() != "https" && !loopback {
+        bail!("revoke_url must be https (it carries the token)");
+    }
+    let response = http_client()?
+        .post(parsed)
+        .form(&[("token", token)])
+        .send()
+        .await
+        .context("calling the revocation endpoint")?;
+    let status = response.status();
+    if status.is_success() {
+        return Ok(());
+    }
+    let body: serde_json::Value = response.json().await.unwrap_or_default();
+    let error = body
+        .get("error")
+        .and_then(|e| e.as_str())
+        .unwrap_or("no error code");
+    Err(anyhow::anyhow!(
+        "the revocation endpoint answered {status}: {error}"
+    ))
 }
 
 /// Read-only scopes by short name (`--scopes gmail,sheets,drive,calendar`).

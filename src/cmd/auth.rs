@@ -4,7 +4,6 @@ use std::io::{IsTerminal, Read};
 use std::process::ExitCode;
 
 use anyhow::{Context as _, Result, anyhow, bail};
-use oauth2::{RefreshToken, StandardRevocableToken};
 use serde::{Deserialize, Serialize};
 
 use super::Context;
@@ -243,26 +242,11 @@ fn revoke(ctx: &Context, config: &Config, store: &mut Store, name: &str) -> Resu
     let refresh = source
         .resolve(name, REFRESH_TOKEN)
         .map_err(|e| anyhow!("account {name} has no refresh token to revoke ({e:#})"))?;
-    let client = auth::client(
-        account,
-        account.client_secret.resolve(name, "client_secret")?,
-    )?;
-    let revoked = ctx.runtime()?.block_on(async {
-        client
-            .revoke_token(StandardRevocableToken::RefreshToken(RefreshToken::new(
-                refresh,
-            )))
-            .context("revocation endpoint")?
-            .request_async(&auth::http_client()?)
-            .await
-            .map_err(|e| anyhow!("Google did not revoke the token: {}", revocation_error(&e)))
-    });
+    let revoked = ctx.runtime()?.block_on(auth::revoke(account, &refresh));
     match revoked {
         Ok(()) => {}
         // Already revoked or expired at Google: nothing left to revoke there.
-        Err(e)
-            if e.to_string().contains("invalid_token")
-                || e.to_string().contains("invalid_grant") => {}
+        Err(e) if e.to_string().contains("invalid_token") => {}
         Err(e) => return Err(e.context("the local tokens were kept, so you can retry")),
     }
     if source == SecretRef::Keyring {
@@ -278,17 +262,6 @@ fn revoke(ctx: &Context, config: &Config, store: &mut Store, name: &str) -> Resu
         tracing::warn!("the refresh token of {name} still sits in {source}: delete it there");
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn revocation_error<RE: std::error::Error + 'static>(
-    error: &oauth2::RequestTokenError<RE, oauth2::basic::BasicRevocationErrorResponse>,
-) -> String {
-    match error {
-        oauth2::RequestTokenError::ServerResponse(r) => r.error().to_string(),
-        oauth2::RequestTokenError::Request(e) => format!("request failed: {e}"),
-        oauth2::RequestTokenError::Parse(e, _) => format!("unreadable response: {e}"),
-        oauth2::RequestTokenError::Other(e) => e.clone(),
-    }
 }
 
 /// What `auth export` writes and `auth import` reads.

@@ -1,10 +1,12 @@
 //! Integration tests: one binary, a module per area, every case through the real `trmctl`
 //! binary or the library against a database on disk.
 
+mod auth;
 mod cli;
 mod durability;
 mod events;
 mod generated;
+mod oauth;
 mod registry;
 mod serve;
 mod server;
