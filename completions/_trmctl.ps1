@@ -39,6 +39,7 @@ Register-ArgumentCompleter -Native -CommandName 'trmctl' -ScriptBlock {
             [CompletionResult]::new('events', 'events', [CompletionResultType]::ParameterValue, 'Inspect stored events')
             [CompletionResult]::new('auth', 'auth', [CompletionResultType]::ParameterValue, 'Authorize accounts and manage their tokens')
             [CompletionResult]::new('secret', 'secret', [CompletionResultType]::ParameterValue, 'API keys and webhook secrets in the OS keyring')
+            [CompletionResult]::new('poll', 'poll', [CompletionResultType]::ParameterValue, 'Poll integrations once (for cron and systemd timers); silent on success')
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Receive webhooks and process them into events (runs until SIGTERM or Ctrl-C)')
             [CompletionResult]::new('deadletters', 'deadletters', [CompletionResultType]::ParameterValue, 'Deliveries that failed for good')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'What needs attention: failing integrations, dead letters, accounts to re-authorize')
@@ -546,6 +547,23 @@ Register-ArgumentCompleter -Native -CommandName 'trmctl' -ScriptBlock {
         'trmctl;secret;help;help' {
             break
         }
+        'trmctl;poll' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours (NO_COLOR is honoured)')
+            [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'Format of log lines on stderr')
+            [CompletionResult]::new('--due', '--due', [CompletionResultType]::ParameterName, 'Only integrations whose next sync time has come')
+            [CompletionResult]::new('--full', '--full', [CompletionResultType]::ParameterName, 'Ignore the stored cursors: sync from scratch (no event is made twice)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON on stdout')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more: -v for info, -vv for debug (RUST_LOG wins)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more: -v for info, -vv for debug (RUST_LOG wins)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'trmctl;serve' {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours (NO_COLOR is honoured)')
@@ -682,6 +700,7 @@ Register-ArgumentCompleter -Native -CommandName 'trmctl' -ScriptBlock {
             [CompletionResult]::new('events', 'events', [CompletionResultType]::ParameterValue, 'Inspect stored events')
             [CompletionResult]::new('auth', 'auth', [CompletionResultType]::ParameterValue, 'Authorize accounts and manage their tokens')
             [CompletionResult]::new('secret', 'secret', [CompletionResultType]::ParameterValue, 'API keys and webhook secrets in the OS keyring')
+            [CompletionResult]::new('poll', 'poll', [CompletionResultType]::ParameterValue, 'Poll integrations once (for cron and systemd timers); silent on success')
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Receive webhooks and process them into events (runs until SIGTERM or Ctrl-C)')
             [CompletionResult]::new('deadletters', 'deadletters', [CompletionResultType]::ParameterValue, 'Deliveries that failed for good')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'What needs attention: failing integrations, dead letters, accounts to re-authorize')
@@ -777,6 +796,9 @@ Register-ArgumentCompleter -Native -CommandName 'trmctl' -ScriptBlock {
             break
         }
         'trmctl;help;secret;list' {
+            break
+        }
+        'trmctl;help;poll' {
             break
         }
         'trmctl;help;serve' {

@@ -40,6 +40,9 @@ _trmctl() {
             trmctl,integrations)
                 cmd="trmctl__subcmd__integrations"
                 ;;
+            trmctl,poll)
+                cmd="trmctl__subcmd__poll"
+                ;;
             trmctl,secret)
                 cmd="trmctl__subcmd__secret"
                 ;;
@@ -181,6 +184,9 @@ _trmctl() {
             trmctl__subcmd__help,integrations)
                 cmd="trmctl__subcmd__help__subcmd__integrations"
                 ;;
+            trmctl__subcmd__help,poll)
+                cmd="trmctl__subcmd__help__subcmd__poll"
+                ;;
             trmctl__subcmd__help,secret)
                 cmd="trmctl__subcmd__help__subcmd__secret"
                 ;;
@@ -314,7 +320,7 @@ _trmctl() {
 
     case "${cmd}" in
         trmctl)
-            opts="-q -v -h -V --config --json --quiet --verbose --color --log-format --help --version init config integrations events auth secret serve deadletters status completions help"
+            opts="-q -v -h -V --config --json --quiet --verbose --color --log-format --help --version init config integrations events auth secret poll serve deadletters status completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1170,7 +1176,7 @@ _trmctl() {
             return 0
             ;;
         trmctl__subcmd__help)
-            opts="init config integrations events auth secret serve deadletters status completions help"
+            opts="init config integrations events auth secret poll serve deadletters status completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1547,6 +1553,20 @@ _trmctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        trmctl__subcmd__help__subcmd__poll)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         trmctl__subcmd__help__subcmd__secret)
             opts="set rm list"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -1848,6 +1868,32 @@ _trmctl() {
         trmctl__subcmd__integrations__subcmd__show)
             opts="-q -v -h -V --config --json --quiet --verbose --color --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        trmctl__subcmd__poll)
+            opts="-q -v -h -V --due --full --config --json --quiet --verbose --color --log-format --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

@@ -36,6 +36,7 @@ set edit:completion:arg-completer[trmctl] = {|@words|
             cand events 'Inspect stored events'
             cand auth 'Authorize accounts and manage their tokens'
             cand secret 'API keys and webhook secrets in the OS keyring'
+            cand poll 'Poll integrations once (for cron and systemd timers); silent on success'
             cand serve 'Receive webhooks and process them into events (runs until SIGTERM or Ctrl-C)'
             cand deadletters 'Deliveries that failed for good'
             cand status 'What needs attention: failing integrations, dead letters, accounts to re-authorize'
@@ -490,6 +491,22 @@ set edit:completion:arg-completer[trmctl] = {|@words|
         }
         &'trmctl;secret;help;help'= {
         }
+        &'trmctl;poll'= {
+            cand --config 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]'
+            cand --color 'When to use colours (NO_COLOR is honoured)'
+            cand --log-format 'Format of log lines on stderr'
+            cand --due 'Only integrations whose next sync time has come'
+            cand --full 'Ignore the stored cursors: sync from scratch (no event is made twice)'
+            cand --json 'Print machine-readable JSON on stdout'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -v 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
+            cand --verbose 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'trmctl;serve'= {
             cand --config 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]'
             cand --color 'When to use colours (NO_COLOR is honoured)'
@@ -614,6 +631,7 @@ set edit:completion:arg-completer[trmctl] = {|@words|
             cand events 'Inspect stored events'
             cand auth 'Authorize accounts and manage their tokens'
             cand secret 'API keys and webhook secrets in the OS keyring'
+            cand poll 'Poll integrations once (for cron and systemd timers); silent on success'
             cand serve 'Receive webhooks and process them into events (runs until SIGTERM or Ctrl-C)'
             cand deadletters 'Deliveries that failed for good'
             cand status 'What needs attention: failing integrations, dead letters, accounts to re-authorize'
@@ -685,6 +703,8 @@ set edit:completion:arg-completer[trmctl] = {|@words|
         &'trmctl;help;secret;rm'= {
         }
         &'trmctl;help;secret;list'= {
+        }
+        &'trmctl;help;poll'= {
         }
         &'trmctl;help;serve'= {
         }

@@ -83,6 +83,17 @@ pub enum Command {
     /// API keys and webhook secrets in the OS keyring
     #[command(subcommand)]
     Secret(SecretCommand),
+    /// Poll integrations once (for cron and systemd timers); silent on success
+    Poll {
+        /// Only these integrations [default: every enabled polling integration]
+        names: Vec<String>,
+        /// Only integrations whose next sync time has come
+        #[arg(long)]
+        due: bool,
+        /// Ignore the stored cursors: sync from scratch (no event is made twice)
+        #[arg(long)]
+        full: bool,
+    },
     /// Receive webhooks and process them into events (runs until SIGTERM or Ctrl-C)
     Serve,
     /// Deliveries that failed for good

@@ -27,6 +27,7 @@ pub struct Config {
     pub store: StoreConfig,
     pub server: ServerConfig,
     pub worker: WorkerConfig,
+    pub poll: PollConfig,
     pub accounts: BTreeMap<String, AccountConfig>,
     pub integrations: BTreeMap<String, IntegrationConfig>,
     pub rules: Vec<RuleConfig>,
@@ -110,6 +111,36 @@ impl Default for WorkerConfig {
             max_attempts: 8,
             retry_base: Duration::from_secs(2),
             retry_max: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+/// How polls talk to providers.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PollConfig {
+    /// One request may take this long (connect included).
+    #[serde(with = "humantime_serde")]
+    pub timeout: Duration,
+    /// Retries of one request on 429, rate-limit 403s, 5xx and timeouts.
+    pub max_retries: u32,
+    /// Exponential backoff with full jitter between retries, capped at retry_max.
+    #[serde(with = "humantime_serde")]
+    pub retry_base: Duration,
+    #[serde(with = "humantime_serde")]
+    pub retry_max: Duration,
+    /// Consecutive failed polls before an integration's status becomes `error`.
+    pub error_threshold: u32,
+}
+
+impl Default for PollConfig {
+    fn default() -> Self {
+        PollConfig {
+            timeout: Duration::from_secs(60),
+            max_retries: 5,
+            retry_base: Duration::from_secs(1),
+            retry_max: Duration::from_secs(60),
+            error_threshold: 3,
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod event;
 pub mod logging;
 pub mod output;
 pub mod paths;
+pub mod poll;
 pub mod registry;
 pub mod rules;
 pub mod secrets;

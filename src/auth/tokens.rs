@@ -48,6 +48,27 @@ pub fn refresh_source(account: &AccountConfig) -> SecretRef {
 
 /// A fresh access token for the account.
 pub async fn access_token(config: &Config, store: &mut Store, name: &str) -> Result<String> {
+    token(config, store, name, None).await
+}
+
+/// A new access token after the provider answered 401 to `rejected`: refreshed now, unless
+/// another process already replaced it.
+pub async fn replace_rejected(
+    config: &Config,
+    store: &mut Store,
+    name: &str,
+    rejected: &str,
+) -> Result<String> {
+    token(config, store, name, Some(rejected)).await
+}
+
+async fn token(
+    config: &Config,
+    store: &mut Store,
+    name: &str,
+    rejected: Option<&str>,
+) -> Result<String> {
+    let usable = |c: &Cached| c.fresh() && Some(c.token.as_str()) != rejected;
     let account = super::account(config, name)?;
     if store
         .account(name)?
@@ -61,11 +82,11 @@ pub async fn access_token(config: &Config, store: &mut Store, name: &str) -> Res
     }
     let source = refresh_source(account);
     let cached = source == SecretRef::Keyring;
-    if cached && let Some(token) = read_cache(name)?.filter(Cached::fresh) {
+    if cached && let Some(token) = read_cache(name)?.filter(usable) {
         return Ok(token.token);
     }
     let _lock = lock_account(store.path(), name).await?;
-    if cached && let Some(token) = read_cache(name)?.filter(Cached::fresh) {
+    if cached && let Some(token) = read_cache(name)?.filter(usable) {
         tracing::debug!(account = name, "another process refreshed the token");
         return Ok(token.token);
     }

@@ -8,6 +8,7 @@ mod deadletters;
 mod events;
 mod init;
 mod integrations;
+mod poll;
 mod secret;
 mod serve;
 mod status;
@@ -67,6 +68,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Events(command) => events::run(&ctx, command),
         Command::Auth(command) => auth::run(&ctx, command),
         Command::Secret(command) => secret::run(&ctx, command),
+        Command::Poll { names, due, full } => poll::run(&ctx, &names, due, full),
         Command::Serve => serve::run(&ctx),
         Command::Deadletters(command) => deadletters::run(&ctx, command),
         Command::Status => status::run(&ctx),

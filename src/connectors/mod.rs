@@ -1,6 +1,7 @@
 //! Connectors: for each kind of source, how its items become base events (SPEC §2).
 //!
-//! Webhook connectors turn one stored delivery into events. They are pure: the same delivery
+//! Polling connectors fetch pages and commit each with its cursor ([`poll`]). Webhook
+//! connectors turn one stored delivery into events. They are pure: the same delivery
 //! always gives the same dedupe keys, so processing it twice (after a crash, a retry or a
 //! re-delivery) never makes a second event. A payload that does not match the provider's
 //! schema is a [`SchemaError`] naming the field: retrying cannot fix it, so it goes straight
@@ -8,6 +9,7 @@
 
 mod generic;
 mod github;
+mod http_poll;
 mod hubspot;
 mod pubsub;
 mod slack;
@@ -48,6 +50,16 @@ pub fn from_delivery(kind: Kind, incoming: &Incoming) -> Result<Vec<Event>, Sche
         other => Err(SchemaError(format!(
             "kind `{other}` does not receive webhooks"
         ))),
+    }
+}
+
+/// One poll of a polling integration: fetch pages, commit each with its cursor.
+pub async fn poll(kind: Kind, ctx: &mut crate::poll::Context<'_>) -> anyhow::Result<()> {
+    match kind {
+        Kind::HttpPoll => http_poll::poll(ctx).await,
+        other => Err(anyhow::anyhow!(
+            "the `{other}` connector does not poll in this build"
+        )),
     }
 }
 

@@ -8,6 +8,7 @@
 mod accounts;
 mod deliveries;
 mod events;
+mod polls;
 mod registry;
 
 use std::path::{Path, PathBuf};
@@ -20,6 +21,7 @@ use rusqlite_migration::{M, Migrations};
 pub use accounts::{AccountRow, mark_reauth};
 pub use deliveries::{Delivery, Enqueued, NewDelivery, enqueue, finish as finish_delivery};
 pub use events::{EventFilter, StoredEvent, insert_event, record_event};
+pub use polls::PollOutcome;
 pub use registry::{IntegrationRow, StatusCounts};
 
 /// The numbered migrations, applied in order; `PRAGMA user_version` records the last one.

@@ -1,0 +1,384 @@
+//! The one HTTP client polls use: timeouts, gzip, retries with backoff, quota budgets, and
+//! credentials.
+//!
+//! A request is retried on `429`, on `403` with reason `rateLimitExceeded` or
+//! `userRateLimitExceeded`, on `5xx`, and on timeouts and connection errors, with exponential
+//! backoff and full jitter, honouring `Retry-After`. A Google request first takes its cost from
+//! the account's per-minute budget (governor), so a quota is never exceeded. A `401` gets one
+//! token refresh; a second `401` is the re-authorization path (exit 4).
+
+use std::collections::HashMap;
+use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::{Context, Result, anyhow};
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use rand::Rng;
+use reqwest::StatusCode;
+use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue, RETRY_AFTER};
+use serde_json::Value;
+
+use crate::auth::tokens;
+use crate::config::{Config, PollConfig};
+use crate::error::{Code, Exit};
+use crate::store::Store;
+
+/// How a request authenticates.
+pub enum Credentials {
+    None,
+    /// A Google account's access token, refreshed as needed.
+    Google {
+        account: String,
+        token: Mutex<Option<String>>,
+    },
+    /// A fixed header (bearer token, API key, basic auth), resolved from a secret.
+    Header(HeaderValue, reqwest::header::HeaderName),
+}
+
+/// Which per-minute budget a Google request draws from, and how much.
+#[derive(Debug, Clone, Copy)]
+pub enum Cost {
+    Free,
+    GmailUnits(u32),
+    SheetsReads(u32),
+    DriveQueries(u32),
+    CalendarQueries(u32),
+}
+
+/// An answer: the status, headers and JSON body (`None` for an empty body, such as a 304).
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub json: Option<Value>,
+}
+
+/// Budgets per account and API, shared by every poll of a process.
+#[derive(Default)]
+pub struct Quotas {
+    limiters: Mutex<HashMap<(String, &'static str), Arc<DefaultDirectRateLimiter>>>,
+}
+
+impl Quotas {
+    fn limiter(
+        &self,
+        account: &str,
+        api: &'static str,
+        per_minute: u32,
+    ) -> Arc<DefaultDirectRateLimiter> {
+        let mut limiters = self.limiters.lock().unwrap_or_else(|p| p.into_inner());
+        limiters
+            .entry((account.to_string(), api))
+            .or_insert_with(|| {
+                let per_minute = NonZeroU32::new(per_minute).unwrap_or(NonZeroU32::MIN);
+                Arc::new(RateLimiter::direct(Quota::per_minute(per_minute)))
+            })
+            .clone()
+    }
+}
+
+/// The client of one integration's poll.
+pub struct Http {
+    client: reqwest::Client,
+    settings: PollConfig,
+    credentials: Credentials,
+    config: Arc<Config>,
+    quotas: Arc<Quotas>,
+    db: std::path::PathBuf,
+    requests: AtomicU64,
+}
+
+impl Http {
+    pub fn new(
+        client: reqwest::Client,
+        config: Arc<Config>,
+        quotas: Arc<Quotas>,
+        db: std::path::PathBuf,
+        credentials: Credentials,
+    ) -> Http {
+        Http {
+            client,
+            settings: config.poll.clone(),
+            credentials,
+            config,
+            quotas,
+            db,
+            requests: AtomicU64::new(0),
+        }
+    }
+
+    /// Requests sent so far, retries included.
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    /// GETs a JSON resource. Statuses in `handled` are returned for the caller to act on
+    /// (`304`, `404`, `410`, …); other failures are retried or become errors. A `2xx` whose
+    /// body is not JSON (a truncated page) is an error, so nothing of it is stored.
+    pub async fn get(
+        &self,
+        url: &str,
+        query: &[(&str, String)],
+        headers: HeaderMap,
+        cost: Cost,
+        handled: &[u16],
+    ) -> Result<Reply> {
+        let mut refreshed = false;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            self.spend(cost).await;
+            let mut request = self.client.get(url).query(query).headers(headers.clone());
+            let token = self.authorization().await?;
+            if let Some((name, value)) = &token {
+                request = request.header(name, value);
+            }
+            self.requests.fetch_add(1, Ordering::Relaxed);
+            let retry_in = match request.send().await {
+                Err(e) => {
+                    let why = if e.is_timeout() {
+                        "timed out".to_string()
+                    } else {
+                        format!("failed: {}", without_url(&e))
+                    };
+                    Some((None, format!("GET {} {why}", path_of(url))))
+                }
+                Ok(response) => {
+                    let status = response.status();
+                    if status.is_success() || handled.contains(&status.as_u16()) {
+                        return reply(url, response).await;
+                    }
+                    if status == StatusCode::UNAUTHORIZED
+                        && matches!(self.credentials, Credentials::Google { .. })
+                    {
+                        if refreshed {
+                            return Err(
+                                self.reauth("the provider refused a freshly refreshed token (401)")
+                            );
+                        }
+                        refreshed = true;
+                        self.replace_token(token.map(|(_, v)| v)).await?;
+                        continue;
+                    }
+                    let retry_after = parse_retry_after(response.headers());
+                    let body = response.text().await.unwrap_or_default();
+                    if !retryable(status, &body) {
+                        return Err(anyhow!(
+                            "GET {} answered {status}: {}",
+                            path_of(url),
+                            snippet(&body)
+                        ));
+                    }
+                    Some((
+                        retry_after,
+                        format!("GET {} answered {status}", path_of(url)),
+                    ))
+                }
+            };
+            let Some((retry_after, why)) = retry_in else {
+                continue;
+            };
+            if attempt > self.settings.max_retries {
+                return Err(anyhow!("{why}; gave up after {attempt} attempts"));
+            }
+            let delay = retry_after
+                .unwrap_or_else(|| self.backoff(attempt))
+                .min(Duration::from_secs(300));
+            tracing::info!(
+                attempt,
+                delay_ms = delay.as_millis() as u64,
+                "{why}; retrying"
+            );
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    /// Full jitter: a random delay up to `retry_base · 2^(attempt-1)`, capped at `retry_max`.
+    fn backoff(&self, attempt: u32) -> Duration {
+        let ceiling = self
+            .settings
+            .retry_base
+            .saturating_mul(1u32 << attempt.saturating_sub(1).min(20))
+            .min(self.settings.retry_max);
+        let millis = u64::try_from(ceiling.as_millis()).unwrap_or(u64::MAX);
+        Duration::from_millis(rand::thread_rng().gen_range(0..=millis))
+    }
+
+    /// Waits until the account's budget has room for this request.
+    async fn spend(&self, cost: Cost) {
+        let Credentials::Google { account, .. } = &self.credentials else {
+            return;
+        };
+        let Some(quota) = self.config.accounts.get(account).map(|a| &a.quota) else {
+            return;
+        };
+        let (api, per_minute, units) = match cost {
+            Cost::Free => return,
+            Cost::GmailUnits(n) => ("gmail", quota.gmail_units, n),
+            Cost::SheetsReads(n) => ("sheets", quota.sheets_reads, n),
+            Cost::DriveQueries(n) => ("drive", quota.drive_queries, n),
+            Cost::CalendarQueries(n) => ("calendar", quota.calendar_queries, n),
+        };
+        let limiter = self.quotas.limiter(account, api, per_minute);
+        let units = NonZeroU32::new(units.min(per_minute.max(1))).unwrap_or(NonZeroU32::MIN);
+        if limiter.until_n_ready(units).await.is_err() {
+            tracing::warn!(account, api, "a request costs more than the whole budget");
+        }
+    }
+
+    async fn authorization(&self) -> Result<Option<(reqwest::header::HeaderName, HeaderValue)>> {
+        match &self.credentials {
+            Credentials::None => Ok(None),
+            Credentials::Header(value, name) => Ok(Some((name.clone(), value.clone()))),
+            Credentials::Google { account, token } => {
+                let cached = token.lock().unwrap_or_else(|p| p.into_inner()).clone();
+                let access = match cached {
+                    Some(access) => access,
+                    None => {
+                        let mut store = Store::open_with(&self.db, self.config.store.busy_timeout)?;
+                        let access =
+                            tokens::access_token(&self.config, &mut store, account).await?;
+                        *token.lock().unwrap_or_else(|p| p.into_inner()) = Some(access.clone());
+                        access
+                    }
+                };
+                let value = HeaderValue::from_str(&format!("Bearer {access}"))
+                    .context("the access token is not a header value")?;
+                Ok(Some((AUTHORIZATION, value)))
+            }
+        }
+    }
+
+    async fn replace_token(&self, rejected: Option<HeaderValue>) -> Result<()> {
+        let Credentials::Google { account, token } = &self.credentials else {
+            return Ok(());
+        };
+        let rejected = rejected
+            .and_then(|v| {
+                v.to_str()
+                    .ok()
+                    .map(|v| v.trim_start_matches("Bearer ").to_string())
+            })
+            .unwrap_or_default();
+        let mut store = Store::open_with(&self.db, self.config.store.busy_timeout)?;
+        let fresh = tokens::replace_rejected(&self.config, &mut store, account, &rejected).await?;
+        *token.lock().unwrap_or_else(|p| p.into_inner()) = Some(fresh);
+        Ok(())
+    }
+
+    fn reauth(&self, why: &str) -> anyhow::Error {
+        match &self.credentials {
+            Credentials::Google { account, .. } => tokens::reauth_error(account, why).into(),
+            _ => Exit::new(Code::Failure, why.to_string()).into(),
+        }
+    }
+}
+
+async fn reply(url: &str, response: reqwest::Response) -> Result<Reply> {
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response
+        .bytes()
+        .await
+        .with_context(|| format!("GET {}: the body was cut off", path_of(url)))?;
+    let json = if bytes.iter().all(u8::is_ascii_whitespace) {
+        None
+    } else {
+        Some(serde_json::from_slice(&bytes).with_context(|| {
+            format!(
+                "GET {} answered {status} with a malformed JSON body",
+                path_of(url)
+            )
+        })?)
+    };
+    Ok(Reply {
+        status,
+        headers,
+        json,
+    })
+}
+
+/// Whether a failed status is worth another attempt.
+fn retryable(status: StatusCode, body: &str) -> bool {
+    status == StatusCode::TOO_MANY_REQUESTS
+        || status.is_server_error()
+        || (status == StatusCode::FORBIDDEN
+            && (body.contains("rateLimitExceeded") || body.contains("userRateLimitExceeded")))
+}
+
+/// `Retry-After` in seconds or as an HTTP date.
+fn parse_retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let text = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(seconds) = text.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let at = httpdate_parse(text)?;
+    at.duration_since(std::time::SystemTime::now()).ok()
+}
+
+fn httpdate_parse(text: &str) -> Option<std::time::SystemTime> {
+    chrono::DateTime::parse_from_rfc2822(text)
+        .ok()
+        .map(std::time::SystemTime::from)
+}
+
+/// The URL without its query (which may carry parameters a user would not want in a log).
+fn path_of(url: &str) -> &str {
+    url.split('?').next().unwrap_or(url)
+}
+
+fn without_url(error: &reqwest::Error) -> String {
+    let mut text = error.to_string();
+    if let Some(url) = error.url() {
+        text = text.replace(url.as_str(), path_of(url.as_str()));
+    }
+    text
+}
+
+/// The start of an error body, on one line.
+fn snippet(body: &str) -> String {
+    let line: String = body.split_whitespace().collect::<Vec<_>>().join(" ");
+    match line.char_indices().nth(200) {
+        Some((cut, _)) => format!("{}…", &line[..cut]),
+        None => line,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_rules() {
+        assert!(retryable(StatusCode::TOO_MANY_REQUESTS, ""));
+        assert!(retryable(StatusCode::BAD_GATEWAY, ""));
+        assert!(retryable(
+            StatusCode::FORBIDDEN,
+            r#"{"error":{"errors":[{"reason":"userRateLimitExceeded"}]}}"#
+        ));
+        assert!(!retryable(
+            StatusCode::FORBIDDEN,
+            r#"{"error":{"errors":[{"reason":"forbidden"}]}}"#
+        ));
+        assert!(!retryable(StatusCode::NOT_FOUND, ""));
+    }
+
+    #[test]
+    fn retry_after_in_seconds_or_a_date() {
+        let mut headers = HeaderMap::new();
+        headers.insert(RETRY_AFTER, HeaderValue::from_static("7"));
+        assert_eq!(parse_retry_after(&headers), Some(Duration::from_secs(7)));
+        headers.insert(
+            RETRY_AFTER,
+            HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"),
+        );
+        assert_eq!(
+            parse_retry_after(&headers),
+            None,
+            "a date in the past means now"
+        );
+        headers.insert(RETRY_AFTER, HeaderValue::from_static("soon"));
+        assert_eq!(parse_retry_after(&headers), None);
+    }
+}

@@ -1,0 +1,421 @@
+//! Polling agents (SPEC §4 `poll`, §7): one run of every due or named integration.
+//!
+//! Each integration is polled under its own lock file, so two overlapping cron runs never poll
+//! one integration at once: the second skips it. A connector commits each page's events with
+//! the cursor that follows them, so a failure leaves the cursor where the stored events end.
+//! Afterwards the registry records the sync times and error count; repeated failures turn the
+//! integration's status to `error` with an `integrationFailed` event.
+
+pub mod http;
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, Result};
+use chrono::Utc;
+use indicatif::ProgressBar;
+use rand::Rng;
+use reqwest::header::{AUTHORIZATION, HeaderName, HeaderValue};
+use serde::Serialize;
+
+use crate::config::{Config, HttpAuth, IntegrationConfig};
+use crate::error::{Code, Exit};
+use crate::event::format_time;
+use crate::rules::RuleSet;
+use crate::store::{PollOutcome, Store};
+use http::{Credentials, Http, Quotas};
+
+/// Polling interval when the config gives none.
+pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(5 * 60);
+
+/// How one integration's poll went (`trmctl poll --json`).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    pub name: String,
+    /// `ok`, `failed`, `reauthRequired` or `locked`.
+    pub status: &'static str,
+    pub items_fetched: u64,
+    pub events_created: u64,
+    pub requests: u64,
+    pub duration_ms: u64,
+    pub error: Option<String>,
+}
+
+/// What a connector works with during one poll.
+pub struct Context<'a> {
+    pub name: &'a str,
+    pub cfg: &'a IntegrationConfig,
+    pub http: &'a Http,
+    pub store: &'a mut Store,
+    pub rules: &'a RuleSet,
+    /// Items fetched and events stored so far.
+    pub items: u64,
+    pub events: u64,
+    pub progress: ProgressBar,
+}
+
+impl Context<'_> {
+    /// Commits a page: its events and the cursor after them, in one transaction.
+    pub fn commit(
+        &mut self,
+        events: Vec<crate::event::Event>,
+        cursor: &serde_json::Value,
+        items: u64,
+    ) -> Result<()> {
+        let stored = self
+            .store
+            .commit_page(self.name, events, cursor, self.rules)?;
+        self.items += items;
+        self.events += stored as u64;
+        self.progress.inc(items);
+        Ok(())
+    }
+}
+
+/// Runs polls; shared by `trmctl poll` and the scheduler of `trmctl serve`.
+pub struct Poller {
+    config: Arc<Config>,
+    db: PathBuf,
+    client: reqwest::Client,
+    quotas: Arc<Quotas>,
+    /// Show progress bars (a terminal, no `--json`, no `-q`).
+    progress: bool,
+}
+
+impl Poller {
+    pub fn new(config: Arc<Config>, progress: bool) -> Result<Poller> {
+        let client = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(config.poll.timeout)
+            .gzip(true)
+            .user_agent(concat!("trmctl/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .context("building the HTTP client")?;
+        Ok(Poller {
+            db: crate::paths::database(&config)?,
+            config,
+            client,
+            quotas: Arc::new(Quotas::default()),
+            progress,
+        })
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Polls one integration, under its lock.
+    pub async fn poll(&self, name: &str, full: bool) -> Report {
+        let started = Instant::now();
+        let mut report = Report {
+            name: name.to_string(),
+            status: "ok",
+            items_fetched: 0,
+            events_created: 0,
+            requests: 0,
+            duration_ms: 0,
+            error: None,
+        };
+        let _lock = match try_lock(&self.db, name) {
+            Ok(Some(lock)) => lock,
+            Ok(None) => {
+                report.status = "locked";
+                report.error = Some("another run is polling it".into());
+                return report;
+            }
+            Err(e) => return failed(report, &e, started),
+        };
+        let result = self.run(name, full, &mut report).await;
+        report.duration_ms = started.elapsed().as_millis() as u64;
+        if let Err(e) = self.record(name, &result) {
+            tracing::error!(integration = name, error = %format!("{e:#}"), "recording the poll failed");
+        }
+        match result {
+            Ok(()) => report,
+            Err(e) => failed(report, &e, started),
+        }
+    }
+
+    async fn run(&self, name: &str, full: bool, report: &mut Report) -> Result<()> {
+        let cfg = self.config.integration(name)?;
+        let mut store = Store::open_with(&self.db, self.config.store.busy_timeout)?;
+        if full {
+            store.clear_cursor(name)?;
+        }
+        let http = Http::new(
+            self.client.clone(),
+            self.config.clone(),
+            self.quotas.clone(),
+            self.db.clone(),
+            credentials(name, cfg)?,
+        );
+        let progress = if self.progress {
+            progress_bar(name)
+        } else {
+            ProgressBar::hidden()
+        };
+        let mut ctx = Context {
+            name,
+            cfg,
+            http: &http,
+            store: &mut store,
+            rules: &self.config.ruleset,
+            items: 0,
+            events: 0,
+            progress: progress.clone(),
+        };
+        let result = crate::connectors::poll(cfg.kind, &mut ctx).await;
+        report.items_fetched = ctx.items;
+        report.events_created = ctx.events;
+        report.requests = http.requests();
+        progress.finish_and_clear();
+        result
+    }
+
+    /// Registry upkeep after a poll.
+    fn record(&self, name: &str, result: &Result<()>) -> Result<()> {
+        let mut store = Store::open_with(&self.db, self.config.store.busy_timeout)?;
+        let interval = self
+            .config
+            .integration(name)?
+            .interval
+            .unwrap_or(DEFAULT_INTERVAL);
+        let row = store
+            .integration_rows()?
+            .into_iter()
+            .find(|r| r.name == name);
+        let errors = row.map_or(0, |r| r.error_count);
+        let message = result
+            .as_ref()
+            .err()
+            .map(|e| format!("{e:#}"))
+            .unwrap_or_default();
+        let (outcome, wait) = match result {
+            Ok(()) => (PollOutcome::Succeeded, interval),
+            Err(e) if is_reauth(e) => (PollOutcome::ReauthRequired { error: &message }, interval),
+            Err(_) => (
+                PollOutcome::Failed {
+                    error: &message,
+                    threshold: self.config.poll.error_threshold,
+                },
+                // Back off after failures, but never wait longer than the interval.
+                Duration::from_secs(30u64 << errors.clamp(0, 10)).min(interval),
+            ),
+        };
+        let next = Utc::now() + chrono::Duration::from_std(jittered(wait)).unwrap_or_default();
+        store.record_poll(name, outcome, &format_time(&next))
+    }
+}
+
+/// Up to a tenth more, so integrations with one interval spread out.
+fn jittered(wait: Duration) -> Duration {
+    let extra = rand::thread_rng().gen_range(0..=wait.as_millis() as u64 / 10);
+    wait + Duration::from_millis(extra)
+}
+
+fn is_reauth(error: &anyhow::Error) -> bool {
+    error.chain().any(|c| {
+        c.downcast_ref::<Exit>()
+            .is_some_and(|e| e.code == Code::Reauth)
+    })
+}
+
+fn failed(mut report: Report, error: &anyhow::Error, started: Instant) -> Report {
+    report.status = if is_reauth(error) {
+        "reauthRequired"
+    } else {
+        "failed"
+    };
+    report.error = Some(format!("{error:#}"));
+    report.duration_ms = started.elapsed().as_millis() as u64;
+    report
+}
+
+/// The exclusive lock of one integration's polls, or `None` when another run holds it.
+fn try_lock(db: &Path, name: &str) -> Result<Option<File>> {
+    let dir = db.parent().unwrap_or(Path::new(".")).join("locks");
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let path = dir.join(format!("poll-{name}.lock"));
+    let file = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(e).with_context(|| format!("locking {}", path.display()))
+        }
+    }
+}
+
+/// How an integration's requests authenticate.
+fn credentials(name: &str, cfg: &IntegrationConfig) -> Result<Credentials> {
+    if cfg.kind.is_google() {
+        let account = cfg
+            .account
+            .clone()
+            .context("a Google integration needs `account`")?;
+        return Ok(Credentials::Google {
+            account,
+            token: Default::default(),
+        });
+    }
+    let Some(auth) = &cfg.auth else {
+        return Ok(Credentials::None);
+    };
+    let (header, value) = match auth {
+        HttpAuth::Bearer { token } => (
+            AUTHORIZATION,
+            format!("Bearer {}", token.resolve(name, "token")?),
+        ),
+        HttpAuth::Header {
+            name: header,
+            value,
+        } => (
+            HeaderName::from_bytes(header.as_bytes())
+                .with_context(|| format!("`{header}` is not a header name"))?,
+            value.resolve(name, "value")?,
+        ),
+        HttpAuth::Basic { username, password } => {
+            use base64::Engine;
+            let pair = format!("{username}:{}", password.resolve(name, "password")?);
+            (
+                AUTHORIZATION,
+                format!(
+                    "Basic {}",
+                    base64::engine::general_purpose::STANDARD.encode(pair)
+                ),
+            )
+        }
+    };
+    let mut value =
+        HeaderValue::from_str(&value).context("the credential is not a valid header value")?;
+    value.set_sensitive(true);
+    Ok(Credentials::Header(value, header))
+}
+
+fn progress_bar(name: &str) -> ProgressBar {
+    let bar = ProgressBar::new_spinner();
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} {prefix}: {pos} items ({per_sec}) {msg}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+    );
+    bar.set_prefix(name.to_string());
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
+}
+
+/// The polling integrations to run: the named ones (each must exist and poll), else every
+/// enabled one, and with `due` only those whose next sync time has come.
+pub fn select(
+    config: &Config,
+    store: &mut Store,
+    names: &[String],
+    due: bool,
+) -> Result<Vec<String>> {
+    crate::registry::sync(config, store)?;
+    let rows = store.integration_rows()?;
+    let due_now: Vec<String> = if due {
+        store.due_integrations(&format_time(&crate::event::now()))?
+    } else {
+        Vec::new()
+    };
+    if !names.is_empty() {
+        for name in names {
+            let cfg = config.integration(name)?;
+            if !cfg.kind.is_polling() {
+                return Err(Exit::usage(format!(
+                    "{name} is a `{}` integration: it receives webhooks and is not polled",
+                    cfg.kind
+                ))
+                .into());
+            }
+        }
+    }
+    Ok(config
+        .integrations
+        .iter()
+        .filter(|(name, cfg)| cfg.kind.is_polling() && (names.is_empty() || names.contains(name)))
+        .filter(|(name, _)| rows.iter().any(|r| &r.name == *name && r.enabled))
+        .filter(|(name, _)| !due || due_now.contains(name))
+        .map(|(name, _)| name.clone())
+        .collect())
+}
+
+/// The process exit code for a run: 4 if an account needs re-authorization, 5 if only locked
+/// integrations were named, 3 if some failed and some succeeded, 1 if all failed.
+pub fn exit_code(reports: &[Report], named: bool) -> Option<Code> {
+    let count = |status: &str| reports.iter().filter(|r| r.status == status).count();
+    if count("reauthRequired") > 0 {
+        Some(Code::Reauth)
+    } else if named && !reports.is_empty() && count("locked") == reports.len() {
+        Some(Code::Locked)
+    } else if count("failed") > 0 && count("ok") > 0 {
+        Some(Code::Partial)
+    } else if count("failed") > 0 {
+        Some(Code::Failure)
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(status: &'static str) -> Report {
+        Report {
+            name: "x".into(),
+            status,
+            items_fetched: 0,
+            events_created: 0,
+            requests: 0,
+            duration_ms: 0,
+            error: None,
+        }
+    }
+
+    #[test]
+    fn exit_codes() {
+        assert_eq!(exit_code(&[report("ok"), report("ok")], false), None);
+        assert_eq!(
+            exit_code(&[report("ok"), report("failed")], false),
+            Some(Code::Partial)
+        );
+        assert_eq!(exit_code(&[report("failed")], false), Some(Code::Failure));
+        assert_eq!(
+            exit_code(
+                &[report("ok"), report("reauthRequired"), report("failed")],
+                false
+            ),
+            Some(Code::Reauth)
+        );
+        assert_eq!(exit_code(&[report("locked")], true), Some(Code::Locked));
+        assert_eq!(
+            exit_code(&[report("locked")], false),
+            None,
+            "unnamed locked ones are just skipped"
+        );
+        assert_eq!(exit_code(&[report("locked"), report("ok")], true), None);
+    }
+
+    #[test]
+    fn a_held_lock_is_reported_not_waited_for() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("t.db");
+        let first = try_lock(&db, "a").unwrap();
+        assert!(first.is_some());
+        assert!(try_lock(&db, "a").unwrap().is_none());
+        assert!(try_lock(&db, "b").unwrap().is_some());
+        drop(first);
+        assert!(try_lock(&db, "a").unwrap().is_some());
+    }
+}
