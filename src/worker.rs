@@ -1,9 +1,11 @@
 //! Workers: inbox → parse → transform → rules → events, one transaction per delivery.
 //!
 //! A dispatcher thread finds due deliveries and hands them to `concurrency` worker threads,
-//! each with its own database connection. A delivery's events and its `done` mark commit
-//! together, and event dedupe keys come from the delivery itself, so a delivery processed twice
-//! (a crash between commit and anything else) still makes its events once. A failure is retried
+//! each with its own database connection. A worker takes what is queued, up to a batch, and
+//! processes it in one transaction, each delivery inside its own savepoint: a delivery's events
+//! and its `done` mark commit together, a failing delivery rolls back alone, and a burst costs
+//! one commit instead of one per delivery. Event dedupe keys come from the delivery itself, so
+//! a delivery processed twice still makes its events once. A failure is retried
 //! with exponential backoff and full jitter; after `max_attempts`, or at once for a payload that
 //! does not match the provider's schema, the delivery becomes a dead letter.
 
@@ -21,11 +23,15 @@ use rand::Rng;
 
 use crate::config::{Config, WorkerConfig};
 use crate::connectors::{self, Incoming};
-use crate::store::{Delivery, Store, finish_delivery, record_event};
+use crate::store::{Delivery, Store, due_attempts, fail_delivery, finish_delivery, record_event};
 use crate::webhooks::metrics::Metrics;
 
 /// How often the dispatcher looks for due retries when nothing wakes it.
 const IDLE_POLL: Duration = Duration::from_millis(200);
+/// The most deliveries one worker transaction takes.
+const BATCH: usize = 256;
+/// The pause after a batch whose transaction failed, so a broken store is not hammered.
+const FAILED_BATCH_PAUSE: Duration = Duration::from_millis(100);
 
 /// The running workers.
 pub struct Workers {
@@ -48,6 +54,8 @@ struct Shared {
     metrics: Arc<Metrics>,
     stop: Arc<AtomicBool>,
     in_flight: Mutex<HashSet<String>>,
+    /// Integrations to poll at once (a Gmail Pub/Sub notification arrived).
+    poll_now: tokio::sync::mpsc::Sender<String>,
 }
 
 impl Workers {
@@ -58,6 +66,7 @@ impl Workers {
         config: Arc<Config>,
         metrics: Arc<Metrics>,
         wake: Receiver<()>,
+        poll_now: tokio::sync::mpsc::Sender<String>,
     ) -> Result<Workers> {
         let concurrency = config.worker.concurrency.max(1);
         let busy = config.store.busy_timeout;
@@ -67,12 +76,14 @@ impl Workers {
             metrics,
             stop: stop.clone(),
             in_flight: Mutex::new(HashSet::new()),
+            poll_now,
         });
-        let (work, queue) = sync_channel::<Delivery>(concurrency * 2);
+        let (work, queue) = sync_channel::<Delivery>(BATCH * 2);
         let queue = Arc::new(Mutex::new(queue));
         let mut threads = Vec::new();
         for n in 0..concurrency {
             let store = Store::open_with(db, busy)?;
+            store.relax_durability()?;
             let shared = shared.clone();
             let queue = queue.clone();
             threads.push(
@@ -109,7 +120,7 @@ impl Workers {
 
 fn dispatch_loop(store: Store, shared: &Shared, work: SyncSender<Delivery>, wake: Receiver<()>) {
     while !shared.stop.load(Ordering::SeqCst) {
-        let due = match store.due_deliveries(Utc::now(), 256) {
+        let due = match store.due_deliveries(Utc::now(), BATCH * 2) {
             Ok(due) => due,
             Err(e) => {
                 tracing::error!(error = %format!("{e:#}"), "reading due deliveries failed");
@@ -138,12 +149,25 @@ fn dispatch_loop(store: Store, shared: &Shared, work: SyncSender<Delivery>, wake
 
 fn work_loop(mut store: Store, shared: &Shared, queue: &Mutex<Receiver<Delivery>>) {
     loop {
-        let next = lock(queue).recv();
-        let Ok(delivery) = next else { return };
+        let batch = {
+            let queue = lock(queue);
+            let Ok(first) = queue.recv() else { return };
+            let mut batch = vec![first];
+            while batch.len() < BATCH {
+                match queue.try_recv() {
+                    Ok(delivery) => batch.push(delivery),
+                    Err(_) => break,
+                }
+            }
+            batch
+        };
         if !shared.stop.load(Ordering::SeqCst) {
-            attempt(&mut store, shared, &delivery);
+            attempt(&mut store, shared, &batch);
         }
-        lock(&shared.in_flight).remove(&delivery.delivery_id);
+        let mut in_flight = lock(&shared.in_flight);
+        for delivery in &batch {
+            in_flight.remove(&delivery.delivery_id);
+        }
     }
 }
 
@@ -154,52 +178,100 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// One attempt at one delivery, with its outcome recorded.
-fn attempt(store: &mut Store, shared: &Shared, delivery: &Delivery) {
-    // The dispatcher's copy may predate another worker's attempt: trust only the row as it is.
-    let previous = match store.due_attempts(&delivery.delivery_id, Utc::now()) {
-        Ok(Some(previous)) => previous,
-        Ok(None) => return,
+/// What one attempt at one delivery came to.
+struct Attempt<'d> {
+    delivery: &'d Delivery,
+    attempts: u32,
+    outcome: &'static str,
+    result: Result<Processed, Failure>,
+}
+
+/// What processing a delivery stored.
+struct Processed {
+    events: usize,
+    /// A Gmail notification: the account's mailbox changed.
+    gmail_changed: bool,
+}
+
+/// One attempt at each delivery of a batch, in one transaction, with every outcome recorded.
+fn attempt(store: &mut Store, shared: &Shared, batch: &[Delivery]) {
+    let started = Instant::now();
+    let settings = &shared.config.worker;
+    let committed = store.transaction(|tx| {
+        let mut attempts = Vec::with_capacity(batch.len());
+        for delivery in batch {
+            // The dispatcher's copy may predate another attempt: trust only the row as it is.
+            let Some(previous) = due_attempts(tx, &delivery.delivery_id, Utc::now())? else {
+                continue;
+            };
+            tx.execute_batch("SAVEPOINT delivery")?;
+            let result = process(tx, &shared.config, delivery);
+            tx.execute_batch(if result.is_ok() {
+                "RELEASE delivery"
+            } else {
+                "ROLLBACK TO delivery; RELEASE delivery"
+            })?;
+            let attempts_made = previous + 1;
+            let outcome = match &result {
+                Ok(_) => "done",
+                Err(Failure::Permanent(_)) => "dead",
+                Err(Failure::Transient(_)) if attempts_made >= settings.max_attempts => "dead",
+                Err(Failure::Transient(_)) => "retry",
+            };
+            if let Err(Failure::Permanent(error) | Failure::Transient(error)) = &result {
+                let next = Utc::now() + backoff(settings, attempts_made);
+                fail_delivery(tx, &delivery.delivery_id, error, next, outcome == "dead")?;
+            }
+            attempts.push(Attempt {
+                delivery,
+                attempts: attempts_made,
+                outcome,
+                result,
+            });
+        }
+        Ok(attempts)
+    });
+    let attempts = match committed {
+        Ok(attempts) => attempts,
         Err(e) => {
-            tracing::error!(delivery_id = %delivery.delivery_id, error = %format!("{e:#}"), "reading a delivery failed");
+            // Nothing was recorded: the deliveries stay pending, with their attempts, for later.
+            tracing::error!(batch = batch.len(), error = %format!("{e:#}"), "a worker transaction failed");
+            std::thread::sleep(FAILED_BATCH_PAUSE);
             return;
         }
     };
-    let started = Instant::now();
-    let result = process(store, &shared.config, delivery);
-    let settings = &shared.config.worker;
-    let attempts = previous + 1;
-    let outcome = match &result {
-        Ok(_) => "done",
-        Err(Failure::Permanent(_)) => "dead",
-        Err(Failure::Transient(_)) if attempts >= settings.max_attempts => "dead",
-        Err(Failure::Transient(_)) => "retry",
-    };
-    if let Err(Failure::Permanent(error) | Failure::Transient(error)) = &result {
-        let next = Utc::now() + backoff(settings, attempts);
-        if let Err(e) = store.fail_delivery(&delivery.delivery_id, error, next, outcome == "dead") {
-            tracing::error!(delivery_id = %delivery.delivery_id, error = %format!("{e:#}"), "recording a failed attempt failed");
+    let seconds = started.elapsed().as_secs_f64() / attempts.len().max(1) as f64;
+    for a in attempts {
+        shared
+            .metrics
+            .processed(&a.delivery.integration, a.outcome, seconds);
+        let (integration, delivery_id, outcome) =
+            (&a.delivery.integration, &a.delivery.delivery_id, a.outcome);
+        match &a.result {
+            Ok(processed) => {
+                tracing::debug!(integration = %integration, delivery_id = %delivery_id, outcome, events = processed.events, "delivery processed");
+                if processed.gmail_changed {
+                    for gmail in
+                        crate::poll::scheduler::gmail_integrations_of(&shared.config, integration)
+                    {
+                        // A full queue already holds a poll that will see this change.
+                        let _ = shared.poll_now.try_send(gmail);
+                    }
+                }
+            }
+            Err(Failure::Permanent(error) | Failure::Transient(error)) => tracing::warn!(
+                integration = %integration, delivery_id = %delivery_id, outcome, attempts = a.attempts, error = %error, "delivery failed"
+            ),
         }
-    }
-    let seconds = started.elapsed().as_secs_f64();
-    shared
-        .metrics
-        .processed(&delivery.integration, outcome, seconds);
-    match &result {
-        Ok(events) => tracing::info!(
-            integration = %delivery.integration, delivery_id = %delivery.delivery_id,
-            outcome, events, latency_ms = seconds * 1000.0, "delivery processed"
-        ),
-        Err(Failure::Permanent(error) | Failure::Transient(error)) => tracing::warn!(
-            integration = %delivery.integration, delivery_id = %delivery.delivery_id,
-            outcome, attempts, error = %error, "delivery failed"
-        ),
     }
 }
 
-/// Turns a delivery into events and marks it done, in one transaction. Returns the number of
-/// events stored.
-fn process(store: &mut Store, config: &Config, delivery: &Delivery) -> Result<usize, Failure> {
+/// Turns a delivery into events and marks it done, in the caller's transaction.
+fn process(
+    tx: &rusqlite::Connection,
+    config: &Config,
+    delivery: &Delivery,
+) -> Result<Processed, Failure> {
     let integration = config
         .integrations
         .get(&delivery.integration)
@@ -229,16 +301,21 @@ fn process(store: &mut Store, config: &Config, delivery: &Delivery) -> Result<us
             integration.kind
         ))
     })?;
-    store
-        .transaction(|tx| {
-            let mut stored = 0;
-            for event in events {
-                stored += record_event(tx, event, &config.ruleset)?.len();
-            }
-            finish_delivery(tx, &delivery.delivery_id)?;
-            Ok(stored)
-        })
-        .map_err(|e| Failure::Transient(format!("{e:#}")))
+    let transient = |e: anyhow::Error| Failure::Transient(format!("{e:#}"));
+    let gmail_changed = events
+        .iter()
+        .any(|e| e.data.get("gmail").is_some_and(|g| !g.is_null()));
+    let mut stored = 0;
+    for event in events {
+        stored += record_event(tx, event, &config.ruleset)
+            .map_err(transient)?
+            .len();
+    }
+    finish_delivery(tx, &delivery.delivery_id).map_err(transient)?;
+    Ok(Processed {
+        events: stored,
+        gmail_changed,
+    })
 }
 
 /// Exponential backoff with full jitter: a random delay up to `retry_base · 2^(attempt-1)`,

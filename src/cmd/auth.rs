@@ -59,6 +59,16 @@ fn pick_account(config: &Config, name: Option<String>) -> Result<String> {
     }
 }
 
+/// The integrations that use an account.
+fn integrations_of(config: &Config, account: &str) -> Vec<String> {
+    config
+        .integrations
+        .iter()
+        .filter(|(_, i)| i.account.as_deref() == Some(account))
+        .map(|(name, _)| name.clone())
+        .collect()
+}
+
 /// The refresh token must be trmctl's to write: a keyring entry, not an env/file reference.
 fn require_keyring(config: &Config, name: &str) -> Result<()> {
     match tokens::refresh_source(auth::account(config, name)?) {
@@ -106,6 +116,7 @@ fn google(
         updated_at: format_time(&now()),
     };
     store.save_account(&row)?;
+    store.reactivate(&integrations_of(config, name))?;
     store.remember_secret(&entry_name(name, REFRESH_TOKEN))?;
     store.remember_secret(&entry_name(name, auth::ACCESS_TOKEN))?;
     if let (Some(expected), Some(got)) = (&account.email, &done.email)
@@ -321,6 +332,7 @@ fn import(ctx: &Context, config: &Config, store: &mut Store, name: &str) -> Resu
         secret_location: Some(SecretRef::Keyring.location(name, REFRESH_TOKEN)),
         updated_at: format_time(&now()),
     })?;
+    store.reactivate(&integrations_of(config, name))?;
     store.remember_secret(&entry_name(name, REFRESH_TOKEN))?;
     ctx.out.text(&format!(
         "Imported the authorization of {name} (from account {})",

@@ -7,6 +7,7 @@
 //! integration's status to `error` with an `integrationFailed` event.
 
 pub mod http;
+pub mod scheduler;
 
 use std::fs::File;
 use std::path::{Path, PathBuf};

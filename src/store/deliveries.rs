@@ -107,6 +107,40 @@ pub fn finish(conn: &Connection, delivery_id: &str) -> Result<bool> {
     Ok(changed == 1)
 }
 
+/// The attempts made so far on a delivery that is still pending and due, or `None` when it
+/// is not (finished, dead, dropped, or attempted by another worker since it was listed).
+pub fn due_attempts(
+    conn: &Connection,
+    delivery_id: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<u32>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT attempts FROM deliveries
+             WHERE delivery_id = ?1 AND state = 'pending' AND next_attempt_at <= ?2",
+        )?
+        .query_row(params![delivery_id, stamp(now)], |r| r.get(0))
+        .optional()?)
+}
+
+/// Records a failed attempt: retried at `next_attempt_at`, or a dead letter when `dead`.
+pub fn fail(
+    conn: &Connection,
+    delivery_id: &str,
+    error: &str,
+    next_attempt_at: DateTime<Utc>,
+    dead: bool,
+) -> Result<()> {
+    conn.prepare_cached(
+        "UPDATE deliveries
+         SET attempts = attempts + 1, last_error = ?2, next_attempt_at = ?3,
+             state = CASE WHEN ?4 THEN 'dead' ELSE 'pending' END
+         WHERE delivery_id = ?1 AND state = 'pending'",
+    )?
+    .execute(params![delivery_id, error, stamp(next_attempt_at), dead])?;
+    Ok(())
+}
+
 impl Store {
     /// Stores a batch of deliveries in one transaction (one fsync): group commit.
     pub fn enqueue_batch(&mut self, batch: &[NewDelivery]) -> Result<Vec<Enqueued>> {
@@ -122,38 +156,6 @@ impl Store {
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let rows = stmt.query_map(params![stamp(now), limit as i64], from_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
-    }
-
-    /// The attempts made so far on a delivery that is still pending and due, or `None` when it
-    /// is not (finished, dead, dropped, or retried by a worker since it was listed).
-    pub fn due_attempts(&self, delivery_id: &str, now: DateTime<Utc>) -> Result<Option<u32>> {
-        Ok(self
-            .conn
-            .prepare_cached(
-                "SELECT attempts FROM deliveries
-                 WHERE delivery_id = ?1 AND state = 'pending' AND next_attempt_at <= ?2",
-            )?
-            .query_row(params![delivery_id, stamp(now)], |r| r.get(0))
-            .optional()?)
-    }
-
-    /// Records a failed attempt: retried at `next_attempt_at`, or a dead letter when `dead`.
-    pub fn fail_delivery(
-        &mut self,
-        delivery_id: &str,
-        error: &str,
-        next_attempt_at: DateTime<Utc>,
-        dead: bool,
-    ) -> Result<()> {
-        self.conn
-            .prepare_cached(
-                "UPDATE deliveries
-                 SET attempts = attempts + 1, last_error = ?2, next_attempt_at = ?3,
-                     state = CASE WHEN ?4 THEN 'dead' ELSE 'pending' END
-                 WHERE delivery_id = ?1 AND state = 'pending'",
-            )?
-            .execute(params![delivery_id, error, stamp(next_attempt_at), dead])?;
-        Ok(())
     }
 
     /// The number of pending deliveries (the queue depth).
@@ -289,20 +291,24 @@ mod tests {
         let now = time("2026-11-24T10:00:00Z");
         assert_eq!(store.due_deliveries(now, 10).unwrap().len(), 1);
         store
-            .fail_delivery("d1", "boom", time("2026-11-24T10:05:00Z"), false)
+            .transaction(|tx| fail(tx, "d1", "boom", time("2026-11-24T10:05:00Z"), false))
             .unwrap();
         assert!(
             store.due_deliveries(now, 10).unwrap().is_empty(),
             "not due until the backoff ends"
         );
-        store.fail_delivery("d1", "boom again", now, true).unwrap();
+        store
+            .transaction(|tx| fail(tx, "d1", "boom again", now, true))
+            .unwrap();
         let dead = store.dead_letters().unwrap();
         assert_eq!(dead.len(), 1);
         assert_eq!(dead[0].attempts, 2);
         assert_eq!(dead[0].last_error.as_deref(), Some("boom again"));
         assert_eq!(store.retry_dead(None, now).unwrap(), ["d1"]);
         assert_eq!(store.due_deliveries(now, 10).unwrap()[0].attempts, 0);
-        store.fail_delivery("d1", "x", now, true).unwrap();
+        store
+            .transaction(|tx| fail(tx, "d1", "x", now, true))
+            .unwrap();
         assert_eq!(
             store.drop_dead(&["d1".into(), "nope".into()]).unwrap(),
             ["d1"]

@@ -65,6 +65,20 @@ impl Store {
         Ok(())
     }
 
+    /// After a new authorization: integrations stopped for re-authorization run again, now.
+    pub fn reactivate(&mut self, names: &[String]) -> Result<()> {
+        self.transaction(|tx| {
+            for name in names {
+                tx.execute(
+                    "UPDATE integrations SET status = 'active', error_count = 0, last_error = NULL, next_sync_time = NULL
+                     WHERE name = ?1 AND status = 'reauthRequired'",
+                    [name],
+                )?;
+            }
+            Ok(())
+        })
+    }
+
     /// Enabled integrations whose next sync time has come (or that never synced).
     pub fn due_integrations(&self, at: &str) -> Result<Vec<String>> {
         let mut stmt = self.conn.prepare(

@@ -59,7 +59,14 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: CancellationTo
     let metrics = Arc::new(Metrics::default());
     let (wake, woken) = std::sync::mpsc::channel();
     let (inbox, writer) = Inbox::start(&db, busy, wake)?;
-    let workers = Workers::start(&db, config.clone(), metrics.clone(), woken)?;
+    let (poll_now, triggers) = tokio::sync::mpsc::channel(64);
+    let workers = Workers::start(&db, config.clone(), metrics.clone(), woken, poll_now)?;
+    let poller = Arc::new(crate::poll::Poller::new(config.clone(), false)?);
+    let scheduler = tokio::spawn(crate::poll::scheduler::run(
+        poller,
+        shutdown.clone(),
+        triggers,
+    ));
     let app = Arc::new(App {
         hooks: build_hooks(&config)?,
         disabled: RwLock::new(HashSet::new()),
@@ -93,6 +100,15 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: CancellationTo
     handle.graceful_shutdown(Some(config.server.shutdown_timeout));
     server.await.context("server task")?.context("serving")?;
     refresher.abort();
+    // A poll in progress commits page by page: cutting it off loses nothing.
+    if tokio::time::timeout(config.server.shutdown_timeout, scheduler)
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            "a poll was still running at shutdown; its next run resumes from the cursor"
+        );
+    }
     let workers = app.workers.lock().ok().and_then(|mut w| w.take());
     drop(app);
     tokio::task::spawn_blocking(move || {

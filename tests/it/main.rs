@@ -7,6 +7,7 @@ mod durability;
 mod events;
 mod generated;
 mod oauth;
+mod poll;
 mod registry;
 mod serve;
 mod server;

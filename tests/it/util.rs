@@ -42,7 +42,12 @@ impl Sandbox {
 
     /// `trmctl` with XDG paths, HOME and nothing else of the caller's environment that trmctl reads.
     pub fn cmd(&self) -> Command {
-        let mut cmd = Command::cargo_bin("trmctl").unwrap();
+        Command::from_std(self.std_cmd())
+    }
+
+    /// The same, as a plain process command (to spawn and wait later).
+    pub fn std_cmd(&self) -> std::process::Command {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("trmctl"));
         cmd.current_dir(self.dir.path())
             .env("HOME", self.dir.path())
             .env("XDG_CONFIG_HOME", self.dir.path().join("config"))

@@ -1,0 +1,410 @@
+#!/usr/bin/env bash
+# Webhook ingest benchmark (SPEC §11): in one run against one `trmctl serve` (release build),
+# measures side by side
+#   1. GET /healthz requests per second,
+#   2. signed, verified, durably stored GitHub deliveries per second (POST /hooks/bench-github),
+#   3. p50/p99 latency of both,
+# then checks that every delivery answered 202 is in the database and prints a summary with
+# the ratio ingest/healthz (SPEC target: >= 0.5).
+#
+# Usage: bash bench/webhooks.sh
+#
+# Knobs (environment):
+#   DURATION=10            seconds per measured run (healthz, then ingest)
+#   THREADS=2              wrk threads
+#   CONNECTIONS=32         wrk connections (both runs)
+#   WORKER_CONCURRENCY=4   [worker] concurrency of the server
+#   MAX_RATE=40000         upper bound on ingest req/s, sizes the pre-signed set:
+#   DELIVERIES=DURATION*MAX_RATE   pre-signed unique deliveries (the run fails if wrk needs more)
+#   WARMUP=2               seconds of /healthz before measuring (0: none)
+#   TRMCTL=target/release/trmctl   the binary (built with `cargo build --release` if missing)
+#   KEEP_TMP=1             keep the temp dir (database, config, server log) and print its path
+#
+# Exit status: 0 when the measurement is valid (whatever the ratio; the summary says whether
+# the target is met), 1 when it is not (non-2xx or socket errors, repeated delivery ids, stored
+# count not matching the 202s, server failure), 2 on bad usage.
+#
+# Everything stays on loopback; the server binds 127.0.0.1 on a free port. The database,
+# config, generated requests and server log live in a `mktemp -d` directory removed on exit.
+
+set -euo pipefail
+
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(dirname "$BENCH_DIR")
+
+DURATION=${DURATION:-10}
+THREADS=${THREADS:-2}
+CONNECTIONS=${CONNECTIONS:-32}
+WORKER_CONCURRENCY=${WORKER_CONCURRENCY:-4}
+MAX_RATE=${MAX_RATE:-40000}
+WARMUP=${WARMUP:-2}
+DELIVERIES=${DELIVERIES:-$((DURATION * MAX_RATE))}
+TRMCTL=${TRMCTL:-$ROOT/target/release/trmctl}
+INTEGRATION=bench-github
+
+for v in DURATION THREADS CONNECTIONS WORKER_CONCURRENCY MAX_RATE WARMUP DELIVERIES; do
+  if ! [[ ${!v} =~ ^[0-9]+$ ]]; then
+    echo "webhooks.sh: $v must be a whole number, got '${!v}'" >&2
+    exit 2
+  fi
+done
+if ((DURATION < 1 || THREADS < 1 || CONNECTIONS < THREADS || DELIVERIES < 1)); then
+  echo "webhooks.sh: need DURATION >= 1, THREADS >= 1, CONNECTIONS >= THREADS, DELIVERIES >= 1" >&2
+  exit 2
+fi
+
+log() { printf '[bench] %s\n' "$*" >&2; }
+die() {
+  printf '[bench] FAILED: %s\n' "$*" >&2
+  exit 1
+}
+
+# --- tools -------------------------------------------------------------------------------------
+
+command -v python3 >/dev/null || die "python3 is required"
+if ! command -v wrk >/dev/null; then
+  log "installing wrk"
+  if ! apt-get install -y wrk >/dev/null 2>&1; then
+    apt-get update >/dev/null 2>&1 || true
+    apt-get install -y wrk >/dev/null || die "could not install wrk (apt-get install -y wrk)"
+  fi
+fi
+if [[ ! -x $TRMCTL ]]; then
+  log "no $TRMCTL: cargo build --release"
+  (cd "$ROOT" && cargo build --release) || die "cargo build --release failed"
+  [[ -x $TRMCTL ]] || die "still no binary at $TRMCTL"
+fi
+
+# --- temp dir, cleanup -------------------------------------------------------------------------
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/trmctl-bench.XXXXXX")
+SERVER_PID=""
+WRK_PID="" # the wrk of the run in progress, stopped if this script is interrupted
+
+stop_server() {
+  [[ -n $SERVER_PID ]] || return 0
+  if kill -0 "$SERVER_PID" 2>/dev/null; then
+    kill -TERM "$SERVER_PID" 2>/dev/null || true
+    local i
+    for ((i = 0; i < 300; i++)); do # up to 30 s (shutdown_timeout is 20 s)
+      kill -0 "$SERVER_PID" 2>/dev/null || break
+      sleep 0.1
+    done
+    if kill -0 "$SERVER_PID" 2>/dev/null; then
+      log "server did not stop within 30 s of SIGTERM; killing it"
+      kill -KILL "$SERVER_PID" 2>/dev/null || true
+    fi
+  fi
+  wait "$SERVER_PID" 2>/dev/null || true
+  SERVER_PID=""
+}
+
+cleanup() {
+  local rc=$?
+  if [[ -n $WRK_PID ]] && kill -0 "$WRK_PID" 2>/dev/null; then
+    kill -TERM "$WRK_PID" 2>/dev/null || true
+  fi
+  stop_server
+  if [[ ${KEEP_TMP:-0} == 1 ]]; then
+    log "kept $TMP"
+  else
+    rm -rf "$TMP"
+  fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# --- config, secret, pre-signed deliveries -----------------------------------------------------
+
+BENCH_GITHUB_SECRET=$(python3 -c 'import secrets; print(secrets.token_hex(32))')
+export BENCH_GITHUB_SECRET
+
+DB=$TMP/trmctl.db
+CONFIG=$TMP/config.toml
+cat >"$CONFIG" <<EOF
+# Written by bench/webhooks.sh.
+[store]
+path = "$DB"
+
+[server]
+bind = "127.0.0.1:0"   # any free loopback port; read back from the "listening on" log line
+
+[worker]
+concurrency = $WORKER_CONCURRENCY
+
+[integrations.$INTEGRATION]
+kind = "github"
+secret = "env:BENCH_GITHUB_SECRET"
+rate_limit = 1000000   # never the bottleneck here
+EOF
+
+"$TRMCTL" --config "$CONFIG" --color never config check >/dev/null ||
+  die "the generated config does not pass 'trmctl config check' ($CONFIG)"
+
+REQS=$TMP/deliveries # one file per wrk thread: deliveries.0, deliveries.1, …
+log "signing $DELIVERIES unique GitHub deliveries"
+python3 "$BENCH_DIR/gen_deliveries.py" "$DELIVERIES" "$THREADS" "$REQS" || die "generating deliveries failed"
+
+# --- server ------------------------------------------------------------------------------------
+
+SERVE_LOG=$TMP/serve.log
+"$TRMCTL" --config "$CONFIG" --color never serve 2>"$SERVE_LOG" &
+SERVER_PID=$!
+
+ADDR=""
+for ((i = 0; i < 300; i++)); do # up to 30 s
+  if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+    tail -n 20 "$SERVE_LOG" >&2 || true
+    die "trmctl serve exited during startup"
+  fi
+  ADDR=$(grep -o 'listening on http://[0-9.]*:[0-9]*' "$SERVE_LOG" | head -n 1 | sed 's|.*http://||') || true
+  [[ -n $ADDR ]] && break
+  sleep 0.1
+done
+[[ -n $ADDR ]] || die "trmctl serve did not log 'listening on http://…' within 30 s"
+case $ADDR in 127.*) ;; *) die "server is not on loopback: $ADDR" ;; esac
+BASE=http://$ADDR
+log "server pid $SERVER_PID on $BASE"
+
+# --- measuring helpers -------------------------------------------------------------------------
+
+CLK_TCK=$(getconf CLK_TCK)
+
+# "busy total" jiffies of the whole machine (all cores).
+machine_ticks() { awk '/^cpu / { t = 0; for (i = 2; i <= NF; i++) t += $i; print t - $5 - $6, t; exit }' /proc/stat; }
+
+# The pid of the wrk process under PID (searching a few levels of children), or nothing.
+find_wrk() {
+  local pids=("$1") depth p next kids
+  for ((depth = 0; depth < 6 && ${#pids[@]} > 0; depth++)); do
+    next=()
+    for p in "${pids[@]}"; do
+      if [[ $(cat "/proc/$p/comm" 2>/dev/null) == wrk ]]; then
+        echo "$p"
+        return 0
+      fi
+      kids=()
+      # The file has no trailing newline, so `read` reports EOF even when it read the list.
+      read -r -a kids <"/proc/$p/task/$p/children" 2>/dev/null || true
+      next+=("${kids[@]}")
+    done
+    pids=("${next[@]}")
+  done
+}
+# CPU ticks of the server's threads by role: "tokio=… inbox-writer=… workers=… dispatcher=…".
+server_thread_ticks() {
+  local t comm
+  for t in /proc/"$SERVER_PID"/task/*; do
+    read -r comm <"$t/comm" 2>/dev/null || continue
+    case $comm in
+      tokio-rt-worker) comm=http ;;
+      worker-*) comm=workers ;;
+      inbox-writer | dispatcher) ;;
+      *) comm=other ;;
+    esac
+    echo "$comm $(proc_ticks - "$t")"
+  done | awk '{ a[$1] += $2 } END { for (k in a) printf "%s=%d ", k, a[k] }'
+}
+# proc_ticks PID [PROC_DIR]: CPU ticks (user+system) of a process (or of the thread at DIR).
+proc_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "${2:-/proc/$1}/stat" 2>/dev/null || echo 0; }
+
+# run_wrk NAME URL SCRIPT [SCRIPT ARGS…]: runs wrk, keeps its output in $TMP/NAME.out, and sets
+# RESULT (the BENCH line) and, over the measured part of the run (from wrk's "Running" line,
+# i.e. once its threads have loaded their requests, to its exit): SERVER_CPU and WRK_CPU
+# (cores used by each) and MACHINE_BUSY (% of all cores busy, whatever was running).
+run_wrk() {
+  local name=$1 url=$2 script=$3
+  shift 3
+  local extra=()
+  (($# > 0)) && extra=(-- "$@")
+  : >"$TMP/$name.out"
+  # `timeout` bounds wrk even if it hangs; stdbuf makes "Running" visible as soon as printed.
+  (
+    TIMEFORMAT='%U %S'
+    time stdbuf -oL timeout -k 5 $((DURATION + 180)) \
+      wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --timeout 10s --latency \
+      -s "$script" "$url" "${extra[@]}" >"$TMP/$name.out" 2>"$TMP/$name.err"
+  ) 2>"$TMP/$name.time" &
+  local job=$! i wpid="" s0 m0 t0 w0=0 start_ns s1 m1 t1 end_ns wrk_rc=0
+  for ((i = 0; i < 1800; i++)); do # up to 180 s for wrk to load and start
+    grep -q '^Running' "$TMP/$name.out" && break
+    kill -0 "$job" 2>/dev/null || break
+    sleep 0.1
+  done
+  start_ns=$(date +%s%N)
+  s0=$(proc_ticks "$SERVER_PID")
+  read -r m0 t0 < <(machine_ticks)
+  local roles0 roles1
+  roles0=$(server_thread_ticks)
+  wpid=$(find_wrk "$job") || true
+  [[ -n $wpid ]] && w0=$(proc_ticks "$wpid")
+  WRK_PID=$wpid
+  wait "$job" || wrk_rc=$?
+  WRK_PID=""
+  end_ns=$(date +%s%N)
+  s1=$(proc_ticks "$SERVER_PID")
+  read -r m1 t1 < <(machine_ticks)
+  roles1=$(server_thread_ticks)
+  if ((wrk_rc != 0)); then
+    cat "$TMP/$name.out" "$TMP/$name.err" >&2
+    die "wrk ($name) exited with status $wrk_rc"
+  fi
+  RESULT=$(grep '^BENCH ' "$TMP/$name.out" | tail -n 1) || true
+  [[ -n $RESULT ]] || {
+    cat "$TMP/$name.out" "$TMP/$name.err" >&2
+    die "wrk ($name) printed no BENCH line"
+  }
+  local wall_s
+  wall_s=$(awk -v a="$start_ns" -v b="$end_ns" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')
+  SERVER_CPU=$(awk -v a="$s0" -v b="$s1" -v hz="$CLK_TCK" -v w="$wall_s" \
+    'BEGIN { printf "%.2f", (b - a) / hz / w }')
+  WRK_CPU=$(awk -v w0="$w0" -v hz="$CLK_TCK" -v w="$wall_s" -v ok="${wpid:+1}" \
+    '{ if (ok) printf "%.2f", ($1 + $2 - w0 / hz) / w; else print "?" }' "$TMP/$name.time")
+  # Cores per role: "http 0.40, inbox-writer 0.10, workers 0.30, dispatcher 0.02".
+  SERVER_ROLES=$(awk -v a="$roles0" -v b="$roles1" -v hz="$CLK_TCK" -v w="$wall_s" 'BEGIN {
+    n = split(a, x, " "); for (i = 1; i <= n; i++) { split(x[i], kv, "="); before[kv[1]] = kv[2] }
+    n = split(b, y, " "); out = ""
+    split("http inbox-writer workers dispatcher other", order, " ")
+    for (i = 1; i <= n; i++) { split(y[i], kv, "="); after[kv[1]] = kv[2] }
+    for (j = 1; j <= 5; j++) { k = order[j]; if (k in after)
+      out = out sprintf("%s%s %.2f", (out == "" ? "" : ", "), k, (after[k] - before[k]) / hz / w) }
+    print out }')
+  MACHINE_BUSY=$(awk -v a="$m0" -v b="$m1" -v c="$t0" -v d="$t1" \
+    'BEGIN { printf "%.0f", (d > c) ? 100 * (b - a) / (d - c) : 0 }')
+}
+
+# field KEY: a value from $RESULT; field_of LINE KEY: from LINE.
+field_of() { sed -n "s/.* $2=\([^ ]*\).*/\1/p" <<<" $1"; }
+field() { field_of "$RESULT" "$1"; }
+ms() { awk -v us="$1" 'BEGIN { printf "%.2f ms", us / 1000 }'; }
+
+# --- 1. /healthz -------------------------------------------------------------------------------
+
+if ((WARMUP > 0)); then
+  log "warm-up: ${WARMUP}s of /healthz"
+  timeout -k 5 $((WARMUP + 30)) wrk -t"$THREADS" -c"$CONNECTIONS" -d"${WARMUP}s" "$BASE/healthz" \
+    >/dev/null 2>&1 || die "warm-up wrk failed"
+fi
+
+log "measuring GET /healthz: wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s"
+run_wrk healthz "$BASE/healthz" "$BENCH_DIR/healthz.lua"
+H_RESULT=$RESULT
+H_RPS=$(field window_rps) H_SKEW=$(field skew_ms) H_P50=$(field p50_us) H_P99=$(field p99_us) H_NON2XX=$(field non2xx)
+H_ERRS=$(($(field err_connect) + $(field err_read) + $(field err_write) + $(field err_timeout)))
+H_WRK_CPU=$WRK_CPU H_SERVER_CPU=$SERVER_CPU H_BUSY=$MACHINE_BUSY H_ROLES=$SERVER_ROLES
+
+# --- 2. signed deliveries ----------------------------------------------------------------------
+
+log "measuring POST /hooks/$INTEGRATION: wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s ($DELIVERIES pre-signed)"
+run_wrk ingest "$BASE/hooks/$INTEGRATION" "$BENCH_DIR/ingest.lua" "$REQS"
+I_RESULT=$RESULT
+I_REQUESTS=$(field requests) I_RPS=$(field window_rps) I_SKEW=$(field skew_ms)
+I_P50=$(field p50_us) I_P99=$(field p99_us)
+I_N202=$(field n202) I_N2XX=$(field n2xx) I_NON2XX=$(field non2xx) I_STATUSES=$(field statuses)
+I_SENT=$(field sent) I_WRAPPED=$(field wrapped) I_LOADED=$(field loaded)
+I_ERRS=$(($(field err_connect) + $(field err_read) + $(field err_write) + $(field err_timeout)))
+I_WRK_CPU=$WRK_CPU I_SERVER_CPU=$SERVER_CPU I_BUSY=$MACHINE_BUSY I_ROLES=$SERVER_ROLES
+
+kill -0 "$SERVER_PID" 2>/dev/null || die "trmctl serve died during the run (log: $SERVE_LOG)"
+
+# --- 3. what is on disk ------------------------------------------------------------------------
+
+# wrk stops with up to CONNECTIONS requests in flight: the server may still store those after
+# wrk exits. Wait (bounded) until the count stops moving, then compare.
+STORE_CHECK=$(python3 - "$DB" "$INTEGRATION" "$REQS" <<'PY'
+import glob, sqlite3, sys, time
+
+db, integration, reqs = sys.argv[1:4]
+con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
+query = """SELECT count(*), count(DISTINCT provider_delivery_id),
+                  coalesce(sum(state = 'pending'), 0), coalesce(sum(state = 'done'), 0),
+                  coalesce(sum(state = 'dead'), 0)
+           FROM deliveries WHERE integration = ?"""
+last, stable = None, 0
+for _ in range(60):  # at most ~30 s
+    row = con.execute(query, (integration,)).fetchone()
+    stable = stable + 1 if row[0] == (last[0] if last else None) else 0
+    last = row
+    if stable >= 3:
+        break
+    time.sleep(0.5)
+total, distinct, pending, done, dead = last
+generated = set()
+for path in glob.glob(glob.escape(reqs) + ".*"):
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            generated.add(line.split("\t", 1)[0])
+stored_ids = [r[0] for r in con.execute(
+    "SELECT provider_delivery_id FROM deliveries WHERE integration = ?", (integration,))]
+foreign = sum(1 for i in stored_ids if i not in generated)
+others = con.execute("SELECT count(*) FROM deliveries WHERE integration != ?",
+                     (integration,)).fetchone()[0]
+print(total, distinct, foreign, others, pending, done, dead, stable >= 3)
+PY
+) || die "reading the database failed"
+read -r STORED DISTINCT FOREIGN OTHERS PENDING DONE DEAD SETTLED <<<"$STORE_CHECK"
+
+# --- summary -----------------------------------------------------------------------------------
+
+RATIO=$(awk -v i="$I_RPS" -v h="$H_RPS" 'BEGIN { printf "%.2f", (h > 0) ? i / h : 0 }')
+TARGET=$(awk -v r="$RATIO" 'BEGIN { print (r >= 0.5) ? "met" : "NOT met" }')
+# Sent by wrk but never answered before it stopped (wrk also calls request() once, in thread
+# 0, to check the script; that request is never sent).
+IN_FLIGHT=$((I_SENT - 1 - I_REQUESTS))
+EXTRA=$((STORED - I_N202))         # stored beyond the 202s wrk read
+
+problems=()
+(($(field_of "$H_RESULT" window_ms) > 0)) || problems+=("healthz: no window in which every wrk thread got answers")
+(($(field_of "$I_RESULT" window_ms) > 0)) || problems+=("ingest: no window in which every wrk thread got 202s")
+((H_NON2XX == 0)) || problems+=("healthz: $H_NON2XX non-2xx responses")
+((H_ERRS == 0)) || problems+=("healthz: $H_ERRS socket errors/timeouts")
+((I_NON2XX == 0)) || problems+=("ingest: $I_NON2XX non-2xx responses ($I_STATUSES)")
+((I_N2XX == I_N202)) || problems+=("ingest: $((I_N2XX - I_N202)) 2xx answers that were not 202 ($I_STATUSES)")
+((I_ERRS == 0)) || problems+=("ingest: $I_ERRS socket errors/timeouts")
+((I_WRAPPED == 0)) || problems+=("ingest: wrk ran out of pre-signed deliveries and repeated them ($I_WRAPPED wrap-arounds); raise MAX_RATE or DELIVERIES")
+((I_SENT <= DELIVERIES && I_REQUESTS <= DELIVERIES)) || problems+=("ingest: wrk sent $I_SENT requests but only $DELIVERIES unique deliveries exist")
+((I_LOADED == DELIVERIES)) || problems+=("ingest: wrk loaded $I_LOADED of $DELIVERIES deliveries")
+((STORED >= I_N202)) || problems+=("store: $((I_N202 - STORED)) deliveries answered 202 are NOT in the database")
+((EXTRA <= IN_FLIGHT)) || problems+=("store: $STORED stored but wrk only sent $I_SENT")
+((DISTINCT == STORED)) || problems+=("store: repeated provider delivery ids")
+((FOREIGN == 0 && OTHERS == 0)) || problems+=("store: $FOREIGN unknown delivery ids, $OTHERS rows of other integrations")
+[[ $SETTLED == True ]] || problems+=("store: the delivery count was still changing after 30 s")
+
+if ((EXTRA == 0)); then
+  STORED_NOTE="= the 202s wrk saw"
+else
+  STORED_NOTE="= $I_N202 202s + $EXTRA sent before wrk stopped (their 202s were never read; $IN_FLIGHT were in flight)"
+fi
+
+cat <<EOF
+
+trmctl webhook ingest benchmark  ($(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, load avg $(cut -d' ' -f1-3 /proc/loadavg))
+  wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency against $BASE, [worker] concurrency = $WORKER_CONCURRENCY
+
+                   req/s       p50         p99       non-2xx   server CPU  wrk CPU  machine busy
+  GET  /healthz  $(printf '%10.0f  %10s  %10s  %7d  %8s    %6s   %5s%%' "$H_RPS" "$(ms "$H_P50")" "$(ms "$H_P99")" "$H_NON2XX" "$H_SERVER_CPU" "$H_WRK_CPU" "$H_BUSY")
+  POST /hooks    $(printf '%10.0f  %10s  %10s  %7d  %8s    %6s   %5s%%' "$I_RPS" "$(ms "$I_P50")" "$(ms "$I_P99")" "$I_NON2XX" "$I_SERVER_CPU" "$I_WRK_CPU" "$I_BUSY")
+
+  healthz req/s           $H_RPS
+  ingest req/s            $I_RPS   (202 = durably stored; statuses: $I_STATUSES)
+  ingest / healthz        $RATIO   (SPEC target >= 0.5: $TARGET)
+  p99 healthz / ingest    $(ms "$H_P99") / $(ms "$I_P99")
+  non-2xx                 $H_NON2XX healthz, $I_NON2XX ingest
+  stored deliveries       $STORED $STORED_NOTE
+  unique deliveries       $DELIVERIES pre-signed, $I_SENT sent (no repeats: $( ((I_WRAPPED == 0)) && echo yes || echo NO))
+  processed by workers    $DONE done, $PENDING pending, $DEAD dead (at the time of the check)
+  server CPU by thread    healthz: $H_ROLES
+                          ingest:  $I_ROLES   (cores)
+  rate window             healthz $(field_of "$H_RESULT" window_ms) ms, ingest $(field_of "$I_RESULT" window_ms) ms with every wrk thread running (one thread started ${H_SKEW}/${I_SKEW} ms early while the other loaded)
+EOF
+
+if ((${#problems[@]} > 0)); then
+  echo
+  for p in "${problems[@]}"; do echo "  FAIL: $p"; done
+  echo "  raw: healthz: $H_RESULT"
+  echo "  raw: ingest:  $I_RESULT"
+  exit 1
+fi
+echo "  result                  valid"

@@ -1,0 +1,383 @@
+//! `trmctl poll` against a local JSON API (`http-poll`): conditional requests, the cursor
+//! parameter with overlap, retries, malformed pages, locks, `--due`, exit codes and registry
+//! upkeep.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::process::Output;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde_json::{Value, json};
+
+use crate::util::Sandbox;
+
+#[derive(Clone, Copy, Debug)]
+pub enum Fault {
+    Status(u16),
+    RetryAfter(u64),
+    Malformed,
+    Slow(u64),
+}
+
+#[derive(Default)]
+pub struct Api {
+    pub items: Vec<Value>,
+    pub version: u64,
+    pub requests: usize,
+    pub faults: VecDeque<Fault>,
+    pub last_since: Option<String>,
+    pub bearer: Option<String>,
+}
+
+#[derive(Clone)]
+pub struct Crm {
+    pub addr: SocketAddr,
+    pub api: Arc<Mutex<Api>>,
+}
+
+impl Crm {
+    pub async fn start() -> Crm {
+        let api = Arc::new(Mutex::new(Api::default()));
+        let app = axum::Router::new()
+            .route("/contacts", get(contacts))
+            .with_state(api.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        Crm { addr, api }
+    }
+
+    pub fn api(&self) -> std::sync::MutexGuard<'_, Api> {
+        self.api.lock().unwrap()
+    }
+
+    pub fn add(&self, id: u64, name: &str, updated: &str) {
+        let mut api = self.api();
+        api.items.retain(|i| i["id"] != id);
+        api.items
+            .push(json!({"id": id, "name": name, "updatedAt": updated}));
+        api.version += 1;
+    }
+
+    pub fn integration(&self, name: &str) -> String {
+        format!(
+            "[integrations.{name}]\nkind = \"http-poll\"\nurl = \"http://{}/contacts\"\n\
+             auth = {{ type = \"bearer\", token = \"env:T_CRM_TOKEN\" }}\nitems = \"/data\"\nid = \"/id\"\n\
+             updated_at = \"/updatedAt\"\ncursor_param = \"modified_since\"\noverlap = \"1m\"\ninterval = \"1s\"\n",
+            self.addr
+        )
+    }
+}
+
+async fn contacts(
+    State(api): State<Arc<Mutex<Api>>>,
+    headers: HeaderMap,
+    Query(q): Query<std::collections::HashMap<String, String>>,
+) -> Response {
+    let fault = {
+        let mut api = api.lock().unwrap();
+        api.requests += 1;
+        api.last_since = q.get("modified_since").cloned();
+        api.bearer = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        api.faults.pop_front()
+    };
+    match fault {
+        Some(Fault::Status(code)) => return StatusCode::from_u16(code).unwrap().into_response(),
+        Some(Fault::RetryAfter(secs)) => {
+            return (
+                StatusCode::TOO_MANY_REQUESTS,
+                [(header::RETRY_AFTER, secs.to_string())],
+            )
+                .into_response();
+        }
+        Some(Fault::Malformed) => {
+            return (
+                [(header::CONTENT_TYPE, "application/json")],
+                r#"{"data": [{"id": 1, "#,
+            )
+                .into_response();
+        }
+        Some(Fault::Slow(ms)) => tokio::time::sleep(Duration::from_millis(ms)).await,
+        None => {}
+    }
+    let api = api.lock().unwrap();
+    let etag = format!("\"v{}\"", api.version);
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        == Some(etag.as_str())
+    {
+        return StatusCode::NOT_MODIFIED.into_response();
+    }
+    let since = q.get("modified_since").cloned().unwrap_or_default();
+    let items: Vec<&Value> = api
+        .items
+        .iter()
+        .filter(|i| i["updatedAt"].as_str().unwrap_or("") >= since.as_str())
+        .collect();
+    ([(header::ETAG, etag)], axum::Json(json!({ "data": items }))).into_response()
+}
+
+const POLL: &str = "[poll]\nretry_base = \"10ms\"\nretry_max = \"50ms\"\ntimeout = \"1s\"\nmax_retries = 3\nerror_threshold = 2\n";
+
+fn poll(sandbox: &Sandbox, args: &[&str]) -> Output {
+    sandbox
+        .cmd()
+        .arg("poll")
+        .args(args)
+        .env("T_CRM_TOKEN", "crm-token-value")
+        .output()
+        .unwrap()
+}
+
+fn reports(out: &Output) -> Vec<Value> {
+    serde_json::from_slice::<Value>(&out.stdout)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+fn event_keys(sandbox: &Sandbox) -> Vec<String> {
+    let out = sandbox
+        .cmd()
+        .args(["events", "list", "--json", "--limit", "1000"])
+        .output()
+        .unwrap();
+    let mut keys: Vec<String> = serde_json::from_slice::<Value>(&out.stdout)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["eventType"] == "externalEventReceived")
+        .map(|e| e["dedupeKey"].as_str().unwrap().to_string())
+        .collect();
+    keys.sort();
+    keys
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn changes_become_events_once_and_an_idle_poll_is_one_request() {
+    let crm = Crm::start().await;
+    crm.add(1, "Acme", "2026-11-24T10:00:00Z");
+    crm.add(2, "Globex", "2026-11-24T10:05:00Z");
+    let sandbox = Sandbox::with_config(&format!("{POLL}{}", crm.integration("crm")));
+    let out = poll(&sandbox, &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stdout.is_empty() && out.stderr.is_empty(),
+        "silent on success"
+    );
+    assert_eq!(crm.api().bearer.as_deref(), Some("Bearer crm-token-value"));
+    assert_eq!(event_keys(&sandbox).len(), 2);
+
+    // Nothing changed: one conditional request, a 304, no event.
+    let before = crm.api().requests;
+    let out = poll(&sandbox, &["--json"]);
+    let report = &reports(&out)[0];
+    assert_eq!(report["status"], "ok");
+    assert_eq!(report["requests"], 1);
+    assert_eq!(report["eventsCreated"], 0);
+    for key in [
+        "name",
+        "status",
+        "itemsFetched",
+        "eventsCreated",
+        "requests",
+        "durationMs",
+        "error",
+    ] {
+        assert!(report.get(key).is_some(), "missing {key}");
+    }
+    assert_eq!(crm.api().requests, before + 1);
+
+    // One item changes: the request asks from the last change minus the overlap, and the
+    // overlap's repeats make no second event.
+    crm.add(2, "Globex Corp", "2026-11-24T10:06:00Z");
+    let out = poll(&sandbox, &["-v"]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("crm: ok"),
+        "-v prints a line"
+    );
+    assert_eq!(
+        crm.api().last_since.as_deref(),
+        Some("2026-11-24T10:04:00Z")
+    );
+    assert_eq!(
+        event_keys(&sandbox),
+        [
+            "1:2026-11-24T10:00:00Z",
+            "2:2026-11-24T10:05:00Z",
+            "2:2026-11-24T10:06:00Z"
+        ]
+    );
+
+    // --full ignores the cursor but makes no duplicates.
+    poll(&sandbox, &["--full"]);
+    assert_eq!(event_keys(&sandbox).len(), 3);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn transient_failures_are_retried_and_a_malformed_page_moves_nothing() {
+    let crm = Crm::start().await;
+    crm.add(1, "Acme", "2026-11-24T10:00:00Z");
+    let sandbox = Sandbox::with_config(&format!("{POLL}{}", crm.integration("crm")));
+    crm.api()
+        .faults
+        .extend([Fault::Status(500), Fault::Status(503)]);
+    let out = poll(&sandbox, &["--json"]);
+    assert!(out.status.success());
+    assert_eq!(reports(&out)[0]["requests"], 3);
+
+    crm.add(2, "Globex", "2026-11-24T10:05:00Z");
+    crm.api().faults.push_back(Fault::RetryAfter(1));
+    let started = std::time::Instant::now();
+    assert!(poll(&sandbox, &[]).status.success());
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "Retry-After is honoured"
+    );
+    assert_eq!(event_keys(&sandbox).len(), 2);
+
+    // A malformed page: exit 1, the error said on stderr, nothing stored, cursor kept.
+    crm.add(3, "Initech", "2026-11-24T10:07:00Z");
+    crm.api().faults.push_back(Fault::Malformed);
+    let out = poll(&sandbox, &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("malformed"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(event_keys(&sandbox).len(), 2);
+    // A timeout, retried until the attempts run out, is a failure too.
+    crm.api().faults.extend([
+        Fault::Slow(1500),
+        Fault::Slow(1500),
+        Fault::Slow(1500),
+        Fault::Slow(1500),
+    ]);
+    assert_eq!(poll(&sandbox, &[]).status.code(), Some(1));
+    // The next good poll brings everything, once.
+    assert!(poll(&sandbox, &[]).status.success());
+    assert_eq!(event_keys(&sandbox).len(), 3);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn repeated_failures_turn_the_status_to_error_then_back() {
+    let crm = Crm::start().await;
+    let sandbox = Sandbox::with_config(&format!("{POLL}{}", crm.integration("crm")));
+    for _ in 0..2 {
+        crm.api().faults.extend([Fault::Status(404)]);
+        assert_eq!(poll(&sandbox, &[]).status.code(), Some(1));
+    }
+    let show = sandbox
+        .cmd()
+        .args(["integrations", "show", "crm", "--json"])
+        .output()
+        .unwrap();
+    let entry: Value = serde_json::from_slice(&show.stdout).unwrap();
+    assert_eq!(entry["status"], "error");
+    assert_eq!(entry["errorCount"], 2);
+    assert!(entry["lastError"].as_str().unwrap().contains("404"));
+    let failed = sandbox
+        .cmd()
+        .args(["events", "list", "--type", "integrationFailed", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        serde_json::from_slice::<Value>(&failed.stdout)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    let status = sandbox.cmd().args(["status", "--json"]).output().unwrap();
+    assert_eq!(
+        serde_json::from_slice::<Value>(&status.stdout).unwrap()["integrations"][0]["name"],
+        "crm"
+    );
+
+    assert!(poll(&sandbox, &[]).status.success());
+    let show = sandbox
+        .cmd()
+        .args(["integrations", "show", "crm", "--json"])
+        .output()
+        .unwrap();
+    let entry: Value = serde_json::from_slice(&show.stdout).unwrap();
+    assert_eq!(entry["status"], "active");
+    assert_eq!(entry["errorCount"], 0);
+    assert!(entry["lastSuccessTime"].is_string() && entry["nextSyncTime"].is_string());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn partial_failure_exits_3_and_due_skips_what_is_not_due() {
+    let good = Crm::start().await;
+    let bad = Crm::start().await;
+    let sandbox = Sandbox::with_config(&format!(
+        "{POLL}{}{}",
+        good.integration("good"),
+        bad.integration("bad")
+    ));
+    bad.api().faults.extend([Fault::Status(400)]);
+    assert_eq!(poll(&sandbox, &[]).status.code(), Some(3));
+    // Both ran: with --due, neither is due yet (interval 1s)...
+    let out = poll(&sandbox, &["--due", "--json"]);
+    assert!(
+        reports(&out).is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    // ...until the interval passes.
+    std::thread::sleep(Duration::from_millis(1300));
+    let out = poll(&sandbox, &["--due", "--json"]);
+    let names: Vec<Value> = reports(&out).iter().map(|r| r["name"].clone()).collect();
+    assert!(names.contains(&json!("good")), "{names:?}");
+    // A webhook integration cannot be polled; an unknown one is a usage error.
+    assert_eq!(poll(&sandbox, &["nope"]).status.code(), Some(2));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_runs_never_poll_one_integration_at_once() {
+    let crm = Crm::start().await;
+    crm.add(1, "Acme", "2026-11-24T10:00:00Z");
+    let sandbox = Sandbox::with_config(
+        &format!("{POLL}{}", crm.integration("crm"))
+            .replace("timeout = \"1s\"", "timeout = \"5s\""),
+    );
+    crm.api().faults.push_back(Fault::Slow(1500));
+    let first = sandbox
+        .std_cmd()
+        .args(["poll", "crm"])
+        .env("T_CRM_TOKEN", "crm-token-value")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the first run is inside its request.
+    for _ in 0..100 {
+        if crm.api().requests > 0 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let second = poll(&sandbox, &["crm", "--json"]);
+    assert_eq!(second.status.code(), Some(5), "named and locked");
+    assert_eq!(reports(&second)[0]["status"], "locked");
+    let first = first.wait_with_output().unwrap();
+    assert!(first.status.success());
+    assert_eq!(crm.api().requests, 1, "only the first run asked");
+    assert_eq!(event_keys(&sandbox).len(), 1);
+}
