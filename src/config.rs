@@ -357,6 +357,8 @@ integration_config! {
     jwks_url: String => [GooglePubsub],
     /// A shared token in the push URL's query, instead of OIDC.
     token: SecretRef => [GooglePubsub],
+    /// The Pub/Sub topic Gmail publishes the account's mailbox changes to (`users.watch`).
+    topic: String => [GooglePubsub],
 }
 
 /// One `[[rules]]` entry.

@@ -38,6 +38,25 @@ pub fn open_store(config: &Config) -> Result<crate::store::Store> {
     crate::store::Store::open_with(&database(config)?, config.store.busy_timeout)
 }
 
+/// Opens (creating it and its directory) the lock file `<database dir>/locks/<name>.lock`.
+/// Callers take an exclusive advisory lock on it; closing the file releases the lock, so a
+/// process that dies never leaves a stale one.
+pub fn lock_file(db: &std::path::Path, name: &str) -> Result<std::fs::File> {
+    use anyhow::Context;
+    let dir = db
+        .parent()
+        .unwrap_or(std::path::Path::new("."))
+        .join("locks");
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let path = dir.join(format!("{name}.lock"));
+    std::fs::File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("opening {}", path.display()))
+}
+
 /// `$VAR/trmctl` when the variable holds an absolute path (the XDG rule), else
 /// `$HOME/<fallback>/trmctl`.
 fn xdg_dir(var: &str, fallback: &str) -> Result<PathBuf> {

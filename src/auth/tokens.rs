@@ -8,7 +8,7 @@
 //! loop on a dead token, and a `reauthRequired` account makes no token request at all.
 
 use std::fs::File;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{Context, Result, anyhow};
 use chrono::{DateTime, Utc};
@@ -181,18 +181,9 @@ fn read_cache(name: &str) -> Result<Option<Cached>> {
 
 /// Takes the account's refresh lock, waiting for another process that holds it.
 async fn lock_account(db: &Path, name: &str) -> Result<File> {
-    let dir: PathBuf = db.parent().unwrap_or(Path::new(".")).join("locks");
-    let path = dir.join(format!("account-{name}.lock"));
+    let file = crate::paths::lock_file(db, &format!("account-{name}"))?;
     tokio::task::spawn_blocking(move || {
-        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-        let file = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .with_context(|| format!("opening {}", path.display()))?;
-        file.lock()
-            .with_context(|| format!("locking {}", path.display()))?;
+        file.lock().context("locking the account's refresh lock")?;
         Ok(file)
     })
     .await?

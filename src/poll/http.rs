@@ -124,12 +124,57 @@ impl Http {
         cost: Cost,
         handled: &[u16],
     ) -> Result<Reply> {
+        self.send(
+            reqwest::Method::GET,
+            url,
+            query,
+            headers,
+            None,
+            cost,
+            handled,
+        )
+        .await
+    }
+
+    /// POSTs a JSON body, with the same retries and credentials as [`Http::get`].
+    pub async fn post(&self, url: &str, body: &Value, cost: Cost) -> Result<Reply> {
+        self.send(
+            reqwest::Method::POST,
+            url,
+            &[],
+            HeaderMap::new(),
+            Some(body),
+            cost,
+            &[],
+        )
+        .await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        query: &[(&str, String)],
+        headers: HeaderMap,
+        body: Option<&Value>,
+        cost: Cost,
+        handled: &[u16],
+    ) -> Result<Reply> {
+        let verb = method.as_str().to_string();
         let mut refreshed = false;
         let mut attempt = 0;
         loop {
             attempt += 1;
             self.spend(cost).await;
-            let mut request = self.client.get(url).query(query).headers(headers.clone());
+            let mut request = self
+                .client
+                .request(method.clone(), url)
+                .query(query)
+                .headers(headers.clone());
+            if let Some(body) = body {
+                request = request.json(body);
+            }
             let token = self.authorization().await?;
             if let Some((name, value)) = &token {
                 request = request.header(name, value);
@@ -142,7 +187,7 @@ impl Http {
                     } else {
                         format!("failed: {}", without_url(&e))
                     };
-                    Some((None, format!("GET {} {why}", path_of(url))))
+                    Some((None, format!("{verb} {} {why}", path_of(url))))
                 }
                 Ok(response) => {
                     let status = response.status();
@@ -165,14 +210,14 @@ impl Http {
                     let body = response.text().await.unwrap_or_default();
                     if !retryable(status, &body) {
                         return Err(anyhow!(
-                            "GET {} answered {status}: {}",
+                            "{verb} {} answered {status}: {}",
                             path_of(url),
                             snippet(&body)
                         ));
                     }
                     Some((
                         retry_after,
-                        format!("GET {} answered {status}", path_of(url)),
+                        format!("{verb} {} answered {status}", path_of(url)),
                     ))
                 }
             };

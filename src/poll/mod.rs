@@ -8,6 +8,7 @@
 
 pub mod http;
 pub mod scheduler;
+pub mod watch;
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -106,6 +107,17 @@ impl Poller {
 
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// An HTTP client for requests outside a poll (watch renewals).
+    pub fn http(&self, credentials: Credentials) -> Http {
+        Http::new(
+            self.client.clone(),
+            self.config.clone(),
+            self.quotas.clone(),
+            self.db.clone(),
+            credentials,
+        )
     }
 
     /// Polls one integration, under its lock.
@@ -237,20 +249,12 @@ fn failed(mut report: Report, error: &anyhow::Error, started: Instant) -> Report
 
 /// The exclusive lock of one integration's polls, or `None` when another run holds it.
 fn try_lock(db: &Path, name: &str) -> Result<Option<File>> {
-    let dir = db.parent().unwrap_or(Path::new(".")).join("locks");
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    let path = dir.join(format!("poll-{name}.lock"));
-    let file = File::options()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .with_context(|| format!("opening {}", path.display()))?;
+    let file = crate::paths::lock_file(db, &format!("poll-{name}"))?;
     match file.try_lock() {
         Ok(()) => Ok(Some(file)),
         Err(std::fs::TryLockError::WouldBlock) => Ok(None),
         Err(std::fs::TryLockError::Error(e)) => {
-            Err(e).with_context(|| format!("locking {}", path.display()))
+            Err(e).context("locking the integration's poll lock")
         }
     }
 }

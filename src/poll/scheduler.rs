@@ -1,5 +1,5 @@
-//! The scheduler of `trmctl serve`: due polls on a steady tick, and immediate polls when a
-//! Gmail Pub/Sub notification says an account's mailbox changed.
+//! The scheduler of `trmctl serve`: due polls on a steady tick, Gmail watch renewals, and
+//! immediate polls when a Gmail Pub/Sub notification says an account's mailbox changed.
 //!
 //! A tick that comes while polls still run is skipped (`MissedTickBehavior::Skip`). Failed
 //! integrations back off by their `nextSyncTime` (set with capped, jittered backoff after
@@ -15,6 +15,8 @@ use super::{Poller, select};
 
 /// How often the scheduler looks for due integrations.
 const TICK: Duration = Duration::from_secs(15);
+/// How often it checks the Gmail watches (each is renewed a day before it lapses).
+const WATCH_CHECK: Duration = Duration::from_secs(60 * 60);
 
 /// Runs until `shutdown`. `triggers` carries integration names to poll at once.
 pub async fn run(
@@ -24,9 +26,17 @@ pub async fn run(
 ) {
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut watches = tokio::time::interval(WATCH_CHECK);
+    watches.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
         let names = tokio::select! {
             _ = shutdown.cancelled() => return,
+            _ = watches.tick() => {
+                if let Err(e) = super::watch::renew_due(&poller).await {
+                    tracing::warn!(error = %format!("{e:#}"), "renewing Gmail watches failed; retrying within the hour");
+                }
+                continue;
+            }
             _ = tick.tick() => match due(&poller) {
                 Ok(names) => names,
                 Err(e) => {

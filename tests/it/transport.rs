@@ -27,64 +27,8 @@ const AUDIENCE: &str = "https://hooks.example.com/hooks/oidc";
 const SERVICE_ACCOUNT: &str = "push@proj.iam.gserviceaccount.com";
 
 /// Fixed test-only RSA keys (the ones `src/webhooks/pubsub.rs` tests use; they protect nothing).
-const KEY_1: &str = "\
------BEGIN PRIVATE KEY-----\n\
-MIIEvgIBADANBgkqhkiG9w0BAQEFAASCBKgwggSkAgEAAoIBAQC5Bs48pRcHL4Gu\n\
-INF25Q7atIlHu+AjQoVyBUN2tCX9y3gkm1lFTLJSXmgAo/XrJq4Bk1h7+WHUpHT6\n\
-9Eq2bLvEMEHjX+S/ba2A2AAmcHiB0nn02bD84wRH9XYU0PRyyrYztOSwfAAGgloL\n\
-NLaYHcm/2Vj6GmR4m0WbgYhgrcQ3H2DuDhIxanpEbzlsydpFKN4+YHXYz/kLZpHQ\n\
-Yi+vEjbj8t/3TPjqMNnIcsKjMnTRx/DqFqItShrmQWLvDCs4jo2Zy1Hw8F625H+Q\n\
-cpjs9jG2rBXO3mmJyHrVOi5Ntraga9NVNj7fJMrBlaMJDrrEI3TKaBbTSiVLib0T\n\
-aea6ORN1AgMBAAECggEACTCMV7i/Xwz9/N8GaEhSJ4yl8Nkk9btdE1+tjRy/ck6D\n\
-xhWtJmL7zFmCAt4h3a8LH2rpDydAs6YDZV9ywoK+BK186EUgAF37KxYPU9lsMs54\n\
-Xi/duYGw+b34QmpqabUlvYWzggx2l9wrirjwhLeeCJhL8ggTi2Xy3Blf46VdxHsF\n\
-1tLCEOHWtyE/1O+P+SBbkGpg7hZxBHjI0caiiQ2JFhR09wpo6SM4hx/QzPgIjEC4\n\
-OoM3wB/hsq0owCodAcN21k9rnevCqEWFXqLHJPti6hcj7WX9GvPeQ3Zcky956aYu\n\
-0xVAduQHVSIVXGOTF0bcgS2q1mwLtkik7v61k37E4QKBgQDmfMmD5A/KhXYb2ssb\n\
-jHgYCH04EeP5JVbenZOfoKffCzrStm70Cf1HcQrOGHdk7xbBmXxOVJLXQKriqsab\n\
-jwxx3h/mXjeMgLHjyvifBXrTxHXSDTqvrO3tmap5nqYnAm+Brw05NPUwmaSzkNan\n\
-60iOt1U2CFGL9dOnGh2P6aWoHQKBgQDNgdDLXIp1J9Bg9Q+VODtgdSAWfrGOQkCs\n\
-yKy4MQPagvMc8aOWVPvWG+vGjLXAgcbGdWAHS34Z1znmAxVB96XEc4dnsUlUw+hk\n\
-jEmf8xSA1BXcNoR2i2BQueZfix5RFPkOnq7CfOynq7kOa3usYVBCU2T8UA2WZh7o\n\
-JnhqdfIpOQKBgQCrM/XbagPwwsHAXvyPMf/imiupAmD8J6gnI5UL9SG8o3LGIYy4\n\
-6NKhxm3oOHQ3HQEiPQgAhwGrsfU8+O0dj1wHGJ9JVqKcUtvQAGw8cq2Rr1R0+i6l\n\
-XyY8XvAp9pYkU8LP6V9BJv0ZZIbaerN3d2Ul3TgGMpegBrF4ZgWfaEYMYQKBgQC8\n\
-rxARZ2oInwGHw/kGvJZnvaI0hSZowxO2kJlklDxBiDHGxWW5RVXkA8a6ib7mfUEQ\n\
-PfxpNjsVZrLWKMZ/xu0ALkKIRhJaLXVVvChtHzYYAqH/il6cqONJuyV1W7n+IA98\n\
-CN3T2/c9C0Hhp3Xpk3+pJgB2WNng2OpPo+KzfI9WoQKBgDB2kSsTd9gfP5ph81qq\n\
-F7XH7OuqWYIHk6n/v/+h0iLOKd6/8NCRv78EzaieMbBIjJmV/tkCrYPNsoLQRW/p\n\
-iqLDRZMTnyhupvEizbrtZTprNtoVtu58GQYzhCBL9LA2vq93JLonv6rmfYJtB67r\n\
-fVo0oJCDcJT9AXc0SpdzCVRI\n\
------END PRIVATE KEY-----\n";
-const KEY_2: &str = "\
------BEGIN PRIVATE KEY-----\n\
-MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC+9A8nXX57ccEU\n\
-7b81XOaImlEs2uvOJ61EmHs+uQeySlbz079/0ViKc/57tLnB/uhebDBww86eqkGH\n\
-HsjaHjSN/ktRFrDVJjj1QeJUa8Nx7Rimkc7evGNvxYf79c7FzZABnFmYLjB2pVa0\n\
-eKVYmuM5l2TS62f6KayiGwbB8h+jKwKiputvpIBwjJrtich/5IHyTR4nEwt4JeXV\n\
-KMpuhdJKg2GCas/pFLjoa3Y0lkbqYlrVd2mhe1AxeZKmkD9tt649DE3EMm+warZU\n\
-aW995mBYQ/QjsdV5gk7zCmv1miaZYUdHpcQGtsGD5Mxai3ECanR8SoiyeCjV11yu\n\
-uQsFgpDbAgMBAAECggEAHQZI1WFzK71PLWiz0x8jVWkrZIeEJypFvnL07MRAJLwC\n\
-+n3ZkkqWTDk0WcZPI+skk9GbDVDd86UKX8jwm6LStzCLbzBlQYjVSIYyqkVVCFiT\n\
-EiKAkL+O17rtIAGtY8iKlowW3DhNGoOoKbda3pxwZF0cMKkifVZfTKaSAOHWKD1K\n\
-otK4Cz4yXdM+vXd126UjYNTKk0LNZqARMBwQAH3z8MqGff80CRO5qHJjcJp4UqBt\n\
-dipdRi6Cpt/BwsFtTB2Wodma7lKu/CYNwQrjx1IfVa4VmoD+0nBBf1ca4MHc6nX6\n\
-Dni7KLeQoBrcHtqcM0pbcJwY3L/4ipqN0ZDSnszW/QKBgQDkB5YdO5Te8qykBfl6\n\
-aDNfjJ465wqxeHGuC4Sv1OI2HnT2xhtMRA3zI1Lnw91899w8vIsGxYhrZtBTM/KH\n\
-5wrzTDkBhrXQlk7D2mk299apPQbq6Yg4C8yasaM7acY+Ty09twNiHNWbIV4D8D/d\n\
-DG+OTK6AD3ycSbJzxF4P+c4i/QKBgQDWYDtNVkXkLg0TyOMI0X7Qs3gwnY3hDHOT\n\
-uJigX+UN26HiDiGJumNv11C2JTh9IXgscqSScIhjhB6wRAgsZBL0Shw5ZFChPUOq\n\
-2eSMMasqBjgBLmCGdJUOJd0xjU/me4xJfg820VtgzpqQtQ90MxPsjBylEe3h7iUH\n\
-CBKU+q4mtwKBgARJYDkMda/7P+OVeSsj6lNRgWf6D+lmKjzrWoMzrUz3JZu9/aVh\n\
-YiG/+D8DH5bJ0goSQUrPS9E5DZGC2HxVi48nT6sHrUNOkAx+fpvZ7N8hlo+z9CuZ\n\
-jS8bR8ZGJsPlGSSf3CBsClfwOKQ6T/kH0tEJ//3ITL9jY0dp2ZrTR1zBAoGAPBe/\n\
-p98uOldaXRhr4/XtyYz1fRM9ST+XSmpthk87QxY1G8wARL5Vz20Y9+YZHqJ6MGN2\n\
-lIItCVBo1dpMPD1VPttjbAcdvwUQad0oftARffc+Tb51WltlyRB+H7zQD/jEC3nl\n\
-w+UN62Ye17+ZdGY5CI8CHJeZCkMaaA0wQEjA9qMCgYEA2mK2mcHGP7QuehAS8irA\n\
-tkZtKquzksCIOhdWzjkynIpAbIXisU1DY7fWB5jhSFViM7YIr5otTip8K7a007cH\n\
-kOFoisBwZ8E02H1muPkUZgJCXzMDUVQOm6G0vfafdO+obsXpkDmhjb87v0LSriG6\n\
-sUL85nO+KBzqXXIAYAfNQWc=\n\
------END PRIVATE KEY-----\n";
+const KEY_1: &str = include_str!("../fixtures/pubsub-test-key-1.pem");
+const KEY_2: &str = include_str!("../fixtures/pubsub-test-key-2.pem");
 
 // ---- helpers --------------------------------------------------------------------------------
 

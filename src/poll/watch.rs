@@ -1,0 +1,64 @@
+//! Gmail push notifications: `users.watch` tells Gmail to publish an account's mailbox
+//! changes to a Pub/Sub topic, for at most 7 days. `trmctl serve` renews each watch a day
+//! before it lapses, for every `google-pubsub` integration with a `topic`; the notifications
+//! then arrive at that integration and trigger an immediate poll of the account's `gmail`
+//! integrations (the poll, not the notification, is the source of truth).
+
+use anyhow::{Context as _, Result};
+use chrono::Utc;
+use serde_json::json;
+
+use super::Poller;
+use super::http::{Cost, Credentials};
+use crate::config::Kind;
+
+/// Renew a watch when it has less than this left.
+const RENEW_BEFORE: chrono::Duration = chrono::Duration::days(1);
+/// Where Gmail's API lives unless the account's gmail integration says otherwise.
+const GMAIL: &str = "https://gmail.googleapis.com";
+
+/// Renews every watch that lapses within a day. Returns the integrations renewed.
+pub async fn renew_due(poller: &Poller) -> Result<Vec<String>> {
+    let config = poller.config();
+    let mut renewed = Vec::new();
+    for (name, cfg) in &config.integrations {
+        let (Kind::GooglePubsub, Some(topic), Some(account)) = (cfg.kind, &cfg.topic, &cfg.account)
+        else {
+            continue;
+        };
+        let key = format!("watch:{name}");
+        let mut store = crate::paths::open_store(config)?;
+        let expires = store.cursor(&key)?.and_then(|c| {
+            c.get("expiration")
+                .and_then(|e| e.as_str().and_then(|e| e.parse::<i64>().ok()))
+        });
+        if expires
+            .is_some_and(|ms| ms - Utc::now().timestamp_millis() > RENEW_BEFORE.num_milliseconds())
+        {
+            continue;
+        }
+        let base = config
+            .integrations
+            .values()
+            .find(|i| i.kind == Kind::Gmail && i.account.as_deref() == Some(account))
+            .and_then(|i| i.base_url.clone())
+            .unwrap_or_else(|| GMAIL.to_string());
+        let http = poller.http(Credentials::Google {
+            account: account.clone(),
+            token: Default::default(),
+        });
+        let reply = http
+            .post(
+                &format!("{base}/gmail/v1/users/me/watch"),
+                &json!({ "topicName": topic }),
+                Cost::GmailUnits(100),
+            )
+            .await
+            .with_context(|| format!("renewing the Gmail watch of {name}"))?;
+        let body = reply.json.unwrap_or_default();
+        store.commit_page(&key, Vec::new(), &body, &Default::default())?;
+        tracing::info!(integration = %name, expiration = %body["expiration"], "Gmail watch renewed");
+        renewed.push(name.clone());
+    }
+    Ok(renewed)
+}
