@@ -151,14 +151,15 @@ pub fn scopes(config: &Config, account: &str, names: &[String]) -> Result<Vec<St
             .values()
             .filter(|i| i.account.as_deref() == Some(account))
         {
-            let name = match integration.kind {
-                Kind::Gmail => "gmail",
-                Kind::GoogleSheets => "sheets",
-                Kind::GoogleDrive => "drive-metadata",
-                Kind::GoogleCalendar => "calendar",
+            let names: &[&str] = match integration.kind {
+                Kind::Gmail => &["gmail"],
+                // The sheet's Drive version is what makes an unchanged poll one request.
+                Kind::GoogleSheets => &["sheets", "drive-metadata"],
+                Kind::GoogleDrive => &["drive-metadata"],
+                Kind::GoogleCalendar => &["calendar"],
                 _ => continue,
             };
-            wanted.insert(name);
+            wanted.extend(names);
         }
     } else {
         for name in names {
@@ -227,6 +228,21 @@ mod tests {
                 .contains(&"https://www.googleapis.com/auth/drive.metadata.readonly".to_string())
         );
         assert!(!derived.iter().any(|s| s.contains("spreadsheets")));
+        let sheets = Config::parse(
+            "[accounts.f]\nprovider = \"google\"\nclient_id = \"c\"\n\
+             [integrations.s]\nkind = \"google-sheets\"\naccount = \"f\"\nspreadsheet_id = \"x\"\n\
+             range = \"A:B\"\nkey_column = \"id\"\n",
+            std::path::Path::new("t"),
+        )
+        .unwrap();
+        let derived = scopes(&sheets, "f", &[]).unwrap();
+        assert!(derived.iter().any(|s| s.ends_with("spreadsheets.readonly")));
+        assert!(
+            derived
+                .iter()
+                .any(|s| s.ends_with("drive.metadata.readonly")),
+            "the version check reads Drive"
+        );
         let named = scopes(&config, "f", &["sheets".into()]).unwrap();
         assert_eq!(named.len(), 3);
         assert!(scopes(&config, "f", &["mail".into()]).is_err());

@@ -9,6 +9,10 @@
 
 mod generic;
 mod github;
+mod gmail;
+mod google_calendar;
+mod google_drive;
+mod google_sheets;
 mod http_poll;
 mod hubspot;
 mod pubsub;
@@ -57,6 +61,10 @@ pub fn from_delivery(kind: Kind, incoming: &Incoming) -> Result<Vec<Event>, Sche
 pub async fn poll(kind: Kind, ctx: &mut crate::poll::Context<'_>) -> anyhow::Result<()> {
     match kind {
         Kind::HttpPoll => http_poll::poll(ctx).await,
+        Kind::GoogleSheets => google_sheets::poll(ctx).await,
+        Kind::GoogleDrive => google_drive::poll(ctx).await,
+        Kind::GoogleCalendar => google_calendar::poll(ctx).await,
+        Kind::Gmail => gmail::poll(ctx).await,
         other => Err(anyhow::anyhow!(
             "the `{other}` connector does not poll in this build"
         )),

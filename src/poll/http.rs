@@ -191,7 +191,7 @@ impl Http {
                 }
                 Ok(response) => {
                     let status = response.status();
-                    if status.is_success() || handled.contains(&status.as_u16()) {
+                    if status.is_success() {
                         return reply(url, response).await;
                     }
                     if status == StatusCode::UNAUTHORIZED
@@ -207,7 +207,18 @@ impl Http {
                         continue;
                     }
                     let retry_after = parse_retry_after(response.headers());
+                    let headers = response.headers().clone();
                     let body = response.text().await.unwrap_or_default();
+                    // A status the caller handles is its to act on, unless it is a rate limit
+                    // (a 403 can be either), which is retried like any other.
+                    if handled.contains(&status.as_u16()) && !retryable(status, &body) {
+                        let json = serde_json::from_str(&body).ok();
+                        return Ok(Reply {
+                            status,
+                            headers,
+                            json,
+                        });
+                    }
                     if !retryable(status, &body) {
                         return Err(anyhow!(
                             "{verb} {} answered {status}: {}",

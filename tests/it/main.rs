@@ -8,6 +8,8 @@ mod events;
 mod generated;
 mod oauth;
 mod poll;
+mod poll_gmail;
+mod poll_google;
 mod registry;
 mod serve;
 mod server;
