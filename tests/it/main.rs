@@ -12,6 +12,7 @@ mod poll_gmail;
 mod poll_google;
 mod registry;
 mod serve;
+mod serve_poll;
 mod server;
 mod transport;
 mod util;

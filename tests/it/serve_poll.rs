@@ -1,0 +1,147 @@
+//! `trmctl serve` runs polls too: due integrations on its schedule, the Gmail watch of a
+//! Pub/Sub integration kept renewed, and an immediate Gmail poll when a notification arrives.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use axum::Json;
+use axum::extract::State;
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+
+use crate::oauth::{AuthServer, CLIENT_SECRET};
+use crate::server::{Server, config, eventually, secret};
+use crate::util::Sandbox;
+
+#[derive(Default)]
+struct Gmail {
+    calls: HashMap<&'static str, usize>,
+    watch_bodies: Vec<Value>,
+}
+
+type Shared = Arc<Mutex<Gmail>>;
+
+fn count(gmail: &Shared, endpoint: &'static str) -> usize {
+    gmail
+        .lock()
+        .unwrap()
+        .calls
+        .get(endpoint)
+        .copied()
+        .unwrap_or(0)
+}
+
+/// A mailbox that stays empty: enough to see which requests serve makes, and when.
+async fn fake_gmail() -> (String, Shared) {
+    let gmail: Shared = Default::default();
+    let hit = |gmail: &Shared, endpoint: &'static str| {
+        *gmail.lock().unwrap().calls.entry(endpoint).or_default() += 1
+    };
+    let app = axum::Router::new()
+        .route(
+            "/gmail/v1/users/me/profile",
+            get(move |State(g): State<Shared>| async move {
+                hit(&g, "profile");
+                Json(json!({"emailAddress": "founder@example.com", "historyId": "100", "messagesTotal": 0}))
+            }),
+        )
+        .route(
+            "/gmail/v1/users/me/messages",
+            get(move |State(g): State<Shared>| async move {
+                hit(&g, "list");
+                Json(json!({"resultSizeEstimate": 0}))
+            }),
+        )
+        .route(
+            "/gmail/v1/users/me/history",
+            get(move |State(g): State<Shared>| async move {
+                hit(&g, "history");
+                Json(json!({"historyId": "100"}))
+            }),
+        )
+        .route(
+            "/gmail/v1/users/me/watch",
+            post(move |State(g): State<Shared>, Json(body): Json<Value>| async move {
+                hit(&g, "watch");
+                g.lock().unwrap().watch_bodies.push(body);
+                let expiration = chrono::Utc::now().timestamp_millis() + 7 * 24 * 3600 * 1000;
+                Json(json!({"historyId": "100", "expiration": expiration.to_string()}))
+            }),
+        )
+        .with_state(gmail.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (base, gmail)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_polls_due_integrations_renews_the_watch_and_polls_on_notification() {
+    let auth = AuthServer::start().await;
+    auth.books().refresh_tokens.push("1//serve-refresh".into());
+    let (base, gmail) = fake_gmail().await;
+    let sandbox = Sandbox::new();
+    let secrets = sandbox.dir.path().join("secrets");
+    std::fs::create_dir_all(&secrets).unwrap();
+    std::fs::write(secrets.join("refresh"), "1//serve-refresh").unwrap();
+    std::fs::write(secrets.join("client"), CLIENT_SECRET).unwrap();
+    let account = auth.account_config("acc").replace(
+        "client_secret = \"env:T_CLIENT_SECRET\"",
+        &format!(
+            "client_secret = \"file:{}\"",
+            secrets.join("client").display()
+        ),
+    );
+    let extra = format!(
+        "\n{account}refresh_token = \"file:{}\"\n\n\
+         [integrations.mail]\nkind = \"gmail\"\naccount = \"acc\"\nbase_url = \"{base}\"\ninterval = \"1h\"\n\n\
+         [integrations.gmail-push]\nkind = \"google-pubsub\"\naccount = \"acc\"\ntoken = \"env:T_PUSH\"\n\
+         topic = \"projects/p/topics/gmail\"\n",
+        secrets.join("refresh").display()
+    );
+    sandbox.write_config(&config(&extra));
+    let server = Server::start(&sandbox);
+
+    // The due poll runs at start: a full sync of the (empty) mailbox.
+    eventually("the first poll", || {
+        count(&gmail, "profile") == 1 && count(&gmail, "list") == 1
+    })
+    .await;
+    eventually("the watch renewal", || count(&gmail, "watch") == 1).await;
+    assert_eq!(
+        gmail.lock().unwrap().watch_bodies[0]["topicName"],
+        "projects/p/topics/gmail"
+    );
+    let show = sandbox
+        .cmd()
+        .args(["integrations", "show", "mail", "--json"])
+        .output()
+        .unwrap();
+    let entry: Value = serde_json::from_slice(&show.stdout).unwrap();
+    assert_eq!(entry["status"], "active");
+    assert!(entry["lastSuccessTime"].is_string());
+
+    // A Gmail notification polls the account's mailbox at once (interval 1h: not the schedule).
+    let data = base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        br#"{"emailAddress":"founder@example.com","historyId":101}"#,
+    );
+    let envelope = json!({"message": {"data": data, "messageId": "n-1"}, "subscription": "projects/p/subscriptions/s"});
+    let response = reqwest::Client::new()
+        .post(server.url(&format!("/hooks/gmail-push?token={}", secret("T_PUSH"))))
+        .json(&envelope)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202);
+    eventually("an incremental poll after the notification", || {
+        count(&gmail, "history") == 1
+    })
+    .await;
+    assert_eq!(server.terminate().code(), Some(0));
+    assert_eq!(
+        count(&gmail, "watch"),
+        1,
+        "a fresh watch is not renewed again"
+    );
+}
