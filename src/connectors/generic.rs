@@ -4,23 +4,19 @@
 //! A Standard Webhooks payload (`{type, timestamp, data}`) gives its `type` as the subject and
 //! its `timestamp` as the time it happened.
 
-use chrono::{DateTime, Utc};
 use serde_json::json;
 
-use super::{Incoming, SchemaError, base_event, optional_str};
+use super::{Incoming, SchemaError, base_event, optional_str, rfc3339_seconds};
 use crate::event::{Event, EventType};
 
 pub fn events(incoming: &Incoming) -> Result<Event, SchemaError> {
     let body = incoming.body;
-    let occurred_at = optional_str(body, "/timestamp")
-        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-        .map(|t| t.with_timezone(&Utc));
     let mut event = base_event(
         incoming,
         EventType::ExternalEventReceived,
         "webhook",
         format!("webhook:{}", incoming.provider_delivery_id),
-        occurred_at.map(|t| DateTime::from_timestamp(t.timestamp(), 0).unwrap_or(t)),
+        rfc3339_seconds(optional_str(body, "/timestamp")),
     );
     event.external_id = Some(incoming.provider_delivery_id.to_string());
     event.subject = optional_str(body, "/type").map(str::to_string);

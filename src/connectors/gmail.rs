@@ -96,23 +96,14 @@ pub async fn poll(ctx: &mut Context<'_>) -> Result<()> {
 }
 
 fn load_cursor(ctx: &Context<'_>) -> Result<Option<Cursor>> {
-    let Some(value) = ctx.store.cursor(ctx.name)? else {
-        return Ok(None);
-    };
-    let corrupt = |why: String| {
-        anyhow!(
-            "the stored cursor of {name} is corrupt ({why}); run `trmctl poll --full {name}`",
-            name = ctx.name
-        )
-    };
-    let cursor: Cursor = serde_json::from_value(value).map_err(|e| corrupt(e.to_string()))?;
-    if cursor.history_id.parse::<u64>().is_err() {
-        return Err(corrupt(format!(
-            "historyId `{}` is not a number",
-            cursor.history_id
-        )));
+    let cursor: Option<Cursor> = ctx.cursor()?;
+    if let Some(cursor) = &cursor
+        && cursor.history_id.parse::<u64>().is_err()
+    {
+        let why = format!("historyId `{}` is not a number", cursor.history_id);
+        return Err(crate::poll::corrupt_cursor(ctx.name, &why));
     }
-    Ok(Some(cursor))
+    Ok(cursor)
 }
 
 /// What the history said.

@@ -15,7 +15,7 @@ use reqwest::header::HeaderMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::google_drive::{GOOGLEAPIS, api_url, load_cursor, parse_time};
+use super::{GOOGLEAPIS, api_url, rfc3339_seconds as parse_time};
 use super::{SchemaError, subject};
 use crate::event::{Event, EventType, now};
 use crate::poll::Context;
@@ -46,7 +46,7 @@ pub async fn poll(ctx: &mut Context<'_>) -> Result<()> {
         GOOGLEAPIS,
         &["calendar", "v3", "calendars", &calendar, "events"],
     )?;
-    let mut cursor = load_cursor::<Cursor>(ctx)?.unwrap_or_default();
+    let mut cursor = ctx.cursor::<Cursor>()?.unwrap_or_default();
     let mut resynced = false;
     loop {
         let mut query = vec![

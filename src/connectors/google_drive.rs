@@ -16,20 +16,16 @@
 //! no cheap recursive filter), and bare removals are skipped, since nothing tells which folder
 //! a vanished file was in.
 
-use anyhow::{Context as _, Result, anyhow, bail};
+use anyhow::{Result, anyhow, bail};
 use chrono::{DateTime, Utc};
 use reqwest::header::{DATE, HeaderMap};
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::{SchemaError, subject};
+use super::{GOOGLEAPIS, SchemaError, api_url, rfc3339_seconds as parse_time, subject};
 use crate::event::{Event, EventType, format_time, now};
 use crate::poll::Context;
 use crate::poll::http::{Cost, Http, Reply};
-
-/// Drive's (and Calendar's) host when `base_url` is not set.
-pub(super) const GOOGLEAPIS: &str = "https://www.googleapis.com";
 
 /// The file fields a change carries (`changes.list` `fields`).
 const FIELDS: &str = "nextPageToken,newStartPageToken,changes(fileId,removed,time,file(id,name,\
@@ -47,7 +43,7 @@ struct Cursor {
 }
 
 pub async fn poll(ctx: &mut Context<'_>) -> Result<()> {
-    let Some(mut cursor) = load_cursor::<Cursor>(ctx)? else {
+    let Some(mut cursor) = ctx.cursor::<Cursor>()? else {
         let fresh = start_token(ctx.http, ctx.cfg.base_url.as_deref()).await?;
         return ctx.commit(Vec::new(), &serde_json::to_value(&fresh)?, 0);
     };
@@ -340,48 +336,6 @@ fn change_event(
         "removed": trashed,
     });
     Ok(Some(event))
-}
-
-/// The URL of a Google endpoint: `base_url` (tests, proxies) or Google's host, then Google's
-/// path, each segment percent-encoded (a sheet range such as `'Q1 plan'!A1:H` or a calendar
-/// id with `#` stays one segment).
-pub(super) fn api_url(
-    base: Option<&str>,
-    default: &str,
-    segments: &[&str],
-) -> Result<reqwest::Url> {
-    let base = base.unwrap_or(default);
-    let mut url =
-        reqwest::Url::parse(base).with_context(|| format!("`base_url` {base} is not a URL"))?;
-    url.set_query(None);
-    url.set_fragment(None);
-    url.path_segments_mut()
-        .map_err(|()| anyhow!("`base_url` {base} cannot take a path"))?
-        .pop_if_empty()
-        .extend(segments);
-    Ok(url)
-}
-
-/// The stored cursor of the integration, if any.
-pub(super) fn load_cursor<T: DeserializeOwned>(ctx: &Context<'_>) -> Result<Option<T>> {
-    match ctx.store.cursor(ctx.name)? {
-        None => Ok(None),
-        Some(value) => serde_json::from_value(value).map(Some).map_err(|e| {
-            anyhow!(
-                "the stored cursor of {} is corrupt ({e}); run `trmctl poll --full {}`",
-                ctx.name,
-                ctx.name
-            )
-        }),
-    }
-}
-
-/// An RFC 3339 time as UTC, in the whole seconds events carry.
-pub(super) fn parse_time(text: Option<&str>) -> Option<DateTime<Utc>> {
-    let time = DateTime::parse_from_rfc3339(text?)
-        .ok()?
-        .with_timezone(&Utc);
-    DateTime::from_timestamp(time.timestamp(), 0)
 }
 
 #[cfg(test)]

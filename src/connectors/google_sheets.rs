@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use super::google_drive::{GOOGLEAPIS, api_url, load_cursor, parse_time};
+use super::{GOOGLEAPIS, api_url, rfc3339_seconds as parse_time};
 use super::{SchemaError, subject};
 use crate::event::{Event, EventType, now};
 use crate::poll::Context;
@@ -66,7 +66,7 @@ pub async fn poll(ctx: &mut Context<'_>) -> Result<()> {
         .key_column
         .as_deref()
         .context("a google-sheets integration needs `key_column`")?;
-    let previous = load_cursor::<Cursor>(ctx)?.filter(|c| {
+    let previous = ctx.cursor::<Cursor>()?.filter(|c| {
         c.range.as_deref() == Some(range) && c.key_column.as_deref() == Some(key_column)
     });
 

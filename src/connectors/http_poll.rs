@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use super::{SchemaError, subject};
+use super::{SchemaError, rfc3339_seconds, subject};
 use crate::event::{Event, EventType, now};
 use crate::poll::Context;
 use crate::poll::http::Cost;
@@ -33,16 +33,7 @@ struct Cursor {
 pub async fn poll(ctx: &mut Context<'_>) -> anyhow::Result<()> {
     let cfg = ctx.cfg;
     let url = cfg.url.clone().unwrap_or_default();
-    let cursor: Cursor = match ctx.store.cursor(ctx.name)? {
-        Some(value) => serde_json::from_value(value).map_err(|e| {
-            anyhow::anyhow!(
-                "the stored cursor of {} is corrupt ({e}); run `trmctl poll --full {}`",
-                ctx.name,
-                ctx.name
-            )
-        })?,
-        None => Cursor::default(),
-    };
+    let cursor: Cursor = ctx.cursor()?.unwrap_or_default();
     let mut headers = HeaderMap::new();
     if let Some(etag) = cursor
         .etag
@@ -128,12 +119,7 @@ fn item_event(
         Some(changed) => changed.clone(),
         None => hex::encode(Sha256::digest(item.to_string().as_bytes())),
     };
-    let occurred = changed
-        .as_deref()
-        .and_then(|c| DateTime::parse_from_rfc3339(c).ok())
-        .map(|t| t.with_timezone(&Utc))
-        .and_then(|t| DateTime::from_timestamp(t.timestamp(), 0))
-        .unwrap_or_else(now);
+    let occurred = rfc3339_seconds(changed.as_deref()).unwrap_or_else(now);
     let mut event = Event::new(
         EventType::ExternalEventReceived,
         integration,

@@ -117,6 +117,34 @@ fn unix_time(value: Option<&Value>, millis: bool) -> Option<DateTime<Utc>> {
     }
 }
 
+/// Drive's and Calendar's host when `base_url` is not set.
+const GOOGLEAPIS: &str = "https://www.googleapis.com";
+
+/// The URL of a Google endpoint: `base_url` (tests, proxies) or Google's host, then Google's
+/// path, each segment percent-encoded (a sheet range such as `'Q1 plan'!A1:H` or a calendar
+/// id with `#` stays one segment).
+fn api_url(base: Option<&str>, default: &str, segments: &[&str]) -> anyhow::Result<reqwest::Url> {
+    use anyhow::Context as _;
+    let base = base.unwrap_or(default);
+    let mut url =
+        reqwest::Url::parse(base).with_context(|| format!("`base_url` {base} is not a URL"))?;
+    url.set_query(None);
+    url.set_fragment(None);
+    url.path_segments_mut()
+        .map_err(|()| anyhow::anyhow!("`base_url` {base} cannot take a path"))?
+        .pop_if_empty()
+        .extend(segments);
+    Ok(url)
+}
+
+/// An RFC 3339 time as UTC, in the whole seconds events carry.
+fn rfc3339_seconds(text: Option<&str>) -> Option<DateTime<Utc>> {
+    let time = DateTime::parse_from_rfc3339(text?)
+        .ok()?
+        .with_timezone(&Utc);
+    DateTime::from_timestamp(time.timestamp(), 0)
+}
+
 /// A one-line subject of at most 120 characters.
 fn subject(text: &str) -> String {
     let line = text.lines().next().unwrap_or_default().trim();

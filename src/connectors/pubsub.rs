@@ -2,22 +2,16 @@
 //! Gmail notification (`{emailAddress, historyId}`) is recognised and its fields kept, for the
 //! incremental poll it will trigger once polling lands.
 
-use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
-use super::{Incoming, SchemaError, base_event};
+use super::{Incoming, SchemaError, base_event, rfc3339_seconds};
 use crate::event::{Event, EventType};
 use crate::webhooks::pubsub::{gmail_notification, parse_envelope};
 
 pub fn events(incoming: &Incoming) -> Result<Event, SchemaError> {
     let raw = serde_json::to_vec(incoming.body).map_err(|e| SchemaError(e.to_string()))?;
     let envelope = parse_envelope(&raw).map_err(SchemaError)?;
-    let occurred_at = envelope
-        .publish_time
-        .as_deref()
-        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-        .map(|t| t.with_timezone(&Utc))
-        .and_then(|t| DateTime::from_timestamp(t.timestamp(), 0));
+    let occurred_at = rfc3339_seconds(envelope.publish_time.as_deref());
     let mut event = base_event(
         incoming,
         EventType::ExternalEventReceived,

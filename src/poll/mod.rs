@@ -60,6 +60,17 @@ pub struct Context<'a> {
 }
 
 impl Context<'_> {
+    /// The stored cursor, read as the connector's type; a cursor that does not read is an
+    /// error naming the fix, never a panic or a silent restart.
+    pub fn cursor<T: serde::de::DeserializeOwned>(&self) -> Result<Option<T>> {
+        match self.store.cursor(self.name)? {
+            None => Ok(None),
+            Some(value) => serde_json::from_value(value)
+                .map(Some)
+                .map_err(|e| corrupt_cursor(self.name, &e.to_string())),
+        }
+    }
+
     /// Commits a page: its events and the cursor after them, in one transaction.
     pub fn commit(
         &mut self,
@@ -75,6 +86,13 @@ impl Context<'_> {
         self.progress.inc(items);
         Ok(())
     }
+}
+
+/// The error for a stored cursor that cannot be used.
+pub fn corrupt_cursor(name: &str, why: &str) -> anyhow::Error {
+    anyhow::anyhow!(
+        "the stored cursor of {name} is corrupt ({why}); run `trmctl poll --full {name}`"
+    )
 }
 
 /// Runs polls; shared by `trmctl poll` and the scheduler of `trmctl serve`.
