@@ -70,9 +70,13 @@ async fn token(
 ) -> Result<String> {
     let usable = |c: &Cached| c.fresh() && Some(c.token.as_str()) != rejected;
     let account = super::account(config, name)?;
-    if store
-        .account(name)?
-        .is_some_and(|a| a.status == "reauthRequired")
+    let source = refresh_source(account);
+    // With the token in the keyring only `trmctl auth google` can fix it: don't ask Google
+    // again. A token read from a file or the environment may have been replaced: try it.
+    if source == SecretRef::Keyring
+        && store
+            .account(name)?
+            .is_some_and(|a| a.status == "reauthRequired")
     {
         return Err(reauth_error(
             name,
@@ -80,7 +84,6 @@ async fn token(
         )
         .into());
     }
-    let source = refresh_source(account);
     let cached = source == SecretRef::Keyring;
     if cached && let Some(token) = read_cache(name)?.filter(usable) {
         return Ok(token.token);
@@ -140,6 +143,7 @@ async fn token(
         }
     }
     store.set_token_expiry(name, &format_time(&fresh.expires_at))?;
+    store.mark_account_active(name)?;
     Ok(fresh.token)
 }
 

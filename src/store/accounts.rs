@@ -115,13 +115,27 @@ impl Store {
     }
 }
 
-/// Marks an account `reauthRequired` inside the caller's transaction; returns whether it was
-/// active until now (so the caller records one `reauthRequired` event per transition).
+/// Marks an account `reauthRequired` inside the caller's transaction (creating its row when it
+/// was authorized elsewhere, from an `env:`/`file:`/`credential:` refresh token); returns
+/// whether it was not so until now (so the caller records one `reauthRequired` event per
+/// transition).
 pub fn mark_reauth(conn: &rusqlite::Connection, name: &str) -> Result<bool> {
     let changed = conn.execute(
-        "UPDATE accounts SET status = 'reauthRequired', updated_at = ?2
-         WHERE name = ?1 AND status <> 'reauthRequired'",
+        "INSERT INTO accounts (name, provider, status, updated_at) VALUES (?1, 'google', 'reauthRequired', ?2)
+         ON CONFLICT (name) DO UPDATE SET status = 'reauthRequired', updated_at = excluded.updated_at
+         WHERE accounts.status <> 'reauthRequired'",
         params![name, format_time(&now())],
     )?;
     Ok(changed == 1)
+}
+
+impl Store {
+    /// A refresh worked again (a replaced `file:`/`credential:` token): the account is active.
+    pub fn mark_account_active(&mut self, name: &str) -> Result<()> {
+        self.conn.execute(
+            "UPDATE accounts SET status = 'active', updated_at = ?2 WHERE name = ?1 AND status <> 'active'",
+            params![name, format_time(&now())],
+        )?;
+        Ok(())
+    }
 }

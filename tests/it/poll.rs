@@ -381,3 +381,69 @@ async fn two_runs_never_poll_one_integration_at_once() {
     assert_eq!(crm.api().requests, 1, "only the first run asked");
     assert_eq!(event_keys(&sandbox).len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dead_refresh_token_exits_4_and_stops_the_polls_until_reauthorized() {
+    // The authorization server knows no refresh token: it answers invalid_grant.
+    let auth = crate::oauth::AuthServer::start().await;
+    let sandbox = Sandbox::new();
+    let refresh = sandbox.dir.path().join("refresh");
+    std::fs::write(&refresh, "1//revoked-long-ago").unwrap();
+    let account = auth.account_config("acc");
+    sandbox.write_config(&format!(
+        "{POLL}{account}refresh_token = \"file:{}\"\n\
+         [integrations.mail]\nkind = \"gmail\"\naccount = \"acc\"\nbase_url = \"http://127.0.0.1:9\"\n",
+        refresh.display()
+    ));
+    let run = |args: &[&str]| {
+        sandbox
+            .cmd()
+            .arg("poll")
+            .args(args)
+            .env("T_CLIENT_SECRET", crate::oauth::CLIENT_SECRET)
+            .output()
+            .unwrap()
+    };
+    let out = run(&[]);
+    assert_eq!(out.status.code(), Some(4));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("trmctl auth google acc"));
+    let show = sandbox
+        .cmd()
+        .args(["integrations", "show", "mail", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        serde_json::from_slice::<Value>(&show.stdout).unwrap()["status"],
+        "reauthRequired"
+    );
+    let events = sandbox
+        .cmd()
+        .args(["events", "list", "--type", "reauthRequired", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        serde_json::from_slice::<Value>(&events.stdout)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    // Not due while it waits for the user: no token request, no retry loop.
+    let before = auth.books().refresh_requests;
+    let out = run(&["--due", "--json"]);
+    assert!(out.status.success());
+    assert!(reports(&out).is_empty());
+    assert_eq!(auth.books().refresh_requests, before);
+    // A headless user replaces the token file; naming the integration tries it again.
+    std::fs::write(&refresh, "1//replaced").unwrap();
+    auth.books().refresh_tokens.push("1//replaced".into());
+    let out = run(&["mail"]);
+    assert_ne!(
+        out.status.code(),
+        Some(4),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(auth.books().refresh_requests, before + 1);
+}
