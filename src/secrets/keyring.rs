@@ -49,7 +49,16 @@ fn entry(name: &str) -> keyring::Result<keyring::Entry> {
 }
 
 fn explain(name: &str, what: &str, error: keyring::Error) -> anyhow::Error {
-    anyhow!("keyring: {what} `{name}` failed: {error}")
+    match error {
+        keyring::Error::NoDefaultStore
+        | keyring::Error::PlatformFailure(_)
+        | keyring::Error::NoStorageAccess(_) => anyhow!(
+            "keyring: {what} `{name}` failed: no OS keyring is reachable here ({error}). Start or \
+             unlock one (a Secret Service such as GNOME Keyring), or name the secret with \
+             \"env:NAME\", \"file:/path\" or \"credential:NAME\" in the config"
+        ),
+        other => anyhow!("keyring: {what} `{name}` failed: {other}"),
+    }
 }
 
 /// Reads an entry; `None` when it does not exist.
