@@ -53,9 +53,10 @@ pub struct Context<'a> {
     pub http: &'a Http,
     pub store: &'a mut Store,
     pub rules: &'a RuleSet,
-    /// Items fetched and events stored so far.
+    /// Items fetched, events stored and pages committed so far.
     pub items: u64,
     pub events: u64,
+    pub pages: u64,
     pub progress: ProgressBar,
 }
 
@@ -83,7 +84,10 @@ impl Context<'_> {
             .commit_page(self.name, events, cursor, self.rules)?;
         self.items += items;
         self.events += stored as u64;
+        self.pages += 1;
         self.progress.inc(items);
+        self.progress
+            .set_message(format!("{} pages, {} events", self.pages, self.events));
         Ok(())
     }
 }
@@ -196,6 +200,7 @@ impl Poller {
             rules: &self.config.ruleset,
             items: 0,
             events: 0,
+            pages: 0,
             progress: progress.clone(),
         };
         let result = crate::connectors::poll(cfg.kind, &mut ctx).await;
