@@ -31,10 +31,21 @@ pub enum Credentials {
     /// A Google account's access token, refreshed as needed.
     Google {
         account: String,
-        token: Mutex<Option<String>>,
+        token: Arc<TokenCache>,
     },
     /// A fixed header (bearer token, API key, basic auth), resolved from a secret.
     Header(HeaderValue, reqwest::header::HeaderName),
+}
+
+/// An account's access token as this process last got it, shared by every poll of the
+/// process, so an account is refreshed once per run, not once per integration (with a
+/// refresh token read from `env:`/`file:`, nothing else caches the access token).
+#[derive(Default)]
+pub struct TokenCache(tokio::sync::Mutex<Option<(String, std::time::Instant)>>);
+
+impl TokenCache {
+    /// Google's access tokens live an hour; reuse one for half of that.
+    const REUSE: Duration = Duration::from_secs(30 * 60);
 }
 
 /// Which per-minute budget a Google request draws from, and how much.
@@ -288,14 +299,18 @@ impl Http {
             Credentials::None => Ok(None),
             Credentials::Header(value, name) => Ok(Some((name.clone(), value.clone()))),
             Credentials::Google { account, token } => {
-                let cached = token.lock().unwrap_or_else(|p| p.into_inner()).clone();
-                let access = match cached {
-                    Some(access) => access,
+                // Held across the refresh: concurrent polls of one account wait for it.
+                let mut cached = token.0.lock().await;
+                let access = match cached
+                    .as_ref()
+                    .filter(|(_, at)| at.elapsed() < TokenCache::REUSE)
+                {
+                    Some((access, _)) => access.clone(),
                     None => {
                         let mut store = Store::open_with(&self.db, self.config.store.busy_timeout)?;
                         let access =
                             tokens::access_token(&self.config, &mut store, account).await?;
-                        *token.lock().unwrap_or_else(|p| p.into_inner()) = Some(access.clone());
+                        *cached = Some((access.clone(), std::time::Instant::now()));
                         access
                     }
                 };
@@ -318,8 +333,9 @@ impl Http {
             })
             .unwrap_or_default();
         let mut store = Store::open_with(&self.db, self.config.store.busy_timeout)?;
+        let mut cached = token.0.lock().await;
         let fresh = tokens::replace_rejected(&self.config, &mut store, account, &rejected).await?;
-        *token.lock().unwrap_or_else(|p| p.into_inner()) = Some(fresh);
+        *cached = Some((fresh, std::time::Instant::now()));
         Ok(())
     }
 
@@ -364,7 +380,7 @@ fn retryable(status: StatusCode, body: &str) -> bool {
 }
 
 /// `Retry-After` in seconds or as an HTTP date.
-fn parse_retry_after(headers: &HeaderMap) -> Option<Duration> {
+pub fn parse_retry_after(headers: &HeaderMap) -> Option<Duration> {
     let text = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
     if let Ok(seconds) = text.parse::<u64>() {
         return Some(Duration::from_secs(seconds));

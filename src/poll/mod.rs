@@ -105,6 +105,8 @@ pub struct Poller {
     db: PathBuf,
     client: reqwest::Client,
     quotas: Arc<Quotas>,
+    /// Access tokens by account.
+    tokens: std::sync::Mutex<std::collections::HashMap<String, Arc<http::TokenCache>>>,
     /// Show progress bars (a terminal, no `--json`, no `-q`).
     progress: bool,
 }
@@ -123,12 +125,23 @@ impl Poller {
             config,
             client,
             quotas: Arc::new(Quotas::default()),
+            tokens: Default::default(),
             progress,
         })
     }
 
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// Credentials of a Google account, sharing one access token across this process's polls.
+    pub fn google(&self, account: &str) -> Credentials {
+        let mut tokens = self.tokens.lock().unwrap_or_else(|p| p.into_inner());
+        let token = tokens.entry(account.to_string()).or_default().clone();
+        Credentials::Google {
+            account: account.to_string(),
+            token,
+        }
     }
 
     /// An HTTP client for requests outside a poll (watch renewals).
@@ -185,7 +198,7 @@ impl Poller {
             self.config.clone(),
             self.quotas.clone(),
             self.db.clone(),
-            credentials(name, cfg)?,
+            credentials(self, name, cfg)?,
         );
         let progress = if self.progress {
             progress_bar(name)
@@ -282,17 +295,14 @@ fn try_lock(db: &Path, name: &str) -> Result<Option<File>> {
     }
 }
 
-/// How an integration's requests authenticate.
-fn credentials(name: &str, cfg: &IntegrationConfig) -> Result<Credentials> {
+/// How an integration's requests authenticate; Google accounts use the poller's shared token.
+fn credentials(poller: &Poller, name: &str, cfg: &IntegrationConfig) -> Result<Credentials> {
     if cfg.kind.is_google() {
         let account = cfg
             .account
-            .clone()
+            .as_deref()
             .context("a Google integration needs `account`")?;
-        return Ok(Credentials::Google {
-            account,
-            token: Default::default(),
-        });
+        return Ok(poller.google(account));
     }
     let Some(auth) = &cfg.auth else {
         return Ok(Credentials::None);

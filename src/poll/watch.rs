@@ -9,7 +9,7 @@ use chrono::Utc;
 use serde_json::json;
 
 use super::Poller;
-use super::http::{Cost, Credentials};
+use super::http::Cost;
 use crate::config::Kind;
 
 /// Renew a watch when it has less than this left.
@@ -43,10 +43,7 @@ pub async fn renew_due(poller: &Poller) -> Result<Vec<String>> {
             .find(|i| i.kind == Kind::Gmail && i.account.as_deref() == Some(account))
             .and_then(|i| i.base_url.clone())
             .unwrap_or_else(|| GMAIL.to_string());
-        let http = poller.http(Credentials::Google {
-            account: account.clone(),
-            token: Default::default(),
-        });
+        let http = poller.http(poller.google(account));
         let reply = http
             .post(
                 &format!("{base}/gmail/v1/users/me/watch"),

@@ -1042,11 +1042,17 @@ async fn an_idle_run_of_all_three_is_three_requests() {
     assert!(reports.iter().all(|r| r["status"] == "ok"), "{reports:?}");
 
     let before = env.google().requests.len();
+    let refreshes = env._auth.books().refresh_requests;
     let (out, reports) = env.poll(&[]).await;
     assert!(out.status.success());
     assert!(reports.iter().all(|r| r["status"] == "ok"), "{reports:?}");
     let total: u64 = reports.iter().map(requests).sum();
     assert_eq!(total, 3, "{reports:?}");
+    assert_eq!(
+        env._auth.books().refresh_requests - refreshes,
+        1,
+        "one account, one token refresh per run, however many integrations"
+    );
     assert_eq!(env.google().requests.len() - before, 3);
     assert_eq!(
         reports
