@@ -250,3 +250,24 @@ async fn kill_9_under_load_loses_no_acknowledged_delivery() {
         "each base event derived its rule event once"
     );
 }
+
+#[test]
+fn systemd_hears_ready_and_stopping() {
+    let sandbox = Sandbox::with_config(&config(""));
+    let dir = tempfile::tempdir().unwrap();
+    let socket_path = dir.path().join("notify");
+    let socket = std::os::unix::net::UnixDatagram::bind(&socket_path).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let server = Server::start_with_env(
+        &sandbox,
+        &[("NOTIFY_SOCKET", socket_path.to_str().unwrap())],
+    );
+    let mut buf = [0u8; 256];
+    let n = socket.recv(&mut buf).unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).contains("READY=1"));
+    assert_eq!(server.terminate().code(), Some(0));
+    let n = socket.recv(&mut buf).unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).contains("STOPPING=1"));
+}

@@ -112,7 +112,13 @@ pub struct Server {
 impl Server {
     /// Starts `trmctl serve` in the sandbox and waits until it listens.
     pub fn start(sandbox: &Sandbox) -> Server {
+        Server::start_with_env(sandbox, &[])
+    }
+
+    /// Starts `trmctl serve` with extra environment variables.
+    pub fn start_with_env(sandbox: &Sandbox, env: &[(&str, &str)]) -> Server {
         let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("trmctl"));
+        cmd.envs(env.iter().copied());
         cmd.args(["-v", "serve"])
             .current_dir(sandbox.dir.path())
             .env("HOME", sandbox.dir.path())
