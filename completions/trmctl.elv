@@ -39,6 +39,7 @@ set edit:completion:arg-completer[trmctl] = {|@words|
             cand poll 'Poll integrations once (for cron and systemd timers); silent on success'
             cand serve 'Receive webhooks and process them into events (runs until SIGTERM or Ctrl-C)'
             cand deadletters 'Deliveries that failed for good'
+            cand sinks 'Where events go next: HTTP endpoints and local commands ([[sinks]] in the config)'
             cand status 'What needs attention: failing integrations, dead letters, accounts to re-authorize'
             cand completions 'Print shell completions'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -596,6 +597,98 @@ set edit:completion:arg-completer[trmctl] = {|@words|
         }
         &'trmctl;deadletters;help;help'= {
         }
+        &'trmctl;sinks'= {
+            cand --config 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]'
+            cand --color 'When to use colours (NO_COLOR is honoured)'
+            cand --log-format 'Format of log lines on stderr'
+            cand --json 'Print machine-readable JSON on stdout'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -v 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
+            cand --verbose 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand list 'Sinks with their status, cursor, pending events, dead letters and last error'
+            cand flush 'Send every pending event once (for cron); exit 1 if a sink failed'
+            cand enable 'Re-enable a sink (after a 410 Gone, or `sinks disable`); its events resume in order'
+            cand disable 'Stop sending to a sink; its events wait, in order, until `sinks enable`'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'trmctl;sinks;list'= {
+            cand --config 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]'
+            cand --color 'When to use colours (NO_COLOR is honoured)'
+            cand --log-format 'Format of log lines on stderr'
+            cand --json 'Print machine-readable JSON on stdout'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -v 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
+            cand --verbose 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'trmctl;sinks;flush'= {
+            cand --config 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]'
+            cand --color 'When to use colours (NO_COLOR is honoured)'
+            cand --log-format 'Format of log lines on stderr'
+            cand --json 'Print machine-readable JSON on stdout'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -v 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
+            cand --verbose 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'trmctl;sinks;enable'= {
+            cand --config 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]'
+            cand --color 'When to use colours (NO_COLOR is honoured)'
+            cand --log-format 'Format of log lines on stderr'
+            cand --json 'Print machine-readable JSON on stdout'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -v 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
+            cand --verbose 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'trmctl;sinks;disable'= {
+            cand --config 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]'
+            cand --color 'When to use colours (NO_COLOR is honoured)'
+            cand --log-format 'Format of log lines on stderr'
+            cand --json 'Print machine-readable JSON on stdout'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -v 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
+            cand --verbose 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'trmctl;sinks;help'= {
+            cand list 'Sinks with their status, cursor, pending events, dead letters and last error'
+            cand flush 'Send every pending event once (for cron); exit 1 if a sink failed'
+            cand enable 'Re-enable a sink (after a 410 Gone, or `sinks disable`); its events resume in order'
+            cand disable 'Stop sending to a sink; its events wait, in order, until `sinks enable`'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'trmctl;sinks;help;list'= {
+        }
+        &'trmctl;sinks;help;flush'= {
+        }
+        &'trmctl;sinks;help;enable'= {
+        }
+        &'trmctl;sinks;help;disable'= {
+        }
+        &'trmctl;sinks;help;help'= {
+        }
         &'trmctl;status'= {
             cand --config 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]'
             cand --color 'When to use colours (NO_COLOR is honoured)'
@@ -634,6 +727,7 @@ set edit:completion:arg-completer[trmctl] = {|@words|
             cand poll 'Poll integrations once (for cron and systemd timers); silent on success'
             cand serve 'Receive webhooks and process them into events (runs until SIGTERM or Ctrl-C)'
             cand deadletters 'Deliveries that failed for good'
+            cand sinks 'Where events go next: HTTP endpoints and local commands ([[sinks]] in the config)'
             cand status 'What needs attention: failing integrations, dead letters, accounts to re-authorize'
             cand completions 'Print shell completions'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -718,6 +812,20 @@ set edit:completion:arg-completer[trmctl] = {|@words|
         &'trmctl;help;deadletters;retry'= {
         }
         &'trmctl;help;deadletters;drop'= {
+        }
+        &'trmctl;help;sinks'= {
+            cand list 'Sinks with their status, cursor, pending events, dead letters and last error'
+            cand flush 'Send every pending event once (for cron); exit 1 if a sink failed'
+            cand enable 'Re-enable a sink (after a 410 Gone, or `sinks disable`); its events resume in order'
+            cand disable 'Stop sending to a sink; its events wait, in order, until `sinks enable`'
+        }
+        &'trmctl;help;sinks;list'= {
+        }
+        &'trmctl;help;sinks;flush'= {
+        }
+        &'trmctl;help;sinks;enable'= {
+        }
+        &'trmctl;help;sinks;disable'= {
         }
         &'trmctl;help;status'= {
         }

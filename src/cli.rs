@@ -99,6 +99,9 @@ pub enum Command {
     /// Deliveries that failed for good
     #[command(subcommand)]
     Deadletters(DeadlettersCommand),
+    /// Where events go next: HTTP endpoints and local commands ([[sinks]] in the config)
+    #[command(subcommand)]
+    Sinks(SinksCommand),
     /// What needs attention: failing integrations, dead letters, accounts to re-authorize
     Status,
     /// Print shell completions
@@ -175,6 +178,27 @@ pub enum DeadlettersCommand {
         /// Delivery ids
         #[arg(required = true)]
         ids: Vec<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SinksCommand {
+    /// Sinks with their status, cursor, pending events, dead letters and last error
+    List,
+    /// Send every pending event once (for cron); exit 1 if a sink failed
+    Flush {
+        /// Only these sinks [default: every sink]
+        names: Vec<String>,
+    },
+    /// Re-enable a sink (after a 410 Gone, or `sinks disable`); its events resume in order
+    Enable {
+        /// Sink name
+        name: String,
+    },
+    /// Stop sending to a sink; its events wait, in order, until `sinks enable`
+    Disable {
+        /// Sink name
+        name: String,
     },
 }
 

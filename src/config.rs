@@ -31,6 +31,8 @@ pub struct Config {
     pub accounts: BTreeMap<String, AccountConfig>,
     pub integrations: BTreeMap<String, IntegrationConfig>,
     pub rules: Vec<RuleConfig>,
+    /// Where events go next (`[[sinks]]`).
+    pub sinks: Vec<crate::sinks::SinkConfig>,
     /// The rules compiled by [`Config::validate`].
     #[serde(skip)]
     pub ruleset: RuleSet,
@@ -477,6 +479,11 @@ impl Config {
             Ok(ruleset) => self.ruleset = ruleset,
             Err(rule_problems) => problems.extend(rule_problems),
         }
+        problems.extend(crate::sinks::config::validate(
+            &self.sinks,
+            &self.integrations,
+            &self.accounts,
+        ));
         problems
     }
 

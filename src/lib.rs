@@ -16,6 +16,7 @@ pub mod poll;
 pub mod registry;
 pub mod rules;
 pub mod secrets;
+pub mod sinks;
 pub mod store;
 pub mod webhooks;
 pub mod worker;

@@ -11,6 +11,7 @@ mod integrations;
 mod poll;
 mod secret;
 mod serve;
+mod sinks;
 mod status;
 
 use std::process::ExitCode;
@@ -71,6 +72,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Poll { names, due, full } => poll::run(&ctx, &names, due, full),
         Command::Serve => serve::run(&ctx),
         Command::Deadletters(command) => deadletters::run(&ctx, command),
+        Command::Sinks(command) => sinks::run(&ctx, command),
         Command::Status => status::run(&ctx),
         Command::Completions { shell } => completions::run(shell),
     }

@@ -179,5 +179,15 @@ fn references(config: &Config) -> Vec<(String, String, String, SecretRef)> {
             add(name, key, format!("integrations.{name}.auth.{key}"), r);
         }
     }
+    for (i, sink) in config.sinks.iter().enumerate() {
+        if let Some(r) = &sink.secret {
+            add(
+                &sink.secret_owner(),
+                "secret",
+                format!("sinks[{i}].secret"),
+                r,
+            );
+        }
+    }
     refs
 }

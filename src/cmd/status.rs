@@ -18,6 +18,8 @@ struct Report {
     integrations: Vec<Entry>,
     dead_letters: i64,
     accounts_needing_reauth: Vec<String>,
+    /// Sinks that are disabled or have dead letters.
+    sinks: Vec<crate::sinks::Entry>,
 }
 
 pub fn run(ctx: &Context) -> Result<ExitCode> {
@@ -25,17 +27,25 @@ pub fn run(ctx: &Context) -> Result<ExitCode> {
     let mut store = ctx.store(&config)?;
     let entries = registry::entries(&config, &mut store)?;
     let counts = store.status_counts()?;
+    let sinks: Vec<crate::sinks::Entry> = crate::sinks::entries(&config, &mut store)?
+        .into_iter()
+        .filter(|s| s.needs_attention())
+        .collect();
     let total = entries.len();
     let attention: Vec<Entry> = entries
         .into_iter()
         .filter(|e| e.status.needs_attention())
         .collect();
     let report = Report {
-        ok: attention.is_empty() && counts.dead_letters == 0 && counts.accounts_reauth.is_empty(),
+        ok: attention.is_empty()
+            && counts.dead_letters == 0
+            && counts.accounts_reauth.is_empty()
+            && sinks.is_empty(),
         integrations_total: total,
         integrations: attention,
         dead_letters: counts.dead_letters,
         accounts_needing_reauth: counts.accounts_reauth,
+        sinks,
     };
     if ctx.out.json {
         ctx.out.json(&report)?;
@@ -76,5 +86,31 @@ fn render(ctx: &Context, r: &Report) -> String {
     for account in &r.accounts_needing_reauth {
         lines.push(format!("account {account} needs re-authorization"));
     }
+    for sink in &r.sinks {
+        lines.extend(sink_lines(ctx, sink));
+    }
     lines.join("\n")
+}
+
+fn sink_lines(ctx: &Context, s: &crate::sinks::Entry) -> Vec<String> {
+    let mut lines = Vec::new();
+    if s.status == "disabled" {
+        let why = s.disabled_reason.as_deref().unwrap_or("no reason recorded");
+        lines.push(format!(
+            "sink {} is {} ({} events pending): {why}; re-enable with `trmctl sinks enable {}`",
+            s.name,
+            ctx.out.status_word(s.status),
+            s.pending,
+            s.name
+        ));
+    }
+    if s.dead_letters > 0 {
+        lines.push(format!(
+            "sink {} gave up on {} event{} (dead letters)",
+            s.name,
+            s.dead_letters,
+            if s.dead_letters == 1 { "" } else { "s" }
+        ));
+    }
+    lines
 }

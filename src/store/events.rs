@@ -53,6 +53,9 @@ pub fn insert_event(conn: &Connection, event: &Event) -> Result<bool> {
             event.derived_from.map(|id| id.to_string()),
         ])
         .with_context(|| format!("storing event {}", event.dedupe_key))?;
+    if inserted == 1 {
+        super::outbox::note_event_inserted();
+    }
     Ok(inserted == 1)
 }
 

@@ -8,6 +8,7 @@
 mod accounts;
 mod deliveries;
 mod events;
+mod outbox;
 mod polls;
 mod registry;
 
@@ -25,6 +26,7 @@ pub use deliveries::{
     finish as finish_delivery,
 };
 pub use events::{EventFilter, StoredEvent, insert_event, record_event};
+pub use outbox::{Retry, SinkDeadLetter, SinkFilter, SinkState, events_stored};
 pub use polls::PollOutcome;
 pub use registry::{IntegrationRow, StatusCounts};
 
@@ -32,6 +34,7 @@ pub use registry::{IntegrationRow, StatusCounts};
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_secret_names.sql"),
+    include_str!("migrations/0003_sinks.sql"),
 ];
 
 fn migrations() -> Migrations<'static> {
@@ -67,7 +70,7 @@ impl Store {
         prepare_file(path)?;
         let mut conn = Connection::open(path)
             .with_context(|| format!("opening database {}", path.display()))?;
-        configure(&conn, busy_timeout)
+        configure_patiently(&conn, busy_timeout)
             .with_context(|| format!("configuring database {}", path.display()))?;
         migrate(&mut conn).with_context(|| format!("migrating database {}", path.display()))?;
         Ok(Store {
@@ -96,7 +99,8 @@ impl Store {
         Ok(())
     }
 
-    /// Runs `f` in one immediate transaction: all of it commits, or none of it.
+    /// Runs `f` in one immediate transaction: all of it commits, or none of it. A commit that
+    /// stored events wakes this process's sinks ([`events_stored`]).
     pub fn transaction<T>(
         &mut self,
         f: impl FnOnce(&rusqlite::Transaction) -> Result<T>,
@@ -104,8 +108,10 @@ impl Store {
         let tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        outbox::transaction_started();
         let value = f(&tx)?;
         tx.commit()?;
+        outbox::transaction_committed();
         Ok(value)
     }
 }
@@ -129,6 +135,24 @@ fn busy_wait(tries: i32) -> bool {
     }
     std::thread::sleep(BUSY_STEP);
     true
+}
+
+/// [`configure`], retried while another process is creating the same database: switching a
+/// new file to WAL needs an exclusive lock, and SQLite reports that race as busy at once
+/// instead of calling the busy handler.
+fn configure_patiently(conn: &Connection, busy_timeout: Duration) -> rusqlite::Result<()> {
+    let started = std::time::Instant::now();
+    loop {
+        match configure(conn, busy_timeout) {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy
+                    && started.elapsed() < busy_timeout =>
+            {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            other => return other,
+        }
+    }
 }
 
 fn configure(conn: &Connection, busy_timeout: Duration) -> rusqlite::Result<()> {

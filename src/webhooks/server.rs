@@ -67,6 +67,11 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: CancellationTo
         shutdown.clone(),
         triggers,
     ));
+    let sinks = tokio::spawn(crate::sinks::run(
+        config.clone(),
+        db.clone(),
+        shutdown.clone(),
+    ));
     let app = Arc::new(App {
         hooks: build_hooks(&config)?,
         disabled: RwLock::new(HashSet::new()),
@@ -108,6 +113,13 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: CancellationTo
         tracing::warn!(
             "a poll was still running at shutdown; its next run resumes from the cursor"
         );
+    }
+    // A send in flight finishes and is recorded; one cut off here is sent again next start.
+    if tokio::time::timeout(config.server.shutdown_timeout, sinks)
+        .await
+        .is_err()
+    {
+        tracing::warn!("a sink was still sending at shutdown; the event is sent again next start");
     }
     let workers = app.workers.lock().ok().and_then(|mut w| w.take());
     drop(app);

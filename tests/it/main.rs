@@ -14,5 +14,6 @@ mod registry;
 mod serve;
 mod serve_poll;
 mod server;
+mod sinks;
 mod transport;
 mod util;

@@ -16,6 +16,8 @@ mod stripe;
 #[cfg(test)]
 mod test_support;
 
+pub use standard_webhooks::sign as sign_standard_webhooks;
+
 use std::str::FromStr;
 use std::time::Duration;
 

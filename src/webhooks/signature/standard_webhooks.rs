@@ -8,11 +8,13 @@
 
 use std::time::Duration;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
 use ed25519_dalek::{Signature, VerifyingKey};
 
 use super::{
     Algorithm, Encoding, Rejection, Request, Verified, any_secret, check_unix_seconds, decode,
-    hmac_matches, required_header,
+    hmac_matches, mac, required_header,
 };
 
 const ID: &str = "webhook-id";
@@ -70,12 +72,37 @@ fn secret_matches(secret: &str, content: &[u8], signatures: &[(&str, &str)]) -> 
 }
 
 fn hmac_v1_matches(secret: &str, content: &[u8], signatures: &[(&str, &str)]) -> bool {
-    let encoded_key = secret.strip_prefix(SECRET_PREFIX).unwrap_or(secret);
-    let Some(key) = decode(Encoding::Base64, encoded_key) else {
+    let Some(key) = v1_key(secret) else {
         return false;
     };
     signatures_of(signatures, "v1")
         .any(|signature| hmac_matches(Algorithm::Sha256, &key, content, &signature))
+}
+
+/// The HMAC key of a `whsec_` secret (the prefix is optional): its base64 part, decoded.
+fn v1_key(secret: &str) -> Option<Vec<u8>> {
+    let encoded_key = secret.strip_prefix(SECRET_PREFIX).unwrap_or(secret);
+    decode(Encoding::Base64, encoded_key)
+}
+
+/// Signs an outgoing message exactly as [`verify`] checks one: `v1,<base64>` of HMAC-SHA256
+/// over `{id}.{timestamp}.{body}`, keyed by the `whsec_` secret. `None` when the secret is not
+/// such a key (an empty or undecodable key, or a `whpk_` public key, which cannot sign).
+pub fn sign(secret: &str, id: &str, timestamp: i64, body: &[u8]) -> Option<String> {
+    if secret.starts_with(PUBLIC_KEY_PREFIX) {
+        return None;
+    }
+    let key = v1_key(secret).filter(|key| !key.is_empty())?;
+    let content = [
+        id.as_bytes(),
+        b".",
+        timestamp.to_string().as_bytes(),
+        b".",
+        body,
+    ]
+    .concat();
+    let signature = mac(Algorithm::Sha256, &key, &content)?;
+    Some(format!("v1,{}", STANDARD.encode(signature)))
 }
 
 fn ed25519_matches(public_key: &str, content: &[u8], signatures: &[(&str, &str)]) -> bool {
@@ -184,6 +211,36 @@ mod tests {
                 assert_eq!(result, Err(Rejection::Mismatch), "{name}");
             }
         }
+    }
+
+    #[test]
+    fn sign_reproduces_the_published_v1_vectors() {
+        for vector in vectors("standardWebhooks") {
+            let (Some(secret), true) = (vector.get("secret"), vector["valid"] == true) else {
+                continue;
+            };
+            let secret = secret.as_str().expect("secret");
+            let timestamp = vector["timestamp"].as_i64().expect("timestamp");
+            let body = field(&vector, "payload").as_bytes();
+            let signed = sign(secret, field(&vector, "id"), timestamp, body).expect("a v1 key");
+            let published = field(&vector, "signature");
+            let signed_is_published = published.split(' ').any(|s| s == signed);
+            assert!(signed_is_published, "{}: {signed}", field(&vector, "name"));
+        }
+    }
+
+    #[test]
+    fn signed_messages_verify_and_bad_keys_do_not_sign() {
+        let signature = sign(SECRET, MSG_ID, NOW, BODY).expect("a v1 key");
+        let verified = run(&[SECRET], &request_headers(NOW, &signature), BODY);
+        assert_eq!(
+            verified.expect("valid").delivery_id.as_deref(),
+            Some(MSG_ID)
+        );
+        assert_eq!(sign("whsec_***", MSG_ID, NOW, BODY), None);
+        assert_eq!(sign("whsec_", MSG_ID, NOW, BODY), None);
+        let (_, public) = vector_key_pair();
+        assert_eq!(sign(&public, MSG_ID, NOW, BODY), None);
     }
 
     #[test]

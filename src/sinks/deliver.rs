@@ -1,0 +1,229 @@
+//! One delivery step of one sink: read its state, send the next event, record what came of it.
+//!
+//! A step runs under the sink's lock file, so `trmctl serve` and a cron `trmctl sinks flush`
+//! never send to one sink at once (which would break the order and send events twice), and
+//! interleave event by event instead of waiting for each other's whole backlog. The outcome
+//! is recorded from the cursor the step read, so a step that lost a race changes nothing.
+
+use std::fs::File;
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use chrono::{DateTime, Utc};
+use rand::Rng;
+
+use super::{Outcome, Sink, SinkConfig, filter};
+use crate::store::{Retry, SinkState, Store, StoredEvent};
+
+/// The longest wait a `Retry-After` may ask for; a longer one is cut to this.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(60 * 60);
+
+/// What one step of a sink did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// The next event was delivered.
+    Delivered,
+    /// An attempt failed; it was recorded (as a retry, a dead letter, or the sink disabled).
+    Failed(String),
+    /// The next attempt is not due yet.
+    Waiting {
+        until: DateTime<Utc>,
+        last_error: Option<String>,
+    },
+    /// Nothing pending.
+    Idle,
+    /// The sink is disabled, for this reason.
+    Disabled(String),
+    /// Another process is sending to this sink right now.
+    Busy,
+}
+
+/// The event a sink sends next, read under the sink's lock (held until it is recorded).
+pub struct Pending {
+    _lock: File,
+    state: SinkState,
+    event: StoredEvent,
+}
+
+/// What a sink does next: send an event, or nothing for now.
+pub enum Next {
+    Send(Box<Pending>),
+    Done(Step),
+}
+
+/// Finds what a sink does next. `wait` waits for the sink's lock; otherwise a held lock is
+/// [`Step::Busy`].
+pub async fn next(store: &mut Store, cfg: &SinkConfig, wait: bool) -> Result<Next> {
+    let Some(lock) = lock(store.path(), &cfg.name, wait).await? else {
+        return Ok(Next::Done(Step::Busy));
+    };
+    let name = &cfg.name;
+    let state = store
+        .sink_state(name)?
+        .with_context(|| format!("sink {name} has no stored state"))?;
+    if state.disabled {
+        let reason = state.disabled_reason.unwrap_or_else(|| "disabled".into());
+        return Ok(Next::Done(Step::Disabled(reason)));
+    }
+    if let Some(until) = state.next_attempt_at.filter(|at| *at > Utc::now()) {
+        let last_error = state.last_error;
+        return Ok(Next::Done(Step::Waiting { until, last_error }));
+    }
+    match store.next_for_sink(name, state.last_seq, filter(cfg))? {
+        None => Ok(Next::Done(Step::Idle)),
+        Some(event) => Ok(Next::Send(Box::new(Pending {
+            _lock: lock,
+            state,
+            event,
+        }))),
+    }
+}
+
+/// Sends the pending event once and records what came of it.
+pub async fn deliver(store: &mut Store, sink: &Sink, pending: Box<Pending>) -> Result<Step> {
+    let outcome = sink.send(&pending.event.event).await;
+    record(store, sink, &pending.state, &pending.event, outcome)
+}
+
+/// Takes one step of a sink: [`next`], then [`deliver`].
+pub async fn step(store: &mut Store, sink: &Sink, wait: bool) -> Result<Step> {
+    match next(store, &sink.cfg, wait).await? {
+        Next::Send(pending) => deliver(store, sink, pending).await,
+        Next::Done(step) => Ok(step),
+    }
+}
+
+/// The sink's lock file, taken; `None` when not waiting and another process holds it.
+async fn lock(db: &Path, name: &str, wait: bool) -> Result<Option<File>> {
+    let file = crate::paths::lock_file(db, &format!("sink-{name}"))?;
+    if wait {
+        let file = tokio::task::spawn_blocking(move || file.lock().map(|()| file))
+            .await?
+            .context("locking the sink's lock")?;
+        return Ok(Some(file));
+    }
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+        Err(std::fs::TryLockError::Error(e)) => Err(e).context("locking the sink's lock"),
+    }
+}
+
+/// Records an outcome: the cursor moves past a delivered or dead-lettered event, a failure
+/// waits its backoff, a throttle waits as asked, a 410 disables the sink.
+fn record(
+    store: &mut Store,
+    sink: &Sink,
+    state: &SinkState,
+    event: &StoredEvent,
+    outcome: Outcome,
+) -> Result<Step> {
+    let (name, event_id, from) = (sink.name(), event.event.event_id, state.last_seq);
+    match outcome {
+        Outcome::Delivered => {
+            store.sink_delivered(name, from, event.seq)?;
+            tracing::debug!(sink = name, %event_id, seq = event.seq, "event delivered");
+            Ok(Step::Delivered)
+        }
+        Outcome::Gone(error) => {
+            let retry = retry_in(state.attempts, Duration::ZERO, &error);
+            store.sink_retry(name, from, retry)?;
+            store.set_sink_disabled(name, Some(&error))?;
+            tracing::warn!(sink = name, %event_id, error = %error,
+                "the receiver is gone: sink disabled (re-enable with `trmctl sinks enable {name}`)");
+            Ok(Step::Failed(error))
+        }
+        Outcome::Throttled { error, retry_after } => {
+            let asked = retry_after.unwrap_or_else(|| backoff(&sink.cfg, state.attempts + 1));
+            let delay = asked.max(sink.cfg.retry_base).min(MAX_RETRY_AFTER);
+            store.sink_retry(name, from, retry_in(state.attempts, delay, &error))?;
+            tracing::info!(sink = name, %event_id, delay_ms = delay.as_millis() as u64, error = %error,
+                "the receiver asked to wait; not counted as a failed attempt");
+            Ok(Step::Failed(error))
+        }
+        Outcome::Failed(error) => failed(store, sink, state, event, error),
+    }
+}
+
+/// A failed attempt: retried after a backoff, or after `max_attempts` a dead letter.
+fn failed(
+    store: &mut Store,
+    sink: &Sink,
+    state: &SinkState,
+    event: &StoredEvent,
+    error: String,
+) -> Result<Step> {
+    let (name, event_id) = (sink.name(), event.event.event_id);
+    let attempts = state.attempts + 1;
+    if attempts >= sink.cfg.max_attempts {
+        store.sink_dead_letter(name, state.last_seq, event, attempts, &error)?;
+        tracing::warn!(sink = name, %event_id, seq = event.seq, attempts, error = %error,
+            "giving up on the event after max_attempts: it is in the sink's dead letters; moving on to the next event");
+    } else {
+        let delay = backoff(&sink.cfg, attempts);
+        store.sink_retry(name, state.last_seq, retry_in(attempts, delay, &error))?;
+        tracing::warn!(sink = name, %event_id, attempts, delay_ms = delay.as_millis() as u64, error = %error,
+            "sending an event failed; retrying later");
+    }
+    Ok(Step::Failed(error))
+}
+
+fn retry_in(attempts: u32, delay: Duration, error: &str) -> Retry<'_> {
+    let delay = chrono::TimeDelta::from_std(delay).unwrap_or(chrono::TimeDelta::hours(1));
+    Retry {
+        attempts,
+        next_attempt_at: Utc::now() + delay,
+        error,
+    }
+}
+
+/// Exponential backoff with full jitter: a random delay up to `retry_base · 2^(attempt-1)`,
+/// capped at `retry_max`.
+fn backoff(cfg: &SinkConfig, attempt: u32) -> Duration {
+    let ceiling = cfg
+        .retry_base
+        .saturating_mul(1u32 << attempt.saturating_sub(1).min(30))
+        .min(cfg.retry_max);
+    let millis = u64::try_from(ceiling.as_millis()).unwrap_or(u64::MAX);
+    Duration::from_millis(rand::thread_rng().gen_range(0..=millis))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+    use crate::config::Config;
+
+    fn sink_config(extra: &str) -> SinkConfig {
+        let text =
+            format!("[[sinks]]\nname = \"s\"\nkind = \"command\"\ncommand = [\"true\"]\n{extra}");
+        let mut config = Config::from_toml(&text, Path::new("t.toml")).unwrap();
+        assert!(config.validate().is_empty());
+        config.sinks.remove(0)
+    }
+
+    #[test]
+    fn backoff_is_capped_and_jittered() {
+        let cfg = sink_config("retry_base = \"2s\"\nretry_max = \"60s\"\n");
+        for attempt in 1..40 {
+            let delay = backoff(&cfg, attempt).as_millis();
+            let ceiling = (2000u128 << (attempt - 1).min(30)).min(60_000);
+            assert!(delay <= ceiling, "attempt {attempt}: {delay}");
+        }
+        let spread: HashSet<u128> = (0..50).map(|_| backoff(&cfg, 6).as_millis()).collect();
+        assert!(spread.len() > 10, "full jitter spreads retries");
+    }
+
+    #[tokio::test]
+    async fn a_held_lock_is_busy_unless_waiting() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("t.db");
+        let held = lock(&db, "s", false).await.unwrap();
+        assert!(held.is_some());
+        assert!(lock(&db, "s", false).await.unwrap().is_none());
+        drop(held);
+        assert!(lock(&db, "s", true).await.unwrap().is_some());
+    }
+}
