@@ -43,6 +43,7 @@ Register-ArgumentCompleter -Native -CommandName 'trmctl' -ScriptBlock {
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Receive webhooks and process them into events (runs until SIGTERM or Ctrl-C)')
             [CompletionResult]::new('deadletters', 'deadletters', [CompletionResultType]::ParameterValue, 'Deliveries that failed for good')
             [CompletionResult]::new('sinks', 'sinks', [CompletionResultType]::ParameterValue, 'Where events go next: HTTP endpoints and local commands ([[sinks]] in the config)')
+            [CompletionResult]::new('actions', 'actions', [CompletionResultType]::ParameterValue, 'What trmctl creates elsewhere on an event type: Google Tasks, Slack messages, HTTP calls ([[actions]] in the config)')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'What needs attention: failing integrations, dead letters, accounts to re-authorize')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print shell completions')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -324,7 +325,7 @@ Register-ArgumentCompleter -Native -CommandName 'trmctl' -ScriptBlock {
             break
         }
         'trmctl;auth;google' {
-            [CompletionResult]::new('--scopes', '--scopes', [CompletionResultType]::ParameterName, 'Read-only scopes to ask for [default: what the account''s integrations need]')
+            [CompletionResult]::new('--scopes', '--scopes', [CompletionResultType]::ParameterName, 'Scopes to ask for (read-only, but `tasks`) [default: what the account''s integrations and actions need]')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours (NO_COLOR is honoured)')
             [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'Format of log lines on stderr')
@@ -767,6 +768,49 @@ Register-ArgumentCompleter -Native -CommandName 'trmctl' -ScriptBlock {
         'trmctl;sinks;help;help' {
             break
         }
+        'trmctl;actions' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours (NO_COLOR is honoured)')
+            [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'Format of log lines on stderr')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON on stdout')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more: -v for info, -vv for debug (RUST_LOG wins)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more: -v for info, -vv for debug (RUST_LOG wins)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('flush', 'flush', [CompletionResultType]::ParameterValue, 'Run every pending event through the actions once (for cron); exit 1 if an action failed')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'trmctl;actions;flush' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours (NO_COLOR is honoured)')
+            [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'Format of log lines on stderr')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON on stdout')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more: -v for info, -vv for debug (RUST_LOG wins)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more: -v for info, -vv for debug (RUST_LOG wins)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'trmctl;actions;help' {
+            [CompletionResult]::new('flush', 'flush', [CompletionResultType]::ParameterValue, 'Run every pending event through the actions once (for cron); exit 1 if an action failed')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'trmctl;actions;help;flush' {
+            break
+        }
+        'trmctl;actions;help;help' {
+            break
+        }
         'trmctl;status' {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours (NO_COLOR is honoured)')
@@ -808,6 +852,7 @@ Register-ArgumentCompleter -Native -CommandName 'trmctl' -ScriptBlock {
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Receive webhooks and process them into events (runs until SIGTERM or Ctrl-C)')
             [CompletionResult]::new('deadletters', 'deadletters', [CompletionResultType]::ParameterValue, 'Deliveries that failed for good')
             [CompletionResult]::new('sinks', 'sinks', [CompletionResultType]::ParameterValue, 'Where events go next: HTTP endpoints and local commands ([[sinks]] in the config)')
+            [CompletionResult]::new('actions', 'actions', [CompletionResultType]::ParameterValue, 'What trmctl creates elsewhere on an event type: Google Tasks, Slack messages, HTTP calls ([[actions]] in the config)')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'What needs attention: failing integrations, dead letters, accounts to re-authorize')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print shell completions')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -941,6 +986,13 @@ Register-ArgumentCompleter -Native -CommandName 'trmctl' -ScriptBlock {
             break
         }
         'trmctl;help;sinks;disable' {
+            break
+        }
+        'trmctl;help;actions' {
+            [CompletionResult]::new('flush', 'flush', [CompletionResultType]::ParameterValue, 'Run every pending event through the actions once (for cron); exit 1 if an action failed')
+            break
+        }
+        'trmctl;help;actions;flush' {
             break
         }
         'trmctl;help;status' {

@@ -16,6 +16,9 @@ _trmctl() {
             ",$1")
                 cmd="trmctl"
                 ;;
+            trmctl,actions)
+                cmd="trmctl__subcmd__actions"
+                ;;
             trmctl,auth)
                 cmd="trmctl__subcmd__auth"
                 ;;
@@ -54,6 +57,18 @@ _trmctl() {
                 ;;
             trmctl,status)
                 cmd="trmctl__subcmd__status"
+                ;;
+            trmctl__subcmd__actions,flush)
+                cmd="trmctl__subcmd__actions__subcmd__flush"
+                ;;
+            trmctl__subcmd__actions,help)
+                cmd="trmctl__subcmd__actions__subcmd__help"
+                ;;
+            trmctl__subcmd__actions__subcmd__help,flush)
+                cmd="trmctl__subcmd__actions__subcmd__help__subcmd__flush"
+                ;;
+            trmctl__subcmd__actions__subcmd__help,help)
+                cmd="trmctl__subcmd__actions__subcmd__help__subcmd__help"
                 ;;
             trmctl__subcmd__auth,export)
                 cmd="trmctl__subcmd__auth__subcmd__export"
@@ -163,6 +178,9 @@ _trmctl() {
             trmctl__subcmd__events__subcmd__help,tail)
                 cmd="trmctl__subcmd__events__subcmd__help__subcmd__tail"
                 ;;
+            trmctl__subcmd__help,actions)
+                cmd="trmctl__subcmd__help__subcmd__actions"
+                ;;
             trmctl__subcmd__help,auth)
                 cmd="trmctl__subcmd__help__subcmd__auth"
                 ;;
@@ -201,6 +219,9 @@ _trmctl() {
                 ;;
             trmctl__subcmd__help,status)
                 cmd="trmctl__subcmd__help__subcmd__status"
+                ;;
+            trmctl__subcmd__help__subcmd__actions,flush)
+                cmd="trmctl__subcmd__help__subcmd__actions__subcmd__flush"
                 ;;
             trmctl__subcmd__help__subcmd__auth,export)
                 cmd="trmctl__subcmd__help__subcmd__auth__subcmd__export"
@@ -368,7 +389,7 @@ _trmctl() {
 
     case "${cmd}" in
         trmctl)
-            opts="-q -v -h -V --config --json --quiet --verbose --color --log-format --help --version init config integrations events auth secret poll serve deadletters sinks status completions help"
+            opts="-q -v -h -V --config --json --quiet --verbose --color --log-format --help --version init config integrations events auth secret poll serve deadletters sinks actions status completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -386,6 +407,100 @@ _trmctl() {
                     COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        trmctl__subcmd__actions)
+            opts="-q -v -h -V --config --json --quiet --verbose --color --log-format --help --version flush help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        trmctl__subcmd__actions__subcmd__flush)
+            opts="-q -v -h -V --config --json --quiet --verbose --color --log-format --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        trmctl__subcmd__actions__subcmd__help)
+            opts="flush help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        trmctl__subcmd__actions__subcmd__help__subcmd__flush)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        trmctl__subcmd__actions__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 *)
                     COMPREPLY=()
                     ;;
@@ -1224,8 +1339,36 @@ _trmctl() {
             return 0
             ;;
         trmctl__subcmd__help)
-            opts="init config integrations events auth secret poll serve deadletters sinks status completions help"
+            opts="init config integrations events auth secret poll serve deadletters sinks actions status completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        trmctl__subcmd__help__subcmd__actions)
+            opts="flush"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        trmctl__subcmd__help__subcmd__actions__subcmd__flush)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

@@ -40,6 +40,7 @@ set edit:completion:arg-completer[trmctl] = {|@words|
             cand serve 'Receive webhooks and process them into events (runs until SIGTERM or Ctrl-C)'
             cand deadletters 'Deliveries that failed for good'
             cand sinks 'Where events go next: HTTP endpoints and local commands ([[sinks]] in the config)'
+            cand actions 'What trmctl creates elsewhere on an event type: Google Tasks, Slack messages, HTTP calls ([[actions]] in the config)'
             cand status 'What needs attention: failing integrations, dead letters, accounts to re-authorize'
             cand completions 'Print shell completions'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -293,7 +294,7 @@ set edit:completion:arg-completer[trmctl] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'trmctl;auth;google'= {
-            cand --scopes 'Read-only scopes to ask for [default: what the account''s integrations need]'
+            cand --scopes 'Scopes to ask for (read-only, but `tasks`) [default: what the account''s integrations and actions need]'
             cand --config 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]'
             cand --color 'When to use colours (NO_COLOR is honoured)'
             cand --log-format 'Format of log lines on stderr'
@@ -689,6 +690,44 @@ set edit:completion:arg-completer[trmctl] = {|@words|
         }
         &'trmctl;sinks;help;help'= {
         }
+        &'trmctl;actions'= {
+            cand --config 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]'
+            cand --color 'When to use colours (NO_COLOR is honoured)'
+            cand --log-format 'Format of log lines on stderr'
+            cand --json 'Print machine-readable JSON on stdout'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -v 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
+            cand --verbose 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand flush 'Run every pending event through the actions once (for cron); exit 1 if an action failed'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'trmctl;actions;flush'= {
+            cand --config 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]'
+            cand --color 'When to use colours (NO_COLOR is honoured)'
+            cand --log-format 'Format of log lines on stderr'
+            cand --json 'Print machine-readable JSON on stdout'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -v 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
+            cand --verbose 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'trmctl;actions;help'= {
+            cand flush 'Run every pending event through the actions once (for cron); exit 1 if an action failed'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'trmctl;actions;help;flush'= {
+        }
+        &'trmctl;actions;help;help'= {
+        }
         &'trmctl;status'= {
             cand --config 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]'
             cand --color 'When to use colours (NO_COLOR is honoured)'
@@ -728,6 +767,7 @@ set edit:completion:arg-completer[trmctl] = {|@words|
             cand serve 'Receive webhooks and process them into events (runs until SIGTERM or Ctrl-C)'
             cand deadletters 'Deliveries that failed for good'
             cand sinks 'Where events go next: HTTP endpoints and local commands ([[sinks]] in the config)'
+            cand actions 'What trmctl creates elsewhere on an event type: Google Tasks, Slack messages, HTTP calls ([[actions]] in the config)'
             cand status 'What needs attention: failing integrations, dead letters, accounts to re-authorize'
             cand completions 'Print shell completions'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -826,6 +866,11 @@ set edit:completion:arg-completer[trmctl] = {|@words|
         &'trmctl;help;sinks;enable'= {
         }
         &'trmctl;help;sinks;disable'= {
+        }
+        &'trmctl;help;actions'= {
+            cand flush 'Run every pending event through the actions once (for cron); exit 1 if an action failed'
+        }
+        &'trmctl;help;actions;flush'= {
         }
         &'trmctl;help;status'= {
         }

@@ -102,6 +102,9 @@ pub enum Command {
     /// Where events go next: HTTP endpoints and local commands ([[sinks]] in the config)
     #[command(subcommand)]
     Sinks(SinksCommand),
+    /// What trmctl creates elsewhere on an event type: Google Tasks, Slack messages, HTTP calls ([[actions]] in the config)
+    #[command(subcommand)]
+    Actions(ActionsCommand),
     /// What needs attention: failing integrations, dead letters, accounts to re-authorize
     Status,
     /// Print shell completions
@@ -118,11 +121,11 @@ pub enum AuthCommand {
     Google {
         /// The account, as named in the config (optional when there is only one)
         account: Option<String>,
-        /// Read-only scopes to ask for [default: what the account's integrations need]
+        /// Scopes to ask for (read-only, but `tasks`) [default: what the account's integrations and actions need]
         #[arg(
             long,
             value_delimiter = ',',
-            value_name = "gmail,sheets,drive,drive-metadata,calendar"
+            value_name = "gmail,sheets,drive,drive-metadata,calendar,tasks"
         )]
         scopes: Vec<String>,
         /// Print the address instead of opening a browser, and accept the redirect address pasted on stdin
@@ -199,6 +202,15 @@ pub enum SinksCommand {
     Disable {
         /// Sink name
         name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ActionsCommand {
+    /// Run every pending event through the actions once (for cron); exit 1 if an action failed
+    Flush {
+        /// Only these actions [default: every action]
+        names: Vec<String>,
     },
 }
 

@@ -33,6 +33,8 @@ pub struct Config {
     pub rules: Vec<RuleConfig>,
     /// Where events go next (`[[sinks]]`).
     pub sinks: Vec<crate::sinks::SinkConfig>,
+    /// What trmctl creates elsewhere on an event type (`[[actions]]`).
+    pub actions: Vec<crate::actions::ActionConfig>,
     /// The rules compiled by [`Config::validate`].
     #[serde(skip)]
     pub ruleset: RuleSet,
@@ -481,6 +483,11 @@ impl Config {
         }
         problems.extend(crate::sinks::config::validate(
             &self.sinks,
+            &self.integrations,
+            &self.accounts,
+        ));
+        problems.extend(crate::actions::config::validate(
+            &self.actions,
             &self.integrations,
             &self.accounts,
         ));

@@ -1,6 +1,7 @@
 //! trmctl: the integration gateway of TRM-OS. The binary is a thin shell over this library so
 //! tests can reach the internals.
 
+pub mod actions;
 pub mod auth;
 pub mod cli;
 pub mod cmd;

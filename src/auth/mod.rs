@@ -137,6 +137,8 @@ const SCOPES: &[(&str, &str)] = &[
         "calendar",
         "https://www.googleapis.com/auth/calendar.readonly",
     ),
+    // Read-write: `google-task` actions create tasks.
+    ("tasks", "https://www.googleapis.com/auth/tasks"),
 ];
 
 /// Always asked for: who the account is (the `id_token`'s email).
@@ -160,6 +162,13 @@ pub fn scopes(config: &Config, account: &str, names: &[String]) -> Result<Vec<St
                 _ => continue,
             };
             wanted.extend(names);
+        }
+        let creates_tasks = config.actions.iter().any(|a| {
+            a.kind == crate::actions::ActionKind::GoogleTask
+                && a.account.as_deref() == Some(account)
+        });
+        if creates_tasks {
+            wanted.insert("tasks");
         }
     } else {
         for name in names {

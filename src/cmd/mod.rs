@@ -1,6 +1,7 @@
 //! One module per subcommand, each with a `run`; this file dispatches to them and holds what
 //! they share: the parsed global flags, the config and the store.
 
+mod actions;
 mod auth;
 mod completions;
 mod config;
@@ -73,6 +74,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Serve => serve::run(&ctx),
         Command::Deadletters(command) => deadletters::run(&ctx, command),
         Command::Sinks(command) => sinks::run(&ctx, command),
+        Command::Actions(command) => actions::run(&ctx, command),
         Command::Status => status::run(&ctx),
         Command::Completions { shell } => completions::run(shell),
     }

@@ -40,6 +40,10 @@ pub fn events(incoming: &Incoming) -> Result<Event, SchemaError> {
         "ts": optional_str(body, "/event/ts"),
         "threadTs": optional_str(body, "/event/thread_ts"),
     });
+    // Messages an app posted with metadata carry it back, so trmctl knows its own.
+    if let Some(metadata) = body.pointer("/event/metadata") {
+        event.data["metadata"] = metadata.clone();
+    }
     Ok(event)
 }
 

@@ -294,6 +294,12 @@ impl Http {
         }
     }
 
+    /// The credentials' header, for a request sent outside this client's retries (an
+    /// action's create, which must not be repeated blindly after a lost answer).
+    pub async fn auth_header(&self) -> Result<Option<(reqwest::header::HeaderName, HeaderValue)>> {
+        self.authorization().await
+    }
+
     async fn authorization(&self) -> Result<Option<(reqwest::header::HeaderName, HeaderValue)>> {
         match &self.credentials {
             Credentials::None => Ok(None),

@@ -6,6 +6,7 @@
 //! user's mail subjects and more.
 
 mod accounts;
+mod actions;
 mod deliveries;
 mod events;
 mod outbox;
@@ -21,6 +22,7 @@ use rusqlite::Connection;
 use rusqlite_migration::{M, Migrations};
 
 pub use accounts::{AccountRow, mark_reauth};
+pub use actions::{ActionRecord, ActionState};
 pub use deliveries::{
     Delivery, Enqueued, NewDelivery, due_attempts, enqueue, fail as fail_delivery,
     finish as finish_delivery,
@@ -35,6 +37,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_secret_names.sql"),
     include_str!("migrations/0003_sinks.sql"),
+    include_str!("migrations/0004_actions.sql"),
 ];
 
 fn migrations() -> Migrations<'static> {

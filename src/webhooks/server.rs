@@ -72,6 +72,11 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: CancellationTo
         db.clone(),
         shutdown.clone(),
     ));
+    let actions = tokio::spawn(crate::actions::run(
+        config.clone(),
+        db.clone(),
+        shutdown.clone(),
+    ));
     let app = Arc::new(App {
         hooks: build_hooks(&config)?,
         disabled: RwLock::new(HashSet::new()),
@@ -120,6 +125,14 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: CancellationTo
         .is_err()
     {
         tracing::warn!("a sink was still sending at shutdown; the event is sent again next start");
+    }
+    // An action cut off here runs again next start; its record or marker keeps it from
+    // creating its object twice.
+    if tokio::time::timeout(config.server.shutdown_timeout, actions)
+        .await
+        .is_err()
+    {
+        tracing::warn!("an action was still running at shutdown; it resumes next start");
     }
     let workers = app.workers.lock().ok().and_then(|mut w| w.take());
     drop(app);

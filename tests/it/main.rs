@@ -1,6 +1,7 @@
 //! Integration tests: one binary, a module per area, every case through the real `trmctl`
 //! binary or the library against a database on disk.
 
+mod actions;
 mod auth;
 mod cli;
 mod durability;

@@ -1,0 +1,38 @@
+//! `http`: POSTs a JSON body from a template; the external id is the answer's `id`, else its
+//! status.
+
+use anyhow::{Context, Result, bail};
+use serde_json::Value;
+
+use super::config::{ActionConfig, render};
+use crate::event::Event;
+
+pub struct HttpCall {
+    pub client: reqwest::Client,
+}
+
+impl HttpCall {
+    pub async fn create(&self, cfg: &ActionConfig, event: &Event) -> Result<String> {
+        let body = render(cfg.body.as_deref().unwrap_or_default(), event, true);
+        let url = cfg.url.as_deref().unwrap_or_default();
+        let response = self
+            .client
+            .post(url)
+            .timeout(cfg.timeout)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body)
+            .send()
+            .await
+            .context("POST the action's URL")?;
+        let status = response.status();
+        if !status.is_success() {
+            bail!("the endpoint answered {status}");
+        }
+        let reply: Value = response.json().await.unwrap_or(Value::Null);
+        Ok(match reply.get("id") {
+            Some(Value::String(id)) => id.clone(),
+            Some(Value::Number(id)) => id.to_string(),
+            _ => status.as_u16().to_string(),
+        })
+    }
+}

@@ -1,0 +1,383 @@
+//! Actions (`[[actions]]`): on an event type, create something elsewhere — a Google Task, a
+//! Slack message, a call to an HTTP endpoint — from a template over the event's fields.
+//!
+//! Like a sink, an action follows the event stream with a cursor in the store and handles one
+//! event at a time, under a lock file, so `trmctl serve` and `trmctl actions flush` never act
+//! on one event at once. What an action created is recorded against the causing event
+//! (`action_records`) together with an `externalTaskCreated` event, in one transaction, so a
+//! retry never creates it twice; a Google Task additionally carries a marker in its notes that
+//! is looked up before creating, which covers a crash between creating and recording.
+//!
+//! Loop prevention: an event that is trmctl's own object coming back (a Slack message with
+//! trmctl's metadata, a task with the marker, an external id in `action_records`), or one
+//! derived from such an event, triggers no action.
+
+pub mod config;
+mod google_task;
+mod http;
+mod slack;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context as _, Result};
+use chrono::Utc;
+use rand::Rng;
+use serde::Serialize;
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+
+pub use config::{ActionConfig, ActionKind};
+pub use google_task::marker;
+pub use slack::METADATA_TYPE;
+
+use crate::config::Config;
+use crate::event::{Event, EventType};
+use crate::store::{ActionRecord, Store, StoredEvent};
+
+/// How often an idle action looks again without being woken.
+const TICK: Duration = Duration::from_secs(1);
+/// How long an action that cannot be prepared (a missing token) waits before trying again.
+const SETUP_RETRY: Duration = Duration::from_secs(30);
+
+/// How an action creates.
+enum Transport {
+    GoogleTask(google_task::GoogleTask),
+    Slack(slack::SlackMessage),
+    Http(http::HttpCall),
+}
+
+/// A configured action, ready to create (its token read).
+pub struct Action {
+    pub cfg: ActionConfig,
+    transport: Transport,
+}
+
+impl Action {
+    pub fn new(cfg: &ActionConfig, config: &Arc<Config>) -> Result<Action> {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(Duration::from_secs(10))
+            .user_agent(concat!("trmctl/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .context("building the actions' HTTP client")?;
+        let transport = match cfg.kind {
+            ActionKind::GoogleTask => {
+                let account = cfg.account.as_deref().unwrap_or_default();
+                let poller = crate::poll::Poller::new(config.clone(), false)?;
+                let http = poller.http(poller.google(account));
+                Transport::GoogleTask(google_task::GoogleTask { http, client })
+            }
+            ActionKind::SlackMessage => {
+                let token = cfg
+                    .token
+                    .as_ref()
+                    .with_context(|| format!("action {} needs `token`", cfg.name))?
+                    .resolve(&cfg.secret_owner(), "token")?;
+                Transport::Slack(slack::SlackMessage { client, token })
+            }
+            ActionKind::Http => Transport::Http(http::HttpCall { client }),
+        };
+        Ok(Action {
+            cfg: cfg.clone(),
+            transport,
+        })
+    }
+
+    /// Creates the object for one event; its external id.
+    async fn create(&self, event: &Event) -> Result<String> {
+        match &self.transport {
+            Transport::GoogleTask(t) => t.create(&self.cfg, event).await,
+            Transport::Slack(t) => t.create(&self.cfg, event).await,
+            Transport::Http(t) => t.create(&self.cfg, event).await,
+        }
+    }
+}
+
+/// Whether an event is (or was derived from) an object trmctl created: it triggers no action.
+pub fn is_own(store: &Store, event: &Event) -> Result<bool> {
+    if looks_own(store, event)? {
+        return Ok(true);
+    }
+    if let Some(base) = event.derived_from
+        && let Some(base) = store.find_event(&base.to_string())?
+    {
+        return looks_own(store, &base.event);
+    }
+    Ok(false)
+}
+
+fn looks_own(store: &Store, event: &Event) -> Result<bool> {
+    if event.event_type == EventType::ExternalTaskCreated {
+        return Ok(true);
+    }
+    let data = &event.data;
+    if data.pointer("/metadata/event_type").and_then(Value::as_str) == Some(METADATA_TYPE) {
+        return Ok(true);
+    }
+    for field in ["notes", "description", "text"] {
+        if let Some(text) = data.get(field).and_then(Value::as_str)
+            && text.contains("trmctl-event:")
+        {
+            return Ok(true);
+        }
+    }
+    let ids = [
+        event.external_id.as_deref(),
+        data.get("ts").and_then(Value::as_str),
+        data.get("id").and_then(Value::as_str),
+    ];
+    for id in ids.into_iter().flatten() {
+        if store.is_action_external_id(id)? {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// What one step of an action did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// An object was created (or found from before a crash) and recorded.
+    Created(String),
+    /// The next event needed nothing: trmctl's own object, or already recorded.
+    Skipped,
+    /// An attempt failed; retried later, or given up on after `max_attempts`.
+    Failed(String),
+    /// The next attempt is not due yet.
+    Waiting,
+    /// Nothing pending.
+    Idle,
+}
+
+/// Takes one step of an action, under its lock file.
+pub async fn step(store: &mut Store, action: &Action) -> Result<Step> {
+    let cfg = &action.cfg;
+    let file = crate::paths::lock_file(store.path(), &format!("action-{}", cfg.name))?;
+    let _lock = tokio::task::spawn_blocking(move || file.lock().map(|()| file))
+        .await?
+        .context("locking the action's lock")?;
+    let name = &cfg.name;
+    let state = store
+        .action_state(name)?
+        .with_context(|| format!("action {name} has no stored state"))?;
+    if state.next_attempt_at.is_some_and(|at| at > Utc::now()) {
+        return Ok(Step::Waiting);
+    }
+    let from = state.last_seq;
+    let Some(StoredEvent { seq, event }) =
+        store.next_for_action(from, &cfg.on, cfg.integrations.as_deref())?
+    else {
+        return Ok(Step::Idle);
+    };
+    let event_id = event.event_id.to_string();
+    if is_own(store, &event)? {
+        tracing::debug!(action = %name, %event_id, "trmctl's own object came back; no action");
+        store.action_done(name, from, seq, None, None)?;
+        return Ok(Step::Skipped);
+    }
+    if store.action_record(name, &event_id)?.is_some() {
+        store.action_done(name, from, seq, None, None)?;
+        return Ok(Step::Skipped);
+    }
+    match action.create(&event).await {
+        Ok(external_id) => {
+            let record = ActionRecord {
+                action: name.clone(),
+                event_id: event_id.clone(),
+                kind: cfg.kind.as_str().to_string(),
+                external_id: external_id.clone(),
+            };
+            let created = created_event(cfg, &event, &external_id);
+            store.action_done(name, from, seq, Some((&record, &created)), None)?;
+            tracing::info!(action = %name, %event_id, external_id = %external_id, "action created its object");
+            Ok(Step::Created(external_id))
+        }
+        Err(e) => {
+            let error = format!("{e:#}");
+            let attempts = state.attempts + 1;
+            if attempts >= cfg.max_attempts {
+                store.action_done(name, from, seq, None, Some(&error))?;
+                tracing::warn!(action = %name, %event_id, attempts, error = %error,
+                    "giving up on the event after max_attempts; moving on");
+            } else {
+                let delay = backoff(cfg, attempts);
+                let at = Utc::now()
+                    + chrono::TimeDelta::from_std(delay).unwrap_or(chrono::TimeDelta::hours(1));
+                store.action_retry(name, from, attempts, at, &error)?;
+                tracing::warn!(action = %name, %event_id, attempts, error = %error,
+                    "the action failed; retrying later");
+            }
+            Ok(Step::Failed(error))
+        }
+    }
+}
+
+/// The `externalTaskCreated` event that records what an action created.
+fn created_event(cfg: &ActionConfig, cause: &Event, external_id: &str) -> Event {
+    let mut event = Event::new(
+        EventType::ExternalTaskCreated,
+        &cause.integration,
+        "trmctl",
+        format!("action:{}:{}", cfg.name, cause.event_id),
+        crate::event::now(),
+    );
+    event.external_id = Some(external_id.to_string());
+    event.subject = cause.subject.clone();
+    event.derived_from = Some(cause.event_id);
+    event.data = json!({
+        "action": cfg.name,
+        "kind": cfg.kind.as_str(),
+        "externalId": external_id,
+    });
+    event
+}
+
+/// Exponential backoff with full jitter, as the sinks do.
+fn backoff(cfg: &ActionConfig, attempt: u32) -> Duration {
+    let ceiling = cfg
+        .retry_base
+        .saturating_mul(1u32 << attempt.saturating_sub(1).min(30))
+        .min(cfg.retry_max);
+    let millis = u64::try_from(ceiling.as_millis()).unwrap_or(u64::MAX);
+    Duration::from_millis(rand::thread_rng().gen_range(0..=millis))
+}
+
+/// Runs every configured action until `shutdown` is cancelled (inside `trmctl serve`).
+pub async fn run(config: Arc<Config>, db: PathBuf, shutdown: CancellationToken) {
+    if config.actions.is_empty() {
+        return;
+    }
+    let synced = Store::open_with(&db, config.store.busy_timeout)
+        .and_then(|mut s| s.sync_actions(config.actions.iter().map(|a| a.name.as_str())));
+    if let Err(e) = synced {
+        tracing::error!(error = %format!("{e:#}"), "actions cannot start");
+        return;
+    }
+    let mut tasks = tokio::task::JoinSet::new();
+    for cfg in &config.actions {
+        let (cfg, config, db, shutdown) =
+            (cfg.clone(), config.clone(), db.clone(), shutdown.clone());
+        tasks.spawn(async move { run_one(cfg, config, db, shutdown).await });
+    }
+    tracing::info!(actions = config.actions.len(), "actions running");
+    while tasks.join_next().await.is_some() {}
+}
+
+async fn run_one(cfg: ActionConfig, config: Arc<Config>, db: PathBuf, shutdown: CancellationToken) {
+    let mut stored = crate::store::events_stored();
+    let mut ready: Option<(Store, Action)> = None;
+    while !shutdown.is_cancelled() {
+        let pause = match ready.as_mut() {
+            None => match Store::open_with(&db, config.store.busy_timeout)
+                .and_then(|store| Ok((store, Action::new(&cfg, &config)?)))
+            {
+                Ok(pair) => {
+                    ready = Some(pair);
+                    Duration::ZERO
+                }
+                Err(e) => {
+                    tracing::error!(action = %cfg.name, error = %format!("{e:#}"),
+                        "the action cannot run; retrying in 30 s");
+                    SETUP_RETRY
+                }
+            },
+            Some((store, action)) => match step(store, action).await {
+                Ok(Step::Created(_) | Step::Skipped | Step::Failed(_)) => Duration::ZERO,
+                Ok(Step::Waiting | Step::Idle) => TICK,
+                Err(e) => {
+                    tracing::error!(action = %cfg.name, error = %format!("{e:#}"), "an action step failed");
+                    TICK
+                }
+            },
+        };
+        if pause.is_zero() {
+            continue;
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => {}
+            _ = stored.changed() => {}
+            _ = tokio::time::sleep(pause) => {}
+        }
+    }
+}
+
+/// How one action's flush went (`trmctl actions flush --json`).
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FlushReport {
+    pub name: String,
+    /// Objects created (or found and recorded) by this run.
+    pub created: u64,
+    /// Events that needed nothing (trmctl's own objects, or already recorded).
+    pub skipped: u64,
+    /// Failed attempts in this run (an action stops at its first failure).
+    pub failed: u64,
+    /// Events still waiting for this action.
+    pub pending: i64,
+    pub error: Option<String>,
+}
+
+/// Runs every pending event through the given actions, each until it has nothing left, fails,
+/// or waits for a retry that is not due yet.
+pub async fn flush(
+    config: &Arc<Config>,
+    db: &Path,
+    actions: &[ActionConfig],
+) -> Result<Vec<FlushReport>> {
+    let mut store = Store::open_with(db, config.store.busy_timeout)?;
+    store.sync_actions(config.actions.iter().map(|a| a.name.as_str()))?;
+    let mut reports = Vec::new();
+    for cfg in actions {
+        let mut report = FlushReport {
+            name: cfg.name.clone(),
+            ..Default::default()
+        };
+        if let Err(e) = flush_one(&mut store, config, cfg, &mut report).await {
+            report.error = Some(format!("{e:#}"));
+        }
+        let state = store.action_state(&cfg.name)?.unwrap_or_default();
+        report.pending =
+            store.action_pending(state.last_seq, &cfg.on, cfg.integrations.as_deref())?;
+        reports.push(report);
+    }
+    Ok(reports)
+}
+
+async fn flush_one(
+    store: &mut Store,
+    config: &Arc<Config>,
+    cfg: &ActionConfig,
+    report: &mut FlushReport,
+) -> Result<()> {
+    let mut action = None;
+    loop {
+        let ready = match &action {
+            Some(ready) => ready,
+            None => action.insert(Action::new(cfg, config)?),
+        };
+        match step(store, ready).await? {
+            Step::Created(_) => report.created += 1,
+            Step::Skipped => report.skipped += 1,
+            Step::Failed(error) => {
+                report.failed += 1;
+                report.error = Some(error);
+                return Ok(());
+            }
+            Step::Waiting => {
+                let state = store.action_state(&cfg.name)?.unwrap_or_default();
+                let why = state
+                    .last_error
+                    .unwrap_or_else(|| "an earlier failure".into());
+                let at = state
+                    .next_attempt_at
+                    .map(|t| crate::event::format_time(&t))
+                    .unwrap_or_default();
+                report.error = Some(format!("next attempt at {at}, after: {why}"));
+                return Ok(());
+            }
+            Step::Idle => return Ok(()),
+        }
+    }
+}

@@ -1,0 +1,224 @@
+//! The actions' outbox: per action, a cursor into the event stream, and what each action
+//! created for which event (`action_records`), so a retry never creates an object twice and
+//! an object that comes back through a poll or a webhook is recognised as trmctl's own.
+
+use anyhow::{Context, Result};
+use chrono::{DateTime, SecondsFormat, Utc};
+use rusqlite::{OptionalExtension, params};
+
+use super::{Store, StoredEvent, insert_event};
+use crate::event::{Event, format_time};
+
+/// One action's stored state.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ActionState {
+    pub name: String,
+    /// Every event up to this one was acted on, skipped or given up on.
+    pub last_seq: i64,
+    /// Failed attempts at the next event.
+    pub attempts: u32,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+}
+
+/// What an action created for one event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActionRecord {
+    pub action: String,
+    pub event_id: String,
+    pub kind: String,
+    pub external_id: String,
+}
+
+fn now_stamp() -> String {
+    format_time(&Utc::now())
+}
+
+impl Store {
+    /// A state row for each configured action; new ones start before the first event.
+    pub fn sync_actions<'a>(&mut self, names: impl IntoIterator<Item = &'a str>) -> Result<()> {
+        let at = now_stamp();
+        self.transaction(|tx| {
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO actions (name, updated_at) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING",
+            )?;
+            for name in names {
+                insert.execute(params![name, at])?;
+            }
+            Ok(())
+        })
+    }
+
+    /// An action's state, if it has a row.
+    pub fn action_state(&self, name: &str) -> Result<Option<ActionState>> {
+        let row = self
+            .conn
+            .query_row(
+                "SELECT name, last_seq, attempts, next_attempt_at, last_error FROM actions WHERE name = ?1",
+                [name],
+                |r| {
+                    Ok((
+                        ActionState {
+                            name: r.get(0)?,
+                            last_seq: r.get(1)?,
+                            attempts: r.get(2)?,
+                            next_attempt_at: None,
+                            last_error: r.get(4)?,
+                        },
+                        r.get::<_, Option<String>>(3)?,
+                    ))
+                },
+            )
+            .optional()?;
+        let Some((mut state, next)) = row else {
+            return Ok(None);
+        };
+        state.next_attempt_at = next
+            .map(|text| DateTime::parse_from_rfc3339(&text).map(|t| t.with_timezone(&Utc)))
+            .transpose()
+            .with_context(|| format!("reading the next attempt time of action {name}"))?;
+        Ok(Some(state))
+    }
+
+    /// The first event of type `on` after `after` (of one of `integrations`, when given).
+    pub fn next_for_action(
+        &self,
+        after: i64,
+        on: &str,
+        integrations: Option<&[String]>,
+    ) -> Result<Option<StoredEvent>> {
+        let integrations = integrations.map(|l| serde_json::json!(l).to_string());
+        let next: Option<i64> = self.conn.query_row(
+            "SELECT (SELECT seq FROM events WHERE seq > ?1 AND event_type = ?2
+                 AND (?3 IS NULL OR integration IN (SELECT value FROM json_each(?3)))
+                 ORDER BY seq LIMIT 1)",
+            params![after, on, integrations],
+            |r| r.get(0),
+        )?;
+        match next {
+            Some(seq) => Ok(self.events_after(seq - 1, 1)?.pop()),
+            None => Ok(None),
+        }
+    }
+
+    /// How many events wait for an action.
+    pub fn action_pending(
+        &self,
+        after: i64,
+        on: &str,
+        integrations: Option<&[String]>,
+    ) -> Result<i64> {
+        let integrations = integrations.map(|l| serde_json::json!(l).to_string());
+        Ok(self.conn.query_row(
+            "SELECT count(*) FROM events WHERE seq > ?1 AND event_type = ?2
+                 AND (?3 IS NULL OR integration IN (SELECT value FROM json_each(?3)))",
+            params![after, on, integrations],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// The external id an action stored for an event, if it created something for it.
+    pub fn action_record(&self, action: &str, event_id: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT external_id FROM action_records WHERE action = ?1 AND event_id = ?2",
+                params![action, event_id],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// Whether some action created the object with this external id.
+    pub fn is_action_external_id(&self, external_id: &str) -> Result<bool> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT 1 FROM action_records WHERE external_id = ?1 LIMIT 1",
+                [external_id],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some())
+    }
+
+    /// Every record of an action, in creation order.
+    pub fn action_records(&self, action: &str) -> Result<Vec<ActionRecord>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT action, event_id, kind, external_id FROM action_records
+             WHERE action = ?1 ORDER BY created_at, rowid",
+        )?;
+        let rows = stmt.query_map([action], |r| {
+            Ok(ActionRecord {
+                action: r.get(0)?,
+                event_id: r.get(1)?,
+                kind: r.get(2)?,
+                external_id: r.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Moves the cursor past an event; with `created`, also records what the action created
+    /// and stores its `externalTaskCreated` event, all in one transaction. False when the
+    /// cursor was no longer at `from` (nothing changed).
+    pub fn action_done(
+        &mut self,
+        name: &str,
+        from: i64,
+        seq: i64,
+        created: Option<(&ActionRecord, &Event)>,
+        error: Option<&str>,
+    ) -> Result<bool> {
+        let at = now_stamp();
+        self.transaction(|tx| {
+            let moved = tx.execute(
+                "UPDATE actions SET last_seq = ?3, attempts = 0, next_attempt_at = NULL,
+                     last_error = ?4, updated_at = ?5
+                 WHERE name = ?1 AND last_seq = ?2",
+                params![name, from, seq, error, at],
+            )?;
+            if moved == 1
+                && let Some((record, event)) = created
+            {
+                tx.execute(
+                    "INSERT INTO action_records (action, event_id, kind, external_id, created_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
+                    params![
+                        record.action,
+                        record.event_id,
+                        record.kind,
+                        record.external_id,
+                        at
+                    ],
+                )?;
+                insert_event(tx, event)?;
+            }
+            Ok(moved == 1)
+        })
+    }
+
+    /// Records a failed attempt at the event after `from`; the cursor stays.
+    pub fn action_retry(
+        &self,
+        name: &str,
+        from: i64,
+        attempts: u32,
+        next_attempt_at: DateTime<Utc>,
+        error: &str,
+    ) -> Result<bool> {
+        let changed = self.conn.execute(
+            "UPDATE actions SET attempts = ?3, next_attempt_at = ?4, last_error = ?5, updated_at = ?6
+             WHERE name = ?1 AND last_seq = ?2",
+            params![
+                name,
+                from,
+                attempts,
+                next_attempt_at.to_rfc3339_opts(SecondsFormat::Millis, true),
+                error,
+                now_stamp()
+            ],
+        )?;
+        Ok(changed == 1)
+    }
+}

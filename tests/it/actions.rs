@@ -1,0 +1,373 @@
+//! Actions over real HTTP on loopback: a fake Google Tasks API (with the local OAuth server for
+//! the token) against `trmctl actions flush`, and a fake Slack Web API against `trmctl serve`,
+//! with the posted message delivered back through the signed Slack webhook.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+use trmctl::config::Config;
+use trmctl::event::{Event, EventType, now};
+use trmctl::store::{EventFilter, Store};
+
+use crate::oauth::{AuthServer, CLIENT_SECRET};
+use crate::server::{Server, config as server_config, eventually, slack_signature};
+use crate::util::Sandbox;
+
+const REFRESH: &str = "1//actions-refresh";
+
+/// The fake Tasks API's state.
+#[derive(Default)]
+struct Tasks {
+    /// (id, title, notes)
+    items: Vec<(String, String, String)>,
+    creates: usize,
+    lists: usize,
+    /// Store the next created task, then answer 500 (the answer is "lost", as in a crash).
+    lose_next_answer: bool,
+    unauthorized: usize,
+}
+
+type SharedTasks = Arc<Mutex<Tasks>>;
+
+fn bearer_ok(headers: &HeaderMap) -> bool {
+    headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("Bearer ya29."))
+}
+
+async fn list_tasks(
+    State(tasks): State<SharedTasks>,
+    headers: HeaderMap,
+    Query(q): Query<std::collections::HashMap<String, String>>,
+) -> Response {
+    let mut tasks = tasks.lock().unwrap();
+    if !bearer_ok(&headers) {
+        tasks.unauthorized += 1;
+        return StatusCode::UNAUTHORIZED.into_response();
+    }
+    tasks.lists += 1;
+    assert_eq!(q.get("showHidden").map(String::as_str), Some("true"));
+    // One task a page, to exercise paging.
+    let page: usize = q.get("pageToken").map_or(0, |p| p.parse().unwrap());
+    let items: Vec<Value> = tasks
+        .items
+        .iter()
+        .skip(page)
+        .take(1)
+        .map(|(id, title, notes)| json!({"id": id, "title": title, "notes": notes}))
+        .collect();
+    let mut body = json!({ "items": items });
+    if page + 1 < tasks.items.len() {
+        body["nextPageToken"] = json!((page + 1).to_string());
+    }
+    Json(body).into_response()
+}
+
+async fn create_task(
+    State(tasks): State<SharedTasks>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
+    let mut tasks = tasks.lock().unwrap();
+    if !bearer_ok(&headers) {
+        tasks.unauthorized += 1;
+        return StatusCode::UNAUTHORIZED.into_response();
+    }
+    tasks.creates += 1;
+    let id = format!("task-{}", tasks.items.len() + 1);
+    let title = body["title"].as_str().unwrap_or_default().to_string();
+    let notes = body["notes"].as_str().unwrap_or_default().to_string();
+    tasks.items.push((id.clone(), title.clone(), notes.clone()));
+    if std::mem::take(&mut tasks.lose_next_answer) {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    }
+    Json(json!({"id": id, "title": title, "notes": notes})).into_response()
+}
+
+async fn start_tasks() -> (String, SharedTasks) {
+    let tasks: SharedTasks = Arc::default();
+    let app = axum::Router::new()
+        .route(
+            "/tasks/v1/lists/{list}/tasks",
+            get(list_tasks).post(create_task),
+        )
+        .with_state(tasks.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (base, tasks)
+}
+
+/// Stores a base event through the config's rules, as the worker does.
+fn record(sandbox: &Sandbox, text: &str, key: &str, subject: &str) -> Vec<Event> {
+    let mut config = Config::from_toml(text, Path::new("t.toml")).unwrap();
+    assert!(config.validate().is_empty());
+    let mut base = Event::new(
+        EventType::GithubEventReceived,
+        "gh",
+        "github",
+        key.into(),
+        now(),
+    );
+    base.subject = Some(subject.into());
+    let mut store = sandbox.store();
+    store
+        .transaction(|tx| trmctl::store::record_event(tx, base, &config.ruleset))
+        .unwrap()
+}
+
+fn flush(sandbox: &Sandbox) -> std::process::Output {
+    sandbox
+        .cmd()
+        .args(["--json", "actions", "flush"])
+        .env("T_CLIENT_SECRET", CLIENT_SECRET)
+        .env("T_REFRESH", REFRESH)
+        .env("T_GH", "gh-secret")
+        .output()
+        .unwrap()
+}
+
+fn events_of(store: &Store, event_type: &str) -> Vec<Event> {
+    store
+        .list_events(&EventFilter {
+            limit: 1000,
+            ..Default::default()
+        })
+        .unwrap()
+        .into_iter()
+        .map(|s| s.event)
+        .filter(|e| e.event_type.as_str() == event_type)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_google_task_is_created_once_even_when_its_answer_is_lost() {
+    let (base, tasks) = start_tasks().await;
+    let auth = AuthServer::start().await;
+    auth.books().refresh_tokens.push(REFRESH.to_string());
+    let text = format!(
+        "{}refresh_token = \"env:T_REFRESH\"\n\n[poll]\nretry_base = \"10ms\"\nretry_max = \"50ms\"\n\
+         timeout = \"5s\"\n\n[integrations.gh]\nkind = \"github\"\nsecret = \"env:T_GH\"\n\n\
+         [[rules]]\nintegration = \"gh\"\nmatch = {{ subject = \"(?i)blocked\" }}\nemit = \"potentialTensionDetected\"\n\n\
+         [[actions]]\nname = \"todo\"\non = \"potentialTensionDetected\"\nkind = \"google-task\"\n\
+         account = \"founder\"\ntitle = \"Tension: {{subject}}\"\nnotes = \"From {{integration}} ({{data.rule}})\"\n\
+         base_url = \"{base}\"\nretry_base = \"10ms\"\nretry_max = \"20ms\"\n",
+        auth.account_config("founder")
+    );
+    let sandbox = Sandbox::with_config(&text);
+
+    // A rule emits potentialTensionDetected; the action creates exactly one task, with the marker.
+    let stored = record(&sandbox, &text, "d1", "we are blocked on the API");
+    assert_eq!(stored.len(), 2, "the rule fired");
+    let tension = stored[1].clone();
+    assert_eq!(tension.event_type, EventType::PotentialTensionDetected);
+    let out = flush(&sandbox);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = crate::util::json(&out);
+    assert_eq!(report[0]["created"], 1, "{report}");
+    {
+        let tasks = tasks.lock().unwrap();
+        assert_eq!(tasks.items.len(), 1);
+        let (id, title, notes) = &tasks.items[0];
+        assert_eq!(id, "task-1");
+        assert_eq!(title, "Tension: we are blocked on the API");
+        assert!(notes.starts_with("From gh ("), "{notes}");
+        assert!(
+            notes.ends_with(&format!("trmctl-event:{}", tension.event_id)),
+            "{notes}"
+        );
+    }
+    let store = sandbox.store();
+    assert_eq!(
+        store
+            .action_record("todo", &tension.event_id.to_string())
+            .unwrap()
+            .as_deref(),
+        Some("task-1")
+    );
+    let created = events_of(&store, "externalTaskCreated");
+    assert_eq!(created.len(), 1);
+    assert_eq!(created[0].derived_from, Some(tension.event_id));
+    assert_eq!(
+        created[0].data,
+        json!({"action": "todo", "kind": "google-task", "externalId": "task-1"})
+    );
+    drop(store);
+
+    // The second task is created at the fake but its answer is lost (as if trmctl was killed
+    // before recording it): the run fails, nothing is recorded.
+    tasks.lock().unwrap().lose_next_answer = true;
+    let second = record(&sandbox, &text, "d2", "blocked again")[1].clone();
+    let out = flush(&sandbox);
+    assert!(!out.status.success());
+    assert_eq!(crate::util::json(&out)[0]["failed"], 1);
+    assert_eq!(tasks.lock().unwrap().items.len(), 2);
+    let event_id = second.event_id.to_string();
+    assert_eq!(
+        sandbox.store().action_record("todo", &event_id).unwrap(),
+        None
+    );
+
+    // After the backoff, the next run finds the task by its marker and records it instead of
+    // creating a second one.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let creates_before = tasks.lock().unwrap().creates;
+    let out = flush(&sandbox);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(crate::util::json(&out)[0]["created"], 1);
+    assert_eq!(
+        tasks.lock().unwrap().creates,
+        creates_before,
+        "no second POST"
+    );
+    assert_eq!(tasks.lock().unwrap().items.len(), 2);
+    assert_eq!(
+        sandbox
+            .store()
+            .action_record("todo", &event_id)
+            .unwrap()
+            .as_deref(),
+        Some("task-2")
+    );
+
+    // Nothing is pending; another run creates nothing.
+    let out = flush(&sandbox);
+    assert!(out.status.success());
+    let report = crate::util::json(&out);
+    assert_eq!(
+        (report[0]["created"].as_u64(), report[0]["pending"].as_i64()),
+        (Some(0), Some(0))
+    );
+    assert_eq!(tasks.lock().unwrap().items.len(), 2);
+    assert_eq!(events_of(&sandbox.store(), "externalTaskCreated").len(), 2);
+    assert_eq!(tasks.lock().unwrap().unauthorized, 0);
+}
+
+/// What the fake Slack Web API saw.
+#[derive(Default)]
+struct Slack {
+    posts: Vec<Value>,
+}
+
+async fn post_message(
+    State(slack): State<Arc<Mutex<Slack>>>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
+    if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some("Bearer xoxb-test") {
+        return Json(json!({"ok": false, "error": "invalid_auth"})).into_response();
+    }
+    let mut slack = slack.lock().unwrap();
+    slack.posts.push(body);
+    let ts = format!("1700000100.{:06}", slack.posts.len());
+    Json(json!({"ok": true, "channel": "C1", "ts": ts})).into_response()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_message_trmctl_posted_coming_back_triggers_no_action() {
+    let slack: Arc<Mutex<Slack>> = Arc::default();
+    let app = axum::Router::new()
+        .route("/api/chat.postMessage", post(post_message))
+        .with_state(slack.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let sandbox = Sandbox::with_config(&server_config(&format!(
+        r#"
+[[rules]]
+integration = "slack"
+match = {{ subject = "(?i)blocked" }}
+emit = "potentialTensionDetected"
+
+[[actions]]
+name = "echo"
+on = "potentialTensionDetected"
+integrations = ["slack"]
+kind = "slack-message"
+token = "env:T_BOT"
+channel = "C1"
+text = "Tension spotted: {{subject}}"
+base_url = "{base}"
+retry_base = "10ms"
+retry_max = "20ms"
+"#
+    )));
+    let server = Server::start_with_env(&sandbox, &[("T_BOT", "xoxb-test")]);
+    let client = reqwest::Client::new();
+    let send = |body: String| {
+        let t = crate::server::now();
+        client
+            .post(server.url("/hooks/slack"))
+            .header("X-Slack-Request-Timestamp", t.to_string())
+            .header("X-Slack-Signature", slack_signature(t, body.as_bytes()))
+            .header("Content-Type", "application/json")
+            .body(body)
+    };
+
+    // A person's message matches the rule: the action posts once.
+    let message = json!({"type": "event_callback", "event_id": "Ev1", "event_time": 1700000000,
+        "event": {"type": "message", "channel": "C1", "user": "U1", "text": "we are blocked", "ts": "1700000000.000001"}});
+    let status = send(message.to_string()).send().await.unwrap().status();
+    assert_eq!(status, StatusCode::ACCEPTED);
+    eventually("the action posted", || {
+        !slack.lock().unwrap().posts.is_empty()
+    })
+    .await;
+    let posted = slack.lock().unwrap().posts[0].clone();
+    assert_eq!(posted["channel"], "C1");
+    assert_eq!(posted["text"], "Tension spotted: we are blocked");
+    assert_eq!(posted["metadata"]["event_type"], "trmctl_action");
+
+    // Slack delivers the bot's own message back, with its bot_id and metadata. Its text matches
+    // the rule too, so a tension is derived from it, but the action must not post again.
+    let echo = json!({"type": "event_callback", "event_id": "Ev2", "event_time": 1700000100,
+        "event": {"type": "message", "channel": "C1", "bot_id": "B1", "text": posted["text"],
+                  "ts": "1700000100.000001", "metadata": posted["metadata"]}});
+    let status = send(echo.to_string()).send().await.unwrap().status();
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let store = sandbox.store();
+    eventually("the echo's tension was looked at", || {
+        let tensions = events_of(&store, "potentialTensionDetected");
+        tensions.len() == 2
+            && store.action_state("echo").unwrap().is_some_and(|s| {
+                let stored = store
+                    .list_events(&EventFilter {
+                        limit: 1000,
+                        ..Default::default()
+                    })
+                    .unwrap();
+                let last = stored
+                    .iter()
+                    .filter(|e| e.event.event_type == EventType::PotentialTensionDetected)
+                    .map(|e| e.seq)
+                    .max()
+                    .unwrap();
+                s.last_seq >= last
+            })
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(slack.lock().unwrap().posts.len(), 1, "no second post");
+    let records = store.action_records("echo").unwrap();
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0].external_id, "1700000100.000001");
+    assert_eq!(events_of(&store, "externalTaskCreated").len(), 1);
+    server.terminate();
+}
