@@ -15,6 +15,7 @@ pub mod output;
 pub mod paths;
 pub mod poll;
 pub mod registry;
+pub mod retry;
 pub mod rules;
 pub mod secrets;
 pub mod sinks;

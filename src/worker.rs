@@ -19,9 +19,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
-use rand::Rng;
 
-use crate::config::{Config, WorkerConfig};
+use crate::config::Config;
 use crate::connectors::{self, Incoming};
 use crate::store::{Delivery, Store, due_attempts, fail_delivery, finish_delivery, record_event};
 use crate::webhooks::metrics::Metrics;
@@ -219,7 +218,12 @@ fn attempt(store: &mut Store, shared: &Shared, batch: &[Delivery]) {
                 Err(Failure::Transient(_)) => "retry",
             };
             if let Err(Failure::Permanent(error) | Failure::Transient(error)) = &result {
-                let next = Utc::now() + backoff(settings, attempts_made);
+                let delay = crate::retry::full_jitter(
+                    settings.retry_base,
+                    settings.retry_max,
+                    attempts_made,
+                );
+                let next = Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default();
                 fail_delivery(tx, &delivery.delivery_id, error, next, outcome == "dead")?;
             }
             attempts.push(Attempt {
@@ -316,41 +320,4 @@ fn process(
         events: stored,
         gmail_changed,
     })
-}
-
-/// Exponential backoff with full jitter: a random delay up to `retry_base · 2^(attempt-1)`,
-/// capped at `retry_max`.
-pub fn backoff(settings: &WorkerConfig, attempt: u32) -> chrono::Duration {
-    let exponent = attempt.saturating_sub(1).min(30);
-    let ceiling = settings
-        .retry_base
-        .saturating_mul(1u32 << exponent)
-        .min(settings.retry_max);
-    let millis = u64::try_from(ceiling.as_millis()).unwrap_or(u64::MAX);
-    let delay = rand::thread_rng().gen_range(0..=millis);
-    chrono::Duration::milliseconds(i64::try_from(delay).unwrap_or(i64::MAX))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_is_capped_and_jittered() {
-        let settings = WorkerConfig {
-            concurrency: 1,
-            max_attempts: 5,
-            retry_base: Duration::from_secs(2),
-            retry_max: Duration::from_secs(60),
-        };
-        for attempt in 1..40 {
-            let delay = backoff(&settings, attempt).num_milliseconds();
-            let ceiling = (2000u64 << (attempt - 1).min(30)).min(60_000) as i64;
-            assert!((0..=ceiling).contains(&delay), "attempt {attempt}: {delay}");
-        }
-        let spread: HashSet<i64> = (0..50)
-            .map(|_| backoff(&settings, 6).num_milliseconds())
-            .collect();
-        assert!(spread.len() > 10, "full jitter spreads retries");
-    }
 }

@@ -23,7 +23,6 @@ use std::time::Duration;
 
 use anyhow::{Context as _, Result};
 use chrono::Utc;
-use rand::Rng;
 use serde::Serialize;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
@@ -234,14 +233,8 @@ fn created_event(cfg: &ActionConfig, cause: &Event, external_id: &str) -> Event 
     event
 }
 
-/// Exponential backoff with full jitter, as the sinks do.
 fn backoff(cfg: &ActionConfig, attempt: u32) -> Duration {
-    let ceiling = cfg
-        .retry_base
-        .saturating_mul(1u32 << attempt.saturating_sub(1).min(30))
-        .min(cfg.retry_max);
-    let millis = u64::try_from(ceiling.as_millis()).unwrap_or(u64::MAX);
-    Duration::from_millis(rand::thread_rng().gen_range(0..=millis))
+    crate::retry::full_jitter(cfg.retry_base, cfg.retry_max, attempt)
 }
 
 /// Runs every configured action until `shutdown` is cancelled (inside `trmctl serve`).

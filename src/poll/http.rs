@@ -15,7 +15,6 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
-use rand::Rng;
 use reqwest::StatusCode;
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue, RETRY_AFTER};
 use serde_json::Value;
@@ -250,7 +249,13 @@ impl Http {
                 return Err(anyhow!("{why}; gave up after {attempt} attempts"));
             }
             let delay = retry_after
-                .unwrap_or_else(|| self.backoff(attempt))
+                .unwrap_or_else(|| {
+                    crate::retry::full_jitter(
+                        self.settings.retry_base,
+                        self.settings.retry_max,
+                        attempt,
+                    )
+                })
                 .min(Duration::from_secs(300));
             tracing::info!(
                 attempt,
@@ -259,17 +264,6 @@ impl Http {
             );
             tokio::time::sleep(delay).await;
         }
-    }
-
-    /// Full jitter: a random delay up to `retry_base · 2^(attempt-1)`, capped at `retry_max`.
-    fn backoff(&self, attempt: u32) -> Duration {
-        let ceiling = self
-            .settings
-            .retry_base
-            .saturating_mul(1u32 << attempt.saturating_sub(1).min(20))
-            .min(self.settings.retry_max);
-        let millis = u64::try_from(ceiling.as_millis()).unwrap_or(u64::MAX);
-        Duration::from_millis(rand::thread_rng().gen_range(0..=millis))
     }
 
     /// Waits until the account's budget has room for this request.

@@ -11,7 +11,6 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
-use rand::Rng;
 
 use super::{Outcome, Sink, SinkConfig, filter};
 use crate::store::{Retry, SinkState, Store, StoredEvent};
@@ -178,43 +177,13 @@ fn retry_in(attempts: u32, delay: Duration, error: &str) -> Retry<'_> {
     }
 }
 
-/// Exponential backoff with full jitter: a random delay up to `retry_base · 2^(attempt-1)`,
-/// capped at `retry_max`.
 fn backoff(cfg: &SinkConfig, attempt: u32) -> Duration {
-    let ceiling = cfg
-        .retry_base
-        .saturating_mul(1u32 << attempt.saturating_sub(1).min(30))
-        .min(cfg.retry_max);
-    let millis = u64::try_from(ceiling.as_millis()).unwrap_or(u64::MAX);
-    Duration::from_millis(rand::thread_rng().gen_range(0..=millis))
+    crate::retry::full_jitter(cfg.retry_base, cfg.retry_max, attempt)
 }
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashSet;
-
     use super::*;
-    use crate::config::Config;
-
-    fn sink_config(extra: &str) -> SinkConfig {
-        let text =
-            format!("[[sinks]]\nname = \"s\"\nkind = \"command\"\ncommand = [\"true\"]\n{extra}");
-        let mut config = Config::from_toml(&text, Path::new("t.toml")).unwrap();
-        assert!(config.validate().is_empty());
-        config.sinks.remove(0)
-    }
-
-    #[test]
-    fn backoff_is_capped_and_jittered() {
-        let cfg = sink_config("retry_base = \"2s\"\nretry_max = \"60s\"\n");
-        for attempt in 1..40 {
-            let delay = backoff(&cfg, attempt).as_millis();
-            let ceiling = (2000u128 << (attempt - 1).min(30)).min(60_000);
-            assert!(delay <= ceiling, "attempt {attempt}: {delay}");
-        }
-        let spread: HashSet<u128> = (0..50).map(|_| backoff(&cfg, 6).as_millis()).collect();
-        assert!(spread.len() > 10, "full jitter spreads retries");
-    }
 
     #[tokio::test]
     async fn a_held_lock_is_busy_unless_waiting() {

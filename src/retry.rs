@@ -1,0 +1,37 @@
+//! The one retry schedule: exponential backoff with full jitter. Workers, polls, sinks and
+//! actions all wait this way, so a crowd of failures spreads out instead of retrying in step.
+
+use std::time::Duration;
+
+use rand::Rng;
+
+/// A random delay between zero and `base · 2^(attempt-1)`, the ceiling capped at `max`.
+/// `attempt` counts from 1.
+pub fn full_jitter(base: Duration, max: Duration, attempt: u32) -> Duration {
+    let ceiling = base
+        .saturating_mul(1u32 << attempt.saturating_sub(1).min(30))
+        .min(max);
+    let millis = u64::try_from(ceiling.as_millis()).unwrap_or(u64::MAX);
+    Duration::from_millis(rand::thread_rng().gen_range(0..=millis))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+
+    #[test]
+    fn capped_and_jittered() {
+        let (base, max) = (Duration::from_secs(2), Duration::from_secs(60));
+        for attempt in 1..40 {
+            let delay = full_jitter(base, max, attempt).as_millis();
+            let ceiling = (2000u128 << (attempt - 1).min(30)).min(60_000);
+            assert!(delay <= ceiling, "attempt {attempt}: {delay}");
+        }
+        let spread: HashSet<u128> = (0..50)
+            .map(|_| full_jitter(base, max, 6).as_millis())
+            .collect();
+        assert!(spread.len() > 10, "full jitter spreads retries");
+    }
+}
