@@ -8,6 +8,11 @@
 //! retry never creates it twice; a Google Task additionally carries a marker in its notes that
 //! is looked up before creating, which covers a crash between creating and recording.
 //!
+//! A Google Task follows its source item: a later version of the same email, row or record
+//! (same integration and `externalId` as the event that created it) updates the task instead
+//! of creating another, last write wins with an etag check (see `google_task`). What trmctl
+//! last wrote is kept per source item (`action_versions`); an update stores no new event.
+//!
 //! Loop prevention: an event that is trmctl's own object coming back (a Slack message with
 //! trmctl's metadata, a task with the marker, an external id in `action_records`), or one
 //! derived from such an event, triggers no action.
@@ -33,7 +38,7 @@ pub use slack::METADATA_TYPE;
 
 use crate::config::Config;
 use crate::event::{Event, EventType};
-use crate::store::{ActionRecord, Store, StoredEvent};
+use crate::store::{ActionRecord, ActionVersion, Store, StoredEvent};
 
 /// How often an idle action looks again without being woken.
 const TICK: Duration = Duration::from_secs(1);
@@ -84,13 +89,60 @@ impl Action {
         })
     }
 
-    /// Creates the object for one event; its external id.
-    async fn create(&self, event: &Event) -> Result<String> {
+    /// Creates the object for one event; its external id, and for an object that follows its
+    /// source item, what to record of the version written.
+    async fn create(&self, event: &Event) -> Result<(String, Option<ActionVersion>)> {
         match &self.transport {
-            Transport::GoogleTask(t) => t.create(&self.cfg, event).await,
-            Transport::Slack(t) => t.create(&self.cfg, event).await,
-            Transport::Http(t) => t.create(&self.cfg, event).await,
+            Transport::GoogleTask(t) => {
+                let task = t.create(&self.cfg, event).await?;
+                let version = self.version(event, &event.event_id.to_string(), task.clone());
+                Ok((task.id, version))
+            }
+            Transport::Slack(t) => Ok((t.create(&self.cfg, event).await?, None)),
+            Transport::Http(t) => Ok((t.create(&self.cfg, event).await?, None)),
         }
+    }
+
+    /// Updates the object that follows the event's source item; the version written, or None
+    /// when it was not written (a conflict the remote side won, logged).
+    async fn update(&self, event: &Event, last: &ActionVersion) -> Result<Option<ActionVersion>> {
+        let Transport::GoogleTask(t) = &self.transport else {
+            return Ok(None);
+        };
+        Ok(match t.update(&self.cfg, event, last).await? {
+            google_task::Update::Patched(task) => self.version(event, &last.first_event_id, task),
+            google_task::Update::Skipped => None,
+        })
+    }
+
+    /// The version record of a task written for an event with a source `externalId`.
+    fn version(
+        &self,
+        event: &Event,
+        first_event_id: &str,
+        task: google_task::Written,
+    ) -> Option<ActionVersion> {
+        Some(ActionVersion {
+            action: self.cfg.name.clone(),
+            integration: event.integration.clone(),
+            source_id: event.external_id.clone()?,
+            external_id: task.id,
+            first_event_id: first_event_id.to_string(),
+            etag: task.etag,
+            remote_updated: task.updated,
+            occurred_at: event.occurred_at,
+        })
+    }
+
+    /// What the action last wrote for the event's source item, if it keeps one up to date.
+    fn last_version(&self, store: &Store, event: &Event) -> Result<Option<ActionVersion>> {
+        if self.cfg.kind != ActionKind::GoogleTask {
+            return Ok(None);
+        }
+        let Some(source_id) = event.external_id.as_deref() else {
+            return Ok(None);
+        };
+        store.action_version(&self.cfg.name, &event.integration, source_id)
     }
 }
 
@@ -140,7 +192,10 @@ fn looks_own(store: &Store, event: &Event) -> Result<bool> {
 pub enum Step {
     /// An object was created (or found from before a crash) and recorded.
     Created(String),
-    /// The next event needed nothing: trmctl's own object, or already recorded.
+    /// An object that follows its source item was updated (its external id).
+    Updated(String),
+    /// The next event needed nothing: trmctl's own object, or already recorded; or an update
+    /// was not written (a remote edit won, logged).
     Skipped,
     /// An attempt failed; retried later, or given up on after `max_attempts`.
     Failed(String),
@@ -173,15 +228,26 @@ pub async fn step(store: &mut Store, action: &Action) -> Result<Step> {
     let event_id = event.event_id.to_string();
     if is_own(store, &event)? {
         tracing::debug!(action = %name, %event_id, "trmctl's own object came back; no action");
-        store.action_done(name, from, seq, None, None)?;
+        store.action_done(name, from, seq, None, None, None)?;
         return Ok(Step::Skipped);
     }
     if store.action_record(name, &event_id)?.is_some() {
-        store.action_done(name, from, seq, None, None)?;
+        store.action_done(name, from, seq, None, None, None)?;
         return Ok(Step::Skipped);
     }
-    match action.create(&event).await {
-        Ok(external_id) => {
+    enum Done {
+        Created(String, Option<ActionVersion>),
+        Updated(Option<ActionVersion>),
+    }
+    let done = match action.last_version(store, &event)? {
+        Some(last) => action.update(&event, &last).await.map(Done::Updated),
+        None => action
+            .create(&event)
+            .await
+            .map(|(id, version)| Done::Created(id, version)),
+    };
+    match done {
+        Ok(Done::Created(external_id, version)) => {
             let record = ActionRecord {
                 action: name.clone(),
                 event_id: event_id.clone(),
@@ -189,15 +255,26 @@ pub async fn step(store: &mut Store, action: &Action) -> Result<Step> {
                 external_id: external_id.clone(),
             };
             let created = created_event(cfg, &event, &external_id);
-            store.action_done(name, from, seq, Some((&record, &created)), None)?;
+            let created = Some((&record, &created));
+            store.action_done(name, from, seq, created, version.as_ref(), None)?;
             tracing::info!(action = %name, %event_id, external_id = %external_id, "action created its object");
             Ok(Step::Created(external_id))
+        }
+        Ok(Done::Updated(Some(version))) => {
+            store.action_done(name, from, seq, None, Some(&version), None)?;
+            tracing::info!(action = %name, %event_id, external_id = %version.external_id,
+                "action updated its object");
+            Ok(Step::Updated(version.external_id))
+        }
+        Ok(Done::Updated(None)) => {
+            store.action_done(name, from, seq, None, None, None)?;
+            Ok(Step::Skipped)
         }
         Err(e) => {
             let error = format!("{e:#}");
             let attempts = state.attempts + 1;
             if attempts >= cfg.max_attempts {
-                store.action_done(name, from, seq, None, Some(&error))?;
+                store.action_done(name, from, seq, None, None, Some(&error))?;
                 tracing::warn!(action = %name, %event_id, attempts, error = %error,
                     "giving up on the event after max_attempts; moving on");
             } else {
@@ -277,7 +354,9 @@ async fn run_one(cfg: ActionConfig, config: Arc<Config>, db: PathBuf, shutdown: 
                 }
             },
             Some((store, action)) => match step(store, action).await {
-                Ok(Step::Created(_) | Step::Skipped | Step::Failed(_)) => Duration::ZERO,
+                Ok(Step::Created(_) | Step::Updated(_) | Step::Skipped | Step::Failed(_)) => {
+                    Duration::ZERO
+                }
                 Ok(Step::Waiting | Step::Idle) => TICK,
                 Err(e) => {
                     tracing::error!(action = %cfg.name, error = %format!("{e:#}"), "an action step failed");
@@ -303,7 +382,10 @@ pub struct FlushReport {
     pub name: String,
     /// Objects created (or found and recorded) by this run.
     pub created: u64,
-    /// Events that needed nothing (trmctl's own objects, or already recorded).
+    /// Objects updated by this run (a later version of a task's source item).
+    pub updated: u64,
+    /// Events that needed nothing (trmctl's own objects, or already recorded), and updates not
+    /// written because of a conflict (logged).
     pub skipped: u64,
     /// Failed attempts in this run (an action stops at its first failure).
     pub failed: u64,
@@ -352,6 +434,7 @@ async fn flush_one(
         };
         match step(store, ready).await? {
             Step::Created(_) => report.created += 1,
+            Step::Updated(_) => report.updated += 1,
             Step::Skipped => report.skipped += 1,
             Step::Failed(error) => {
                 report.failed += 1;

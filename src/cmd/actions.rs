@@ -51,8 +51,8 @@ fn flush(ctx: &Context, names: &[String]) -> Result<ExitCode> {
             eprintln!("{}: {error}", report.name);
         } else if ctx.global.verbose > 0 {
             eprintln!(
-                "{}: {} created, {} skipped, {} pending",
-                report.name, report.created, report.skipped, report.pending
+                "{}: {} created, {} updated, {} skipped, {} pending",
+                report.name, report.created, report.updated, report.skipped, report.pending
             );
         }
     }

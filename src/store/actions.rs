@@ -30,6 +30,27 @@ pub struct ActionRecord {
     pub external_id: String,
 }
 
+/// What an action last wrote to an object that follows a source item (a Google Task kept up to
+/// date with later versions of the same email, row or record).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActionVersion {
+    pub action: String,
+    /// The causing event's integration.
+    pub integration: String,
+    /// The causing event's `externalId`.
+    pub source_id: String,
+    /// The object's id (a task id).
+    pub external_id: String,
+    /// The event that created the object (whose marker its notes keep).
+    pub first_event_id: String,
+    /// The object's etag after trmctl's last write.
+    pub etag: Option<String>,
+    /// The object's `updated` time after trmctl's last write, as the provider wrote it.
+    pub remote_updated: Option<String>,
+    /// `occurredAt` of the event last written.
+    pub occurred_at: DateTime<Utc>,
+}
+
 fn now_stamp() -> String {
     format_time(&Utc::now())
 }
@@ -129,6 +150,48 @@ impl Store {
             .optional()?)
     }
 
+    /// What an action last wrote for a source item (integration, the source's `externalId`).
+    pub fn action_version(
+        &self,
+        action: &str,
+        integration: &str,
+        source_id: &str,
+    ) -> Result<Option<ActionVersion>> {
+        let row = self
+            .conn
+            .query_row(
+                "SELECT external_id, first_event_id, etag, remote_updated, occurred_at
+                 FROM action_versions WHERE action = ?1 AND integration = ?2 AND source_id = ?3",
+                params![action, integration, source_id],
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, Option<String>>(2)?,
+                        r.get::<_, Option<String>>(3)?,
+                        r.get::<_, String>(4)?,
+                    ))
+                },
+            )
+            .optional()?;
+        let Some((external_id, first_event_id, etag, remote_updated, occurred_at)) = row else {
+            return Ok(None);
+        };
+        let occurred_at = DateTime::parse_from_rfc3339(&occurred_at)
+            .map(|t| t.with_timezone(&Utc))
+            .with_context(|| format!("reading the version time of action {action}"))?;
+        Ok(Some(ActionVersion {
+            action: action.to_string(),
+            integration: integration.to_string(),
+            source_id: source_id.to_string(),
+            external_id,
+            first_event_id,
+            etag,
+            remote_updated,
+            occurred_at,
+        }))
+    }
+
     /// Whether some action created the object with this external id.
     pub fn is_action_external_id(&self, external_id: &str) -> Result<bool> {
         Ok(self
@@ -160,14 +223,16 @@ impl Store {
     }
 
     /// Moves the cursor past an event; with `created`, also records what the action created
-    /// and stores its `externalTaskCreated` event, all in one transaction. False when the
-    /// cursor was no longer at `from` (nothing changed).
+    /// and stores its `externalTaskCreated` event; with `version`, records what it last wrote
+    /// for the source item; all in one transaction. False when the cursor was no longer at
+    /// `from` (nothing changed).
     pub fn action_done(
         &mut self,
         name: &str,
         from: i64,
         seq: i64,
         created: Option<(&ActionRecord, &Event)>,
+        version: Option<&ActionVersion>,
         error: Option<&str>,
     ) -> Result<bool> {
         let at = now_stamp();
@@ -193,6 +258,30 @@ impl Store {
                     ],
                 )?;
                 insert_event(tx, event)?;
+            }
+            if moved == 1
+                && let Some(v) = version
+            {
+                tx.execute(
+                    "INSERT INTO action_versions (action, integration, source_id, external_id,
+                         first_event_id, etag, remote_updated, occurred_at, updated_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                     ON CONFLICT (action, integration, source_id) DO UPDATE SET
+                         external_id = excluded.external_id, etag = excluded.etag,
+                         remote_updated = excluded.remote_updated,
+                         occurred_at = excluded.occurred_at, updated_at = excluded.updated_at",
+                    params![
+                        v.action,
+                        v.integration,
+                        v.source_id,
+                        v.external_id,
+                        v.first_event_id,
+                        v.etag,
+                        v.remote_updated,
+                        v.occurred_at.to_rfc3339_opts(SecondsFormat::Millis, true),
+                        at
+                    ],
+                )?;
             }
             Ok(moved == 1)
         })

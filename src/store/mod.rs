@@ -22,7 +22,7 @@ use rusqlite::Connection;
 use rusqlite_migration::{M, Migrations};
 
 pub use accounts::{AccountRow, mark_reauth};
-pub use actions::{ActionRecord, ActionState};
+pub use actions::{ActionRecord, ActionState, ActionVersion};
 pub use deliveries::{
     Delivery, Enqueued, NewDelivery, due_attempts, enqueue, fail as fail_delivery,
     finish as finish_delivery,
@@ -38,6 +38,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0002_secret_names.sql"),
     include_str!("migrations/0003_sinks.sql"),
     include_str!("migrations/0004_actions.sql"),
+    include_str!("migrations/0005_action_versions.sql"),
 ];
 
 fn migrations() -> Migrations<'static> {

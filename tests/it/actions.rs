@@ -1,16 +1,19 @@
 //! Actions over real HTTP on loopback: a fake Google Tasks API (with the local OAuth server for
 //! the token) against `trmctl actions flush`, and a fake Slack Web API against `trmctl serve`,
-//! with the posted message delivered back through the signed Slack webhook.
+//! with the posted message delivered back through the signed Slack webhook. The fake Tasks API
+//! also reads one task and patches it with an `If-Match` etag check, for the updates of a task
+//! that follows its source item.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::{Path as UrlPath, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::{Value, json};
 use trmctl::config::Config;
 use trmctl::event::{Event, EventType, now};
@@ -22,12 +25,46 @@ use crate::util::Sandbox;
 
 const REFRESH: &str = "1//actions-refresh";
 
+/// One task at the fake Tasks API.
+#[derive(Clone, Debug)]
+struct FakeTask {
+    id: String,
+    title: String,
+    notes: String,
+    etag: String,
+    updated: DateTime<Utc>,
+}
+
+impl FakeTask {
+    fn json(&self) -> Value {
+        json!({"id": self.id, "title": self.title, "notes": self.notes, "etag": self.etag,
+               "updated": self.updated.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)})
+    }
+
+    /// A write: a new etag and `updated`.
+    fn touch(&mut self, updated: DateTime<Utc>) {
+        let n: u32 = self
+            .etag
+            .trim_matches('"')
+            .trim_start_matches('e')
+            .parse()
+            .unwrap();
+        self.etag = format!("\"e{}\"", n + 1);
+        self.updated = updated;
+    }
+}
+
 /// The fake Tasks API's state.
 #[derive(Default)]
 struct Tasks {
-    /// (id, title, notes)
-    items: Vec<(String, String, String)>,
+    items: Vec<FakeTask>,
     creates: usize,
+    /// PATCHes that were applied.
+    patches: usize,
+    /// PATCHes answered 412 (their `If-Match` was not the task's etag).
+    precondition_failed: usize,
+    /// Someone else writes the task right before the next PATCH arrives (an etag race).
+    race_next_patch: bool,
     lists: usize,
     /// Store the next created task, then answer 500 (the answer is "lost", as in a crash).
     lose_next_answer: bool,
@@ -62,7 +99,7 @@ async fn list_tasks(
         .iter()
         .skip(page)
         .take(1)
-        .map(|(id, title, notes)| json!({"id": id, "title": title, "notes": notes}))
+        .map(FakeTask::json)
         .collect();
     let mut body = json!({ "items": items });
     if page + 1 < tasks.items.len() {
@@ -83,13 +120,71 @@ async fn create_task(
     }
     tasks.creates += 1;
     let id = format!("task-{}", tasks.items.len() + 1);
-    let title = body["title"].as_str().unwrap_or_default().to_string();
-    let notes = body["notes"].as_str().unwrap_or_default().to_string();
-    tasks.items.push((id.clone(), title.clone(), notes.clone()));
+    let task = FakeTask {
+        id,
+        title: body["title"].as_str().unwrap_or_default().to_string(),
+        notes: body["notes"].as_str().unwrap_or_default().to_string(),
+        etag: "\"e1\"".into(),
+        updated: Utc::now(),
+    };
+    tasks.items.push(task.clone());
     if std::mem::take(&mut tasks.lose_next_answer) {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     }
-    Json(json!({"id": id, "title": title, "notes": notes})).into_response()
+    Json(task.json()).into_response()
+}
+
+async fn get_task(
+    State(tasks): State<SharedTasks>,
+    headers: HeaderMap,
+    UrlPath((_list, id)): UrlPath<(String, String)>,
+) -> Response {
+    let mut tasks = tasks.lock().unwrap();
+    if !bearer_ok(&headers) {
+        tasks.unauthorized += 1;
+        return StatusCode::UNAUTHORIZED.into_response();
+    }
+    match tasks.items.iter().find(|t| t.id == id) {
+        Some(task) => Json(task.json()).into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+async fn patch_task(
+    State(tasks): State<SharedTasks>,
+    headers: HeaderMap,
+    UrlPath((_list, id)): UrlPath<(String, String)>,
+    Json(body): Json<Value>,
+) -> Response {
+    let mut tasks = tasks.lock().unwrap();
+    if !bearer_ok(&headers) {
+        tasks.unauthorized += 1;
+        return StatusCode::UNAUTHORIZED.into_response();
+    }
+    let race = std::mem::take(&mut tasks.race_next_patch);
+    let Some(task) = tasks.items.iter_mut().find(|t| t.id == id) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    if race {
+        // Another writer got there first: a new etag (its `updated` is older than the event).
+        let updated = task.updated;
+        task.touch(updated);
+    }
+    let if_match = headers.get("if-match").and_then(|v| v.to_str().ok());
+    if if_match != Some(task.etag.as_str()) {
+        tasks.precondition_failed += 1;
+        return StatusCode::PRECONDITION_FAILED.into_response();
+    }
+    if let Some(title) = body["title"].as_str() {
+        task.title = title.to_string();
+    }
+    if let Some(notes) = body["notes"].as_str() {
+        task.notes = notes.to_string();
+    }
+    task.touch(Utc::now());
+    let answer = task.json();
+    tasks.patches += 1;
+    Json(answer).into_response()
 }
 
 async fn start_tasks() -> (String, SharedTasks) {
@@ -98,6 +193,10 @@ async fn start_tasks() -> (String, SharedTasks) {
         .route(
             "/tasks/v1/lists/{list}/tasks",
             get(list_tasks).post(create_task),
+        )
+        .route(
+            "/tasks/v1/lists/{list}/tasks/{task}",
+            get(get_task).patch(patch_task),
         )
         .with_state(tasks.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -180,7 +279,9 @@ async fn a_google_task_is_created_once_even_when_its_answer_is_lost() {
     {
         let tasks = tasks.lock().unwrap();
         assert_eq!(tasks.items.len(), 1);
-        let (id, title, notes) = &tasks.items[0];
+        let FakeTask {
+            id, title, notes, ..
+        } = &tasks.items[0];
         assert_eq!(id, "task-1");
         assert_eq!(title, "Tension: we are blocked on the API");
         assert!(notes.starts_with("From gh ("), "{notes}");
@@ -257,6 +358,160 @@ async fn a_google_task_is_created_once_even_when_its_answer_is_lost() {
     assert_eq!(tasks.lock().unwrap().items.len(), 2);
     assert_eq!(events_of(&sandbox.store(), "externalTaskCreated").len(), 2);
     assert_eq!(tasks.lock().unwrap().unauthorized, 0);
+}
+
+/// Stores one version of a source item (same `externalId` each time) through the rules.
+fn record_version(
+    sandbox: &Sandbox,
+    text: &str,
+    key: &str,
+    source: &str,
+    subject: &str,
+    occurred_at: DateTime<Utc>,
+) -> Vec<Event> {
+    let mut config = Config::from_toml(text, Path::new("t.toml")).unwrap();
+    assert!(config.validate().is_empty());
+    let mut base = Event::new(
+        EventType::GithubEventReceived,
+        "gh",
+        "github",
+        key.into(),
+        occurred_at,
+    );
+    base.external_id = Some(source.into());
+    base.subject = Some(subject.into());
+    let mut store = sandbox.store();
+    store
+        .transaction(|tx| trmctl::store::record_event(tx, base, &config.ruleset))
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_later_version_of_the_source_item_updates_its_task_last_write_wins() {
+    let (base, tasks) = start_tasks().await;
+    let auth = AuthServer::start().await;
+    auth.books().refresh_tokens.push(REFRESH.to_string());
+    let text = format!(
+        "{}refresh_token = \"env:T_REFRESH\"\n\n[poll]\nretry_base = \"10ms\"\nretry_max = \"50ms\"\n\
+         timeout = \"5s\"\n\n[integrations.gh]\nkind = \"github\"\nsecret = \"env:T_GH\"\n\n\
+         [[rules]]\nintegration = \"gh\"\nmatch = {{ subject = \"(?i)blocked\" }}\nemit = \"potentialTensionDetected\"\n\n\
+         [[actions]]\nname = \"todo\"\non = \"potentialTensionDetected\"\nkind = \"google-task\"\n\
+         account = \"founder\"\ntitle = \"Tension: {{subject}}\"\nnotes = \"From {{integration}}\"\n\
+         base_url = \"{base}\"\nretry_base = \"10ms\"\nretry_max = \"20ms\"\n",
+        auth.account_config("founder")
+    );
+    let sandbox = Sandbox::with_config(&text);
+    let ok = |out: &std::process::Output| {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        crate::util::json(out)
+    };
+
+    // (a) The first version of row-1 creates a task; the second updates it: one task, one PATCH.
+    let first = record_version(&sandbox, &text, "r1v1", "row-1", "blocked v1", now())[1].clone();
+    let report = ok(&flush(&sandbox));
+    assert_eq!(report[0]["created"], 1, "{report}");
+    record_version(&sandbox, &text, "r1v2", "row-1", "blocked v2", now());
+    let report = ok(&flush(&sandbox));
+    assert_eq!(
+        (&report[0]["created"], &report[0]["updated"]),
+        (&json!(0), &json!(1)),
+        "{report}"
+    );
+    {
+        let tasks = tasks.lock().unwrap();
+        assert_eq!((tasks.items.len(), tasks.creates, tasks.patches), (1, 1, 1));
+        let task = &tasks.items[0];
+        assert_eq!(task.title, "Tension: blocked v2");
+        assert_eq!(task.etag, "\"e2\"");
+        assert!(
+            task.notes
+                .ends_with(&format!("trmctl-event:{}", first.event_id)),
+            "the first event's marker stays: {}",
+            task.notes
+        );
+    }
+    let store = sandbox.store();
+    assert_eq!(events_of(&store, "externalTaskCreated").len(), 1);
+    assert_eq!(store.action_records("todo").unwrap().len(), 1);
+    let version = store
+        .action_version("todo", "gh", "row-1")
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (version.external_id.as_str(), version.etag.as_deref()),
+        ("task-1", Some("\"e2\""))
+    );
+    assert_eq!(version.first_event_id, first.event_id.to_string());
+    drop(store);
+
+    // (b) Someone edits the task by hand; a version of the row that occurred before that edit
+    // (a late poll) does not overwrite it: no PATCH, the conflict is logged.
+    {
+        let mut tasks = tasks.lock().unwrap();
+        let task = &mut tasks.items[0];
+        task.title = "Edited by hand".into();
+        task.touch(Utc::now());
+    }
+    let old = now() - TimeDelta::hours(1);
+    record_version(&sandbox, &text, "r1v3", "row-1", "blocked v3", old);
+    let out = flush(&sandbox);
+    let report = ok(&out);
+    assert_eq!(
+        (&report[0]["updated"], &report[0]["skipped"]),
+        (&json!(0), &json!(1)),
+        "{report}"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("conflict") && stderr.contains("task-1"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("ya29."), "no token in the log: {stderr}");
+    {
+        let tasks = tasks.lock().unwrap();
+        assert_eq!((tasks.patches, tasks.items.len()), (1, 1));
+        assert_eq!(
+            tasks.items[0].title, "Edited by hand",
+            "the remote edit won"
+        );
+    }
+
+    // (c) An etag race: another write lands between the read and the PATCH, which answers
+    // 412; the read-compare-patch is tried again with the new etag and succeeds.
+    record_version(&sandbox, &text, "r2v1", "row-2", "blocked row 2", now());
+    ok(&flush(&sandbox));
+    tasks.lock().unwrap().race_next_patch = true;
+    record_version(&sandbox, &text, "r2v2", "row-2", "blocked row 2, v2", now());
+    let out = flush(&sandbox);
+    let report = ok(&out);
+    assert_eq!(report[0]["updated"], 1, "{report}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("412"),
+        "the race is logged"
+    );
+    {
+        let tasks = tasks.lock().unwrap();
+        assert_eq!(
+            (tasks.items.len(), tasks.patches, tasks.precondition_failed),
+            (2, 2, 1)
+        );
+        let task = &tasks.items[1];
+        assert_eq!(task.title, "Tension: blocked row 2, v2");
+        // Created as e1, e2 by the racing write, e3 by trmctl's retried PATCH.
+        assert_eq!(task.etag, "\"e3\"");
+        assert_eq!(tasks.unauthorized, 0);
+    }
+    let version = sandbox
+        .store()
+        .action_version("todo", "gh", "row-2")
+        .unwrap()
+        .unwrap();
+    assert_eq!(version.etag.as_deref(), Some("\"e3\""));
+    assert_eq!(events_of(&sandbox.store(), "externalTaskCreated").len(), 2);
 }
 
 /// What the fake Slack Web API saw.
