@@ -1,5 +1,6 @@
 //! `http`: POSTs a JSON body from a template; the external id is the answer's `id`, else its
-//! status.
+//! status. Every attempt for one event carries the same `Idempotency-Key` (the event id), so
+//! an endpoint that honours it acts once even when an answer was lost and the call retried.
 
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
@@ -20,6 +21,7 @@ impl HttpCall {
             .post(url)
             .timeout(cfg.timeout)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .header("Idempotency-Key", event.event_id.to_string())
             .body(body)
             .send()
             .await

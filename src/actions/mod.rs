@@ -90,15 +90,16 @@ impl Action {
     }
 
     /// Creates the object for one event; its external id, and for an object that follows its
-    /// source item, what to record of the version written.
-    async fn create(&self, event: &Event) -> Result<(String, Option<ActionVersion>)> {
+    /// source item, what to record of the version written. `retry`: an earlier attempt failed,
+    /// perhaps after the object was made.
+    async fn create(&self, event: &Event, retry: bool) -> Result<(String, Option<ActionVersion>)> {
         match &self.transport {
             Transport::GoogleTask(t) => {
                 let task = t.create(&self.cfg, event).await?;
                 let version = self.version(event, &event.event_id.to_string(), task.clone());
                 Ok((task.id, version))
             }
-            Transport::Slack(t) => Ok((t.create(&self.cfg, event).await?, None)),
+            Transport::Slack(t) => Ok((t.create(&self.cfg, event, retry).await?, None)),
             Transport::Http(t) => Ok((t.create(&self.cfg, event).await?, None)),
         }
     }
@@ -242,7 +243,7 @@ pub async fn step(store: &mut Store, action: &Action) -> Result<Step> {
     let done = match action.last_version(store, &event)? {
         Some(last) => action.update(&event, &last).await.map(Done::Updated),
         None => action
-            .create(&event)
+            .create(&event, state.attempts > 0)
             .await
             .map(|(id, version)| Done::Created(id, version)),
     };

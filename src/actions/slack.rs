@@ -1,5 +1,8 @@
 //! `slack-message`: posts with `chat.postMessage` as the bot, tagging the message with
-//! metadata (`event_type = "trmctl_action"`) so that it is recognised when Slack sends it back.
+//! metadata (`event_type = "trmctl_action"`, the event id in its payload) so that it is
+//! recognised when Slack sends it back. A retry first looks for that tag in the channel's
+//! recent history (`conversations.history`), so a post whose answer was lost is recorded,
+//! not posted twice.
 
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
@@ -16,8 +19,11 @@ pub struct SlackMessage {
 }
 
 impl SlackMessage {
-    /// Posts the message; returns its `ts`.
-    pub async fn create(&self, cfg: &ActionConfig, event: &Event) -> Result<String> {
+    /// Posts the message, or on a retry finds the one an earlier attempt posted; its `ts`.
+    pub async fn create(&self, cfg: &ActionConfig, event: &Event, retry: bool) -> Result<String> {
+        if retry && let Some(ts) = self.find_posted(cfg, event).await? {
+            return Ok(ts);
+        }
         let body = json!({
             "channel": cfg.channel,
             "text": render(cfg.text.as_deref().unwrap_or_default(), event, false),
@@ -55,5 +61,50 @@ impl SlackMessage {
             .and_then(Value::as_str)
             .map(str::to_string)
             .context("chat.postMessage answered no `ts`")
+    }
+
+    /// The `ts` of a message in the channel's recent history tagged with this event's id.
+    async fn find_posted(&self, cfg: &ActionConfig, event: &Event) -> Result<Option<String>> {
+        let channel = cfg.channel.as_deref().unwrap_or_default();
+        let response = self
+            .client
+            .get(format!("{}/api/conversations.history", cfg.base()))
+            .bearer_auth(&self.token)
+            .timeout(cfg.timeout)
+            .query(&[
+                ("channel", channel),
+                ("limit", "200"),
+                ("include_all_metadata", "true"),
+            ])
+            .send()
+            .await
+            .context("GET conversations.history")?;
+        let reply: Value = response
+            .json()
+            .await
+            .context("conversations.history answered no JSON")?;
+        if reply.get("ok").and_then(Value::as_bool) != Some(true) {
+            let error = reply
+                .get("error")
+                .and_then(Value::as_str)
+                .unwrap_or("unknown");
+            bail!("conversations.history failed: {error}");
+        }
+        let id = event.event_id.to_string();
+        let messages = reply
+            .get("messages")
+            .and_then(Value::as_array)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        Ok(messages
+            .iter()
+            .find(|m| {
+                m.pointer("/metadata/event_type").and_then(Value::as_str) == Some(METADATA_TYPE)
+                    && m.pointer("/metadata/event_payload/eventId")
+                        .and_then(Value::as_str)
+                        == Some(id.as_str())
+            })
+            .and_then(|m| m.get("ts").and_then(Value::as_str))
+            .map(str::to_string))
     }
 }

@@ -518,6 +518,9 @@ async fn a_later_version_of_the_source_item_updates_its_task_last_write_wins() {
 #[derive(Default)]
 struct Slack {
     posts: Vec<Value>,
+    /// Store the next post but answer 500, as if the answer were lost.
+    lose_next_answer: bool,
+    history_reads: usize,
 }
 
 async fn post_message(
@@ -531,7 +534,81 @@ async fn post_message(
     let mut slack = slack.lock().unwrap();
     slack.posts.push(body);
     let ts = format!("1700000100.{:06}", slack.posts.len());
+    if std::mem::take(&mut slack.lose_next_answer) {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    }
     Json(json!({"ok": true, "channel": "C1", "ts": ts})).into_response()
+}
+
+/// `conversations.history`: the posts, newest first, with their metadata.
+async fn history(State(slack): State<Arc<Mutex<Slack>>>) -> Response {
+    let mut slack = slack.lock().unwrap();
+    slack.history_reads += 1;
+    let messages: Vec<Value> = slack
+        .posts
+        .iter()
+        .enumerate()
+        .rev()
+        .map(|(i, p)| json!({"type": "message", "ts": format!("1700000100.{:06}", i + 1), "text": p["text"], "metadata": p["metadata"]}))
+        .collect();
+    Json(json!({"ok": true, "messages": messages})).into_response()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_slack_post_whose_answer_was_lost_is_found_not_posted_again() {
+    let slack: Arc<Mutex<Slack>> = Arc::default();
+    slack.lock().unwrap().lose_next_answer = true;
+    let app = axum::Router::new()
+        .route("/api/chat.postMessage", post(post_message))
+        .route("/api/conversations.history", get(history))
+        .with_state(slack.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let text = format!(
+        "[integrations.gh]\nkind = \"github\"\nsecret = \"env:T_GH\"\n\
+         [[rules]]\nintegration = \"gh\"\nmatch = {{ subject = \"(?i)blocked\" }}\nemit = \"potentialTensionDetected\"\n\
+         [[actions]]\nname = \"notify\"\non = \"potentialTensionDetected\"\nkind = \"slack-message\"\n\
+         token = \"env:T_BOT\"\nchannel = \"C1\"\ntext = \"Tension: {{subject}}\"\nbase_url = \"{base}\"\n\
+         retry_base = \"10ms\"\nretry_max = \"20ms\"\n"
+    );
+    let sandbox = Sandbox::with_config(&text);
+    record(&sandbox, &text, "d-lost", "we are blocked");
+    let flush = || {
+        sandbox
+            .cmd()
+            .args(["--json", "actions", "flush"])
+            .env("T_BOT", "xoxb-test")
+            .env("T_GH", "gh-secret")
+            .output()
+            .unwrap()
+    };
+    assert_eq!(
+        flush().status.code(),
+        Some(1),
+        "the lost answer fails the first attempt"
+    );
+    assert_eq!(
+        slack.lock().unwrap().posts.len(),
+        1,
+        "but the message was posted"
+    );
+    std::thread::sleep(Duration::from_millis(100));
+    let second = flush();
+    assert!(
+        second.status.success(),
+        "{}",
+        String::from_utf8_lossy(&second.stderr)
+    );
+    assert_eq!(
+        slack.lock().unwrap().posts.len(),
+        1,
+        "the retry found the post instead of posting again"
+    );
+    assert_eq!(slack.lock().unwrap().history_reads, 1);
+    let records = sandbox.store().action_records("notify").unwrap();
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0].external_id, "1700000100.000001");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -625,4 +702,61 @@ retry_max = "20ms"
     assert_eq!(records[0].external_id, "1700000100.000001");
     assert_eq!(events_of(&store, "externalTaskCreated").len(), 1);
     server.terminate();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_http_action_calls_with_the_event_id_as_idempotency_key() {
+    let seen: Arc<Mutex<Vec<(String, Value)>>> = Arc::default();
+    let app = axum::Router::new()
+        .route(
+            "/tasks",
+            post(
+                |State(seen): State<Arc<Mutex<Vec<(String, Value)>>>>,
+                 headers: HeaderMap,
+                 Json(body): Json<Value>| async move {
+                    let key = headers
+                        .get("idempotency-key")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default()
+                        .to_string();
+                    seen.lock().unwrap().push((key, body));
+                    Json(json!({"id": "ext-42"}))
+                },
+            ),
+        )
+        .with_state(seen.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let text = format!(
+        "[integrations.gh]\nkind = \"github\"\nsecret = \"env:T_GH\"\n\
+         [[rules]]\nintegration = \"gh\"\nmatch = {{ subject = \"(?i)blocked\" }}\nemit = \"potentialTensionDetected\"\n\
+         [[actions]]\nname = \"hook\"\non = \"potentialTensionDetected\"\nkind = \"http\"\n\
+         url = \"{base}/tasks\"\nbody = '{{\"title\": \"{{subject}}\"}}'\n"
+    );
+    let sandbox = Sandbox::with_config(&text);
+    let stored = record(&sandbox, &text, "d-http", "we are blocked");
+    let out = sandbox
+        .cmd()
+        .args(["actions", "flush"])
+        .env("T_GH", "gh-secret")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(
+        seen[0].0,
+        stored[1].event_id.to_string(),
+        "the key is the causing event's id"
+    );
+    assert_eq!(seen[0].1["title"], "we are blocked");
+    assert_eq!(
+        sandbox.store().action_records("hook").unwrap()[0].external_id,
+        "ext-42"
+    );
 }
