@@ -704,14 +704,17 @@ retry_max = "20ms"
     server.terminate();
 }
 
+/// What the fake HTTP endpoint was sent: (Idempotency-Key, body).
+type Calls = Arc<Mutex<Vec<(String, Value)>>>;
+
 #[tokio::test(flavor = "multi_thread")]
 async fn an_http_action_calls_with_the_event_id_as_idempotency_key() {
-    let seen: Arc<Mutex<Vec<(String, Value)>>> = Arc::default();
+    let seen: Calls = Arc::default();
     let app = axum::Router::new()
         .route(
             "/tasks",
             post(
-                |State(seen): State<Arc<Mutex<Vec<(String, Value)>>>>,
+                |State(seen): State<Calls>,
                  headers: HeaderMap,
                  Json(body): Json<Value>| async move {
                     let key = headers
