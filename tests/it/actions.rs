@@ -68,6 +68,8 @@ struct Tasks {
     lists: usize,
     /// Store the next created task, then answer 500 (the answer is "lost", as in a crash).
     lose_next_answer: bool,
+    /// Store the next created task, then hold the answer (so the test can kill trmctl).
+    hang_next_answer: bool,
     unauthorized: usize,
 }
 
@@ -113,23 +115,29 @@ async fn create_task(
     headers: HeaderMap,
     Json(body): Json<Value>,
 ) -> Response {
-    let mut tasks = tasks.lock().unwrap();
-    if !bearer_ok(&headers) {
-        tasks.unauthorized += 1;
-        return StatusCode::UNAUTHORIZED.into_response();
-    }
-    tasks.creates += 1;
-    let id = format!("task-{}", tasks.items.len() + 1);
-    let task = FakeTask {
-        id,
-        title: body["title"].as_str().unwrap_or_default().to_string(),
-        notes: body["notes"].as_str().unwrap_or_default().to_string(),
-        etag: "\"e1\"".into(),
-        updated: Utc::now(),
+    let (task, hang) = {
+        let mut tasks = tasks.lock().unwrap();
+        if !bearer_ok(&headers) {
+            tasks.unauthorized += 1;
+            return StatusCode::UNAUTHORIZED.into_response();
+        }
+        tasks.creates += 1;
+        let id = format!("task-{}", tasks.items.len() + 1);
+        let task = FakeTask {
+            id,
+            title: body["title"].as_str().unwrap_or_default().to_string(),
+            notes: body["notes"].as_str().unwrap_or_default().to_string(),
+            etag: "\"e1\"".into(),
+            updated: Utc::now(),
+        };
+        tasks.items.push(task.clone());
+        if std::mem::take(&mut tasks.lose_next_answer) {
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        }
+        (task, std::mem::take(&mut tasks.hang_next_answer))
     };
-    tasks.items.push(task.clone());
-    if std::mem::take(&mut tasks.lose_next_answer) {
-        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    if hang {
+        tokio::time::sleep(Duration::from_secs(60)).await;
     }
     Json(task.json()).into_response()
 }
@@ -761,5 +769,66 @@ async fn an_http_action_calls_with_the_event_id_as_idempotency_key() {
     assert_eq!(
         sandbox.store().action_records("hook").unwrap()[0].external_id,
         "ext-42"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kill_9_between_creating_a_task_and_recording_it_creates_no_second_task() {
+    let (base, tasks) = start_tasks().await;
+    let auth = AuthServer::start().await;
+    auth.books().refresh_tokens.push(REFRESH.to_string());
+    let text = format!(
+        "{}refresh_token = \"env:T_REFRESH\"\n\n[poll]\ntimeout = \"90s\"\n\n\
+         [integrations.gh]\nkind = \"github\"\nsecret = \"env:T_GH\"\n\n\
+         [[rules]]\nintegration = \"gh\"\nmatch = {{ subject = \"(?i)blocked\" }}\nemit = \"potentialTensionDetected\"\n\n\
+         [[actions]]\nname = \"todo\"\non = \"potentialTensionDetected\"\nkind = \"google-task\"\n\
+         account = \"founder\"\ntitle = \"Tension: {{subject}}\"\nbase_url = \"{base}\"\ntimeout = \"90s\"\n",
+        auth.account_config("founder")
+    );
+    let sandbox = Sandbox::with_config(&text);
+    let stored = record(&sandbox, &text, "d-kill", "we are blocked");
+    let tension = stored[1].event_id.to_string();
+    tasks.lock().unwrap().hang_next_answer = true;
+    let mut first = sandbox
+        .std_cmd()
+        .args(["actions", "flush"])
+        .env("T_CLIENT_SECRET", CLIENT_SECRET)
+        .env("T_REFRESH", REFRESH)
+        .env("T_GH", "gh-secret")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    eventually("the task is created at the provider", || {
+        tasks.lock().unwrap().creates == 1
+    })
+    .await;
+    first.kill().unwrap(); // SIGKILL: nothing after the create ran
+    first.wait().unwrap();
+    assert!(
+        sandbox
+            .store()
+            .action_record("todo", &tension)
+            .unwrap()
+            .is_none(),
+        "not recorded"
+    );
+
+    let out = flush(&sandbox);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let tasks = tasks.lock().unwrap();
+    assert_eq!(tasks.creates, 1, "the marker was found: no second task");
+    assert_eq!(tasks.items.len(), 1);
+    assert_eq!(
+        sandbox
+            .store()
+            .action_record("todo", &tension)
+            .unwrap()
+            .as_deref(),
+        Some("task-1")
     );
 }
