@@ -27,6 +27,9 @@ use crate::webhooks::metrics::Metrics;
 
 /// How often the dispatcher looks for due retries when nothing wakes it.
 const IDLE_POLL: Duration = Duration::from_millis(200);
+/// The least time between two looks: under load, deliveries gather into bigger batches
+/// instead of each commit of the inbox costing a query.
+const DISPATCH_SPACING: Duration = Duration::from_millis(10);
 /// The most deliveries one worker transaction takes.
 const BATCH: usize = 256;
 /// The pause after a batch whose transaction failed, so a broken store is not hammered.
@@ -119,6 +122,7 @@ impl Workers {
 
 fn dispatch_loop(store: Store, shared: &Shared, work: SyncSender<Delivery>, wake: Receiver<()>) {
     while !shared.stop.load(Ordering::SeqCst) {
+        let looked = Instant::now();
         let due = match store.due_deliveries(Utc::now(), BATCH * 2) {
             Ok(due) => due,
             Err(e) => {
@@ -143,6 +147,7 @@ fn dispatch_loop(store: Store, shared: &Shared, work: SyncSender<Delivery>, wake
                 Err(RecvTimeoutError::Disconnected) => std::thread::sleep(IDLE_POLL),
             }
         }
+        std::thread::sleep(DISPATCH_SPACING.saturating_sub(looked.elapsed()));
     }
 }
 
@@ -196,20 +201,32 @@ struct Processed {
 fn attempt(store: &mut Store, shared: &Shared, batch: &[Delivery]) {
     let started = Instant::now();
     let settings = &shared.config.worker;
+    // Parse and transform before taking the write lock, so the inbox waits for it as little
+    // as possible.
+    let prepared: Vec<_> = batch
+        .iter()
+        .map(|delivery| (delivery, transform(&shared.config, delivery)))
+        .collect();
     let committed = store.transaction(|tx| {
         let mut attempts = Vec::with_capacity(batch.len());
-        for delivery in batch {
+        for (delivery, transformed) in prepared {
             // The dispatcher's copy may predate another attempt: trust only the row as it is.
             let Some(previous) = due_attempts(tx, &delivery.delivery_id, Utc::now())? else {
                 continue;
             };
-            tx.execute_batch("SAVEPOINT delivery")?;
-            let result = process(tx, &shared.config, delivery);
-            tx.execute_batch(if result.is_ok() {
-                "RELEASE delivery"
-            } else {
-                "ROLLBACK TO delivery; RELEASE delivery"
-            })?;
+            let result = match transformed {
+                Ok(events) => {
+                    tx.execute_batch("SAVEPOINT delivery")?;
+                    let stored = store_events(tx, &shared.config, delivery, events);
+                    tx.execute_batch(if stored.is_ok() {
+                        "RELEASE delivery"
+                    } else {
+                        "ROLLBACK TO delivery; RELEASE delivery"
+                    })?;
+                    stored
+                }
+                Err(failure) => Err(failure),
+            };
             let attempts_made = previous + 1;
             let outcome = match &result {
                 Ok(_) => "done",
@@ -270,12 +287,8 @@ fn attempt(store: &mut Store, shared: &Shared, batch: &[Delivery]) {
     }
 }
 
-/// Turns a delivery into events and marks it done, in the caller's transaction.
-fn process(
-    tx: &rusqlite::Connection,
-    config: &Config,
-    delivery: &Delivery,
-) -> Result<Processed, Failure> {
+/// A delivery's base events, parsed and transformed (no store access).
+fn transform(config: &Config, delivery: &Delivery) -> Result<Vec<crate::event::Event>, Failure> {
     let integration = config
         .integrations
         .get(&delivery.integration)
@@ -299,12 +312,22 @@ fn process(
         headers: &headers,
         body: &body,
     };
-    let events = connectors::from_delivery(integration.kind, &incoming).map_err(|e| {
+    connectors::from_delivery(integration.kind, &incoming).map_err(|e| {
         Failure::Permanent(format!(
             "payload does not match the {} schema: {e}",
             integration.kind
         ))
-    })?;
+    })
+}
+
+/// Stores a delivery's events (with what the rules derive) and marks it done, in the caller's
+/// transaction.
+fn store_events(
+    tx: &rusqlite::Connection,
+    config: &Config,
+    delivery: &Delivery,
+    events: Vec<crate::event::Event>,
+) -> Result<Processed, Failure> {
     let transient = |e: anyhow::Error| Failure::Transient(format!("{e:#}"));
     let gmail_changed = events
         .iter()
