@@ -31,7 +31,7 @@ const IDLE_POLL: Duration = Duration::from_millis(200);
 /// instead of each commit of the inbox costing a query.
 const DISPATCH_SPACING: Duration = Duration::from_millis(10);
 /// The most deliveries one worker transaction takes.
-const BATCH: usize = 256;
+const BATCH: usize = 64;
 /// The pause after a batch whose transaction failed, so a broken store is not hammered.
 const FAILED_BATCH_PAUSE: Duration = Duration::from_millis(100);
 
