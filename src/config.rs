@@ -624,6 +624,29 @@ fn validate_integration(
     }
 }
 
+/// Problems with the names of a list of named entries (`sinks`, `actions`): each plain, none
+/// twice.
+pub fn name_problems<'a>(section: &str, names: impl Iterator<Item = &'a str>) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    let mut seen: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for (i, name) in names.enumerate() {
+        let key = format!("{section}[{i}].name");
+        if !valid_name(name) {
+            problems.push(Problem::new(
+                &key,
+                "a name may hold only letters, digits, `-` and `_`",
+            ));
+        }
+        if let Some(first) = seen.insert(name, i) {
+            problems.push(Problem::new(
+                key,
+                format!("`{name}` is already the name of {section}[{first}]"),
+            ));
+        }
+    }
+    problems
+}
+
 /// Integration names appear in URLs and keyring entries: keep them plain.
 pub fn valid_name(name: &str) -> bool {
     !name.is_empty()

@@ -1,12 +1,12 @@
 //! The `[[actions]]` tables of the config: what trmctl creates elsewhere on an event type, and
 //! the small templates over the event's fields that fill it in.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::config::{AccountConfig, IntegrationConfig, Problem, valid_name};
+use crate::config::{AccountConfig, IntegrationConfig, Problem};
 use crate::event::{Event, EventType};
 use crate::secrets::SecretRef;
 
@@ -222,22 +222,10 @@ pub fn validate(
     integrations: &BTreeMap<String, IntegrationConfig>,
     accounts: &BTreeMap<String, AccountConfig>,
 ) -> Vec<Problem> {
-    let mut problems = Vec::new();
-    let mut seen: HashMap<&str, usize> = HashMap::new();
+    let mut problems =
+        crate::config::name_problems("actions", actions.iter().map(|x| x.name.as_str()));
     for (i, action) in actions.iter().enumerate() {
         let key = |k: &str| format!("actions[{i}].{k}");
-        if !valid_name(&action.name) {
-            problems.push(Problem::new(
-                key("name"),
-                "a name may hold only letters, digits, `-` and `_`",
-            ));
-        }
-        if let Some(first) = seen.insert(&action.name, i) {
-            problems.push(Problem::new(
-                key("name"),
-                format!("`{}` is already the name of actions[{first}]", action.name),
-            ));
-        }
         match EventType::parse(&action.on) {
             None => problems.push(Problem::new(
                 key("on"),

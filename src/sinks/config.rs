@@ -6,12 +6,12 @@
 //! Like the rest of the config, a table is strict (`deny_unknown_fields`) and every
 //! cross-reference problem is reported with its key path (`sinks[0].url: …`).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::config::{AccountConfig, IntegrationConfig, Problem, valid_name};
+use crate::config::{AccountConfig, IntegrationConfig, Problem};
 use crate::event::EventType;
 use crate::secrets::SecretRef;
 
@@ -116,22 +116,9 @@ pub fn validate(
     integrations: &BTreeMap<String, IntegrationConfig>,
     accounts: &BTreeMap<String, AccountConfig>,
 ) -> Vec<Problem> {
-    let mut problems = Vec::new();
-    let mut seen: HashMap<&str, usize> = HashMap::new();
+    let mut problems = crate::config::name_problems("sinks", sinks.iter().map(|x| x.name.as_str()));
     for (i, sink) in sinks.iter().enumerate() {
         let key = |k: &str| format!("sinks[{i}].{k}");
-        if !valid_name(&sink.name) {
-            problems.push(Problem::new(
-                key("name"),
-                "a name may hold only letters, digits, `-` and `_`",
-            ));
-        }
-        if let Some(first) = seen.insert(&sink.name, i) {
-            problems.push(Problem::new(
-                key("name"),
-                format!("`{}` is already the name of sinks[{first}]", sink.name),
-            ));
-        }
         validate_kind(sink, &key, &mut problems);
         validate_filters(sink, integrations, accounts, &key, &mut problems);
         validate_retries(sink, &key, &mut problems);
