@@ -7,7 +7,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{OptionalExtension, params};
 
 use super::{Store, StoredEvent, insert_event};
-use crate::event::{Event, format_time};
+use crate::event::Event;
 
 /// One action's stored state.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -51,23 +51,12 @@ pub struct ActionVersion {
     pub occurred_at: DateTime<Utc>,
 }
 
-fn now_stamp() -> String {
-    format_time(&Utc::now())
-}
+use super::outbox::now_stamp;
 
 impl Store {
     /// A state row for each configured action; new ones start before the first event.
     pub fn sync_actions<'a>(&mut self, names: impl IntoIterator<Item = &'a str>) -> Result<()> {
-        let at = now_stamp();
-        self.transaction(|tx| {
-            let mut insert = tx.prepare_cached(
-                "INSERT INTO actions (name, updated_at) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING",
-            )?;
-            for name in names {
-                insert.execute(params![name, at])?;
-            }
-            Ok(())
-        })
+        self.add_cursor_rows("actions", names)
     }
 
     /// An action's state, if it has a row.

@@ -102,7 +102,7 @@ fn stamp(time: DateTime<Utc>) -> String {
     time.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-fn now_stamp() -> String {
+pub(super) fn now_stamp() -> String {
     format_time(&Utc::now())
 }
 
@@ -110,11 +110,22 @@ impl Store {
     /// A state row for each configured sink; new ones start before the first event. Rows of
     /// sinks no longer configured stay, with their cursor, in case the user puts them back.
     pub fn sync_sinks<'a>(&mut self, names: impl IntoIterator<Item = &'a str>) -> Result<()> {
+        self.add_cursor_rows("sinks", names)
+    }
+
+    /// Adds a row for each name missing from a consumer's cursor table (`sinks`, `actions`):
+    /// a new consumer starts before the first event.
+    pub(super) fn add_cursor_rows<'a>(
+        &mut self,
+        table: &'static str,
+        names: impl IntoIterator<Item = &'a str>,
+    ) -> Result<()> {
         let at = now_stamp();
+        let sql = format!(
+            "INSERT INTO {table} (name, updated_at) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING"
+        );
         self.transaction(|tx| {
-            let mut insert = tx.prepare_cached(
-                "INSERT INTO sinks (name, updated_at) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING",
-            )?;
+            let mut insert = tx.prepare_cached(&sql)?;
             for name in names {
                 insert.execute(params![name, at])?;
             }
