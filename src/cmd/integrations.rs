@@ -6,8 +6,10 @@ use anyhow::Result;
 
 use super::Context;
 use crate::cli::IntegrationsCommand;
+use crate::config::Config;
 use crate::output::cell;
 use crate::registry::{self, Entry};
+use crate::store::Store;
 
 pub fn run(ctx: &Context, command: IntegrationsCommand) -> Result<ExitCode> {
     match command {
@@ -68,7 +70,8 @@ fn list(ctx: &Context) -> Result<ExitCode> {
 }
 
 fn show(ctx: &Context, name: &str) -> Result<ExitCode> {
-    let entry = find(ctx, name)?;
+    let config = ctx.config()?;
+    let entry = find(&config, &mut ctx.store(&config)?, name)?;
     print_entry(ctx, &entry)?;
     Ok(ExitCode::SUCCESS)
 }
@@ -80,7 +83,7 @@ fn switch(ctx: &Context, name: &str, enabled: bool) -> Result<ExitCode> {
     registry::sync(&config, &mut store)?;
     store.set_enabled(name, enabled)?;
     tracing::info!(integration = name, enabled, "registry switch changed");
-    let entry = find(ctx, name)?;
+    let entry = find(&config, &mut store, name)?;
     if ctx.out.json {
         ctx.out.json(&entry)?;
     } else {
@@ -90,10 +93,10 @@ fn switch(ctx: &Context, name: &str, enabled: bool) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn find(ctx: &Context, name: &str) -> Result<Entry> {
-    let config = ctx.config()?;
+/// One configured integration as the registry shows it.
+fn find(config: &Config, store: &mut Store, name: &str) -> Result<Entry> {
     config.integration(name)?;
-    let entries = registry::entries(&config, &mut ctx.store(&config)?)?;
+    let entries = registry::entries(config, store)?;
     entries.into_iter().find(|e| e.name == name).ok_or_else(|| {
         anyhow::anyhow!("integration `{name}` is configured but not in the registry")
     })
