@@ -8,22 +8,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::StatusCode;
-use trmctl::store::{EventFilter, NewDelivery};
+use trmctl::store::NewDelivery;
 
 use crate::server::*;
 use crate::util::Sandbox;
 
 fn all_events(sandbox: &Sandbox) -> Vec<trmctl::event::Event> {
-    sandbox
-        .store()
-        .list_events(&EventFilter {
-            limit: 100_000,
-            ..Default::default()
-        })
-        .unwrap()
-        .into_iter()
-        .map(|s| s.event)
-        .collect()
+    sandbox.events(None)
 }
 
 fn dead_letters(sandbox: &Sandbox) -> serde_json::Value {

@@ -8,17 +8,7 @@ use crate::server::*;
 use crate::util::Sandbox;
 
 fn events(sandbox: &Sandbox, integration: &str) -> Vec<trmctl::event::Event> {
-    sandbox
-        .store()
-        .list_events(&EventFilter {
-            integration: Some(integration.into()),
-            limit: 1000,
-            ..Default::default()
-        })
-        .unwrap()
-        .into_iter()
-        .map(|s| s.event)
-        .collect()
+    sandbox.events(Some(integration))
 }
 
 async fn body(response: reqwest::Response) -> (StatusCode, Value) {

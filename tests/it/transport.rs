@@ -18,7 +18,6 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use trmctl::store::EventFilter;
 
 use crate::server::*;
 use crate::util::Sandbox;
@@ -33,17 +32,7 @@ const KEY_2: &str = include_str!("../fixtures/pubsub-test-key-2.pem");
 // ---- helpers --------------------------------------------------------------------------------
 
 fn events(sandbox: &Sandbox, integration: &str) -> Vec<trmctl::event::Event> {
-    sandbox
-        .store()
-        .list_events(&EventFilter {
-            integration: Some(integration.into()),
-            limit: 1000,
-            ..Default::default()
-        })
-        .unwrap()
-        .into_iter()
-        .map(|s| s.event)
-        .collect()
+    sandbox.events(Some(integration))
 }
 
 /// Rows in the durable inbox, whatever their state.

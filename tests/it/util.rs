@@ -64,6 +64,20 @@ impl Sandbox {
         Store::open(&self.db_path()).unwrap()
     }
 
+    /// The stored events, newest first: all of them, or one integration's.
+    pub fn events(&self, integration: Option<&str>) -> Vec<Event> {
+        self.store()
+            .list_events(&trmctl::store::EventFilter {
+                integration: integration.map(str::to_string),
+                limit: 100_000,
+                ..Default::default()
+            })
+            .unwrap()
+            .into_iter()
+            .map(|s| s.event)
+            .collect()
+    }
+
     /// Stores base events `(integration, type, dedupe key, subject)` in one transaction.
     pub fn add_events(&self, events: &[(&str, EventType, &str, &str)]) -> Vec<Event> {
         let mut store = self.store();
