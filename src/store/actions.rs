@@ -51,7 +51,7 @@ pub struct ActionVersion {
     pub occurred_at: DateTime<Utc>,
 }
 
-use super::outbox::now_stamp;
+use super::outbox::{next_attempt, now_stamp};
 
 impl Store {
     /// A state row for each configured action; new ones start before the first event.
@@ -83,10 +83,7 @@ impl Store {
         let Some((mut state, next)) = row else {
             return Ok(None);
         };
-        state.next_attempt_at = next
-            .map(|text| DateTime::parse_from_rfc3339(&text).map(|t| t.with_timezone(&Utc)))
-            .transpose()
-            .with_context(|| format!("reading the next attempt time of action {name}"))?;
+        state.next_attempt_at = next_attempt(next, "action", name)?;
         Ok(Some(state))
     }
 

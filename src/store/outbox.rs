@@ -102,6 +102,17 @@ fn stamp(time: DateTime<Utc>) -> String {
     time.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
+/// A stored next-attempt time of a sink or an action, read back.
+pub(super) fn next_attempt(
+    text: Option<String>,
+    kind: &str,
+    name: &str,
+) -> Result<Option<DateTime<Utc>>> {
+    text.map(|text| DateTime::parse_from_rfc3339(&text).map(|t| t.with_timezone(&Utc)))
+        .transpose()
+        .with_context(|| format!("reading the next attempt time of {kind} {name}"))
+}
+
 pub(super) fn now_stamp() -> String {
     format_time(&Utc::now())
 }
@@ -160,10 +171,7 @@ impl Store {
         let Some((mut state, next)) = row else {
             return Ok(None);
         };
-        state.next_attempt_at = next
-            .map(|text| DateTime::parse_from_rfc3339(&text).map(|t| t.with_timezone(&Utc)))
-            .transpose()
-            .with_context(|| format!("reading the next attempt time of sink {name}"))?;
+        state.next_attempt_at = next_attempt(next, "sink", name)?;
         Ok(Some(state))
     }
 
