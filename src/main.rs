@@ -8,6 +8,11 @@ use clap::Parser;
 use trmctl::cli::{Cli, ColorWhen, Command};
 use trmctl::error::{Outcome, classify};
 
+/// mimalloc instead of the system allocator: `serve` allocates per request on many threads,
+/// where glibc's malloc spends a measurable share of the ingest path (see bench/webhooks.sh).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let stderr_color = match cli.global.color {
@@ -19,9 +24,13 @@ fn main() -> ExitCode {
         }
     };
     let daemon = matches!(cli.command, Command::Serve);
-    trmctl::logging::init(&cli.global, stderr_color, daemon);
     let json = cli.global.json;
-    match trmctl::cmd::run(cli) {
+    let result = {
+        let _logging = trmctl::logging::init(&cli.global, stderr_color, daemon);
+        trmctl::cmd::run(cli)
+        // Dropping the guard writes out the buffered log lines before the error line below.
+    };
+    match result {
         Ok(code) => code,
         Err(err) => match classify(&err) {
             Outcome::Quiet(code) => code,

@@ -143,7 +143,7 @@ pub fn fail(
 
 impl Store {
     /// Stores a batch of deliveries in one transaction (one fsync): group commit.
-    pub fn enqueue_batch(&mut self, batch: &[NewDelivery]) -> Result<Vec<Enqueued>> {
+    pub fn enqueue_batch(&mut self, batch: &[&NewDelivery]) -> Result<Vec<Enqueued>> {
         self.transaction(|tx| batch.iter().map(|d| enqueue(tx, d)).collect())
     }
 
@@ -265,9 +265,9 @@ mod tests {
         let mut store = Store::open(&dir.path().join("t.db")).unwrap();
         let out = store
             .enqueue_batch(&[
-                delivery("d1", "p1"),
-                delivery("d2", "p1"),
-                delivery("d3", "p2"),
+                &delivery("d1", "p1"),
+                &delivery("d2", "p1"),
+                &delivery("d3", "p2"),
             ])
             .unwrap();
         assert_eq!(
@@ -278,7 +278,7 @@ mod tests {
                 Enqueued::New("d3".into())
             ]
         );
-        let out = store.enqueue_batch(&[delivery("d4", "p2")]).unwrap();
+        let out = store.enqueue_batch(&[&delivery("d4", "p2")]).unwrap();
         assert_eq!(out, [Enqueued::Duplicate("d3".into())]);
         assert_eq!(store.pending_count().unwrap(), 2);
     }
@@ -287,7 +287,7 @@ mod tests {
     fn failures_retry_then_die_and_come_back() {
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open(&dir.path().join("t.db")).unwrap();
-        store.enqueue_batch(&[delivery("d1", "p1")]).unwrap();
+        store.enqueue_batch(&[&delivery("d1", "p1")]).unwrap();
         let now = time("2026-11-24T10:00:00Z");
         assert_eq!(store.due_deliveries(now, 10).unwrap().len(), 1);
         store

@@ -73,7 +73,7 @@ impl Inbox {
 
 /// Stores one batch and answers every job in it.
 fn commit(store: &mut Store, batch: Vec<Job>, stored: &std_mpsc::Sender<()>) {
-    let deliveries: Vec<NewDelivery> = batch.iter().map(|job| job.delivery.clone()).collect();
+    let deliveries: Vec<&NewDelivery> = batch.iter().map(|job| &job.delivery).collect();
     match store.enqueue_batch(&deliveries) {
         Ok(results) => {
             if results.iter().any(|r| matches!(r, Enqueued::New(_))) {

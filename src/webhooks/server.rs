@@ -17,6 +17,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use serde::de::IgnoredAny;
 use serde_json::{Value, json};
 use subtle::ConstantTimeEq;
 use tokio_util::sync::CancellationToken;
@@ -395,7 +396,13 @@ async fn accept(
             let outcome = outcome_of(r.status);
             (Refused::from(r), outcome)
         })?;
-    let json: Value = serde_json::from_slice(&body).map_err(|e| {
+    // Only what a field is read from is built as a tree; the rest is only checked to be JSON.
+    let parsed = if hook.reads_body() {
+        serde_json::from_slice::<Value>(&body)
+    } else {
+        serde_json::from_slice::<IgnoredAny>(&body).map(|_| Value::Null)
+    };
+    let json = parsed.map_err(|e| {
         refuse(
             StatusCode::BAD_REQUEST,
             format!("the body is not valid JSON: {e}"),

@@ -41,10 +41,7 @@ async fn failures_retry_into_dead_letters_and_come_back_with_retry() {
         headers: r#"{"x-github-event":"push"}"#.into(),
         body: br#"{"ref":"main"}"#.to_vec(),
     };
-    sandbox
-        .store()
-        .enqueue_batch(std::slice::from_ref(&delivery))
-        .unwrap();
+    sandbox.store().enqueue_batch(&[&delivery]).unwrap();
     let server = Server::start(&sandbox);
     eventually("three attempts, then a dead letter", || {
         dead_letters(&sandbox).as_array().unwrap().len() == 1
