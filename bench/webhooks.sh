@@ -172,6 +172,14 @@ log "server pid $SERVER_PID on $BASE"
 
 CLK_TCK=$(getconf CLK_TCK)
 
+# The block device the database lives on (e.g. vda), for its write counters; empty when the
+# directory is not on a plain block device (tmpfs, overlay).
+DISK=$(basename "$(df --output=source "$TMP" | tail -n 1)")
+grep -q " $DISK " /proc/diskstats 2>/dev/null || DISK=""
+
+# "sectors-written write-IOs" of $DISK so far (512-byte sectors), or "0 0".
+disk_writes() { awk -v d="$DISK" '$3 == d { print $10, $8; found = 1 } END { if (!found) print 0, 0 }' /proc/diskstats; }
+
 # "busy total" jiffies of the whole machine (all cores).
 machine_ticks() { awk '/^cpu / { t = 0; for (i = 2; i <= NF; i++) t += $i; print t - $5 - $6, t; exit }' /proc/stat; }
 
@@ -213,7 +221,8 @@ proc_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "${2:-/proc/$1}/stat
 # run_wrk NAME URL SCRIPT [SCRIPT ARGS…]: runs wrk, keeps its output in $TMP/NAME.out, and sets
 # RESULT (the BENCH line) and, over the measured part of the run (from wrk's "Running" line,
 # i.e. once its threads have loaded their requests, to its exit): SERVER_CPU and WRK_CPU
-# (cores used by each) and MACHINE_BUSY (% of all cores busy, whatever was running).
+# (cores used by each), MACHINE_BUSY (% of all cores busy, whatever was running), and
+# DISK_MB (megabytes written to the database's disk) and DISK_MBPS / DISK_IOPS (per second).
 run_wrk() {
   local name=$1 url=$2 script=$3
   shift 3
@@ -236,6 +245,8 @@ run_wrk() {
   start_ns=$(date +%s%N)
   s0=$(proc_ticks "$SERVER_PID")
   read -r m0 t0 < <(machine_ticks)
+  local d0 dio0 d1 dio1
+  read -r d0 dio0 < <(disk_writes)
   local roles0 roles1
   roles0=$(server_thread_ticks)
   wpid=$(find_wrk "$job") || true
@@ -246,6 +257,7 @@ run_wrk() {
   end_ns=$(date +%s%N)
   s1=$(proc_ticks "$SERVER_PID")
   read -r m1 t1 < <(machine_ticks)
+  read -r d1 dio1 < <(disk_writes)
   roles1=$(server_thread_ticks)
   if ((wrk_rc != 0)); then
     cat "$TMP/$name.out" "$TMP/$name.err" >&2
@@ -271,6 +283,9 @@ run_wrk() {
     for (j = 1; j <= 5; j++) { k = order[j]; if (k in after)
       out = out sprintf("%s%s %.2f", (out == "" ? "" : ", "), k, (after[k] - before[k]) / hz / w) }
     print out }')
+  DISK_MB=$(awk -v a="$d0" -v b="$d1" 'BEGIN { printf "%.1f", (b - a) * 512 / 1e6 }')
+  DISK_MBPS=$(awk -v mb="$DISK_MB" -v w="$wall_s" 'BEGIN { printf "%.1f", mb / w }')
+  DISK_IOPS=$(awk -v a="$dio0" -v b="$dio1" -v w="$wall_s" 'BEGIN { printf "%.0f", (b - a) / w }')
   MACHINE_BUSY=$(awk -v a="$m0" -v b="$m1" -v c="$t0" -v d="$t1" \
     'BEGIN { printf "%.0f", (d > c) ? 100 * (b - a) / (d - c) : 0 }')
 }
@@ -294,6 +309,7 @@ H_RESULT=$RESULT
 H_RPS=$(field window_rps) H_SKEW=$(field skew_ms) H_P50=$(field p50_us) H_P99=$(field p99_us) H_NON2XX=$(field non2xx)
 H_ERRS=$(($(field err_connect) + $(field err_read) + $(field err_write) + $(field err_timeout)))
 H_WRK_CPU=$WRK_CPU H_SERVER_CPU=$SERVER_CPU H_BUSY=$MACHINE_BUSY H_ROLES=$SERVER_ROLES
+H_DISK_MBPS=$DISK_MBPS H_DISK_IOPS=$DISK_IOPS
 
 # --- 2. signed deliveries ----------------------------------------------------------------------
 
@@ -306,6 +322,7 @@ I_N202=$(field n202) I_N2XX=$(field n2xx) I_NON2XX=$(field non2xx) I_STATUSES=$(
 I_SENT=$(field sent) I_WRAPPED=$(field wrapped) I_LOADED=$(field loaded)
 I_ERRS=$(($(field err_connect) + $(field err_read) + $(field err_write) + $(field err_timeout)))
 I_WRK_CPU=$WRK_CPU I_SERVER_CPU=$SERVER_CPU I_BUSY=$MACHINE_BUSY I_ROLES=$SERVER_ROLES
+I_DISK_MB=$DISK_MB I_DISK_MBPS=$DISK_MBPS I_DISK_IOPS=$DISK_IOPS
 
 kill -0 "$SERVER_PID" 2>/dev/null || die "trmctl serve died during the run (log: $SERVE_LOG)"
 
@@ -372,6 +389,17 @@ problems=()
 ((FOREIGN == 0 && OTHERS == 0)) || problems+=("store: $FOREIGN unknown delivery ids, $OTHERS rows of other integrations")
 [[ $SETTLED == True ]] || problems+=("store: the delivery count was still changing after 30 s")
 
+# The database disk's writes during each run: what bounds ingest on a machine with a slow disk.
+disk_line() {
+  if [[ -z $DISK ]]; then
+    echo "unknown ($TMP is not on a block device listed in /proc/diskstats)"
+    return
+  fi
+  local per
+  per=$(awk -v mb="$I_DISK_MB" -v n="$I_N202" 'BEGIN { printf "%.1f", (n > 0) ? mb * 1000 / n : 0 }')
+  echo "$DISK: healthz $H_DISK_MBPS MB/s ($H_DISK_IOPS IO/s); ingest $I_DISK_MBPS MB/s ($I_DISK_IOPS IO/s), $per kB per delivery answered 202"
+}
+
 if ((EXTRA == 0)); then
   STORED_NOTE="= the 202s wrk saw"
 else
@@ -397,6 +425,7 @@ trmctl webhook ingest benchmark  ($(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores
   processed by workers    $DONE done, $PENDING pending, $DEAD dead (at the time of the check)
   server CPU by thread    healthz: $H_ROLES
                           ingest:  $I_ROLES   (cores)
+  disk writes             $(disk_line)
   rate window             healthz $(field_of "$H_RESULT" window_ms) ms, ingest $(field_of "$I_RESULT" window_ms) ms with every wrk thread running (one thread started ${H_SKEW}/${I_SKEW} ms early while the other loaded)
 EOF
 
