@@ -32,9 +32,9 @@ pub struct Config {
     pub integrations: BTreeMap<String, IntegrationConfig>,
     pub rules: Vec<RuleConfig>,
     /// Where events go next (`[[sinks]]`).
-    pub sinks: Vec<crate::sinks::SinkConfig>,
+    pub sinks: Vec<crate::sinks::config::SinkConfig>,
     /// What trmctl creates elsewhere on an event type (`[[actions]]`).
-    pub actions: Vec<crate::actions::ActionConfig>,
+    pub actions: Vec<crate::actions::config::ActionConfig>,
     /// The rules compiled by [`Config::validate`].
     #[serde(skip)]
     pub ruleset: RuleSet,

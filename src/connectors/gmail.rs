@@ -38,7 +38,7 @@ use serde_json::{Value, json};
 
 use super::{SchemaError, required_str, subject, unix_time};
 use crate::event::{Event, EventType, now};
-use crate::poll::Context;
+use crate::poll::context::Context;
 use crate::poll::http::{Cost, Http};
 
 const DEFAULT_BASE: &str = "https://gmail.googleapis.com";
@@ -101,7 +101,7 @@ fn load_cursor(ctx: &Context<'_>) -> Result<Option<Cursor>> {
         && cursor.history_id.parse::<u64>().is_err()
     {
         let why = format!("historyId `{}` is not a number", cursor.history_id);
-        return Err(crate::poll::corrupt_cursor(ctx.name, &why));
+        return Err(crate::poll::context::corrupt_cursor(ctx.name, &why));
     }
     Ok(cursor)
 }

@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use super::{GOOGLEAPIS, api_url, rfc3339_seconds as parse_time};
 use super::{SchemaError, subject};
 use crate::event::{Event, EventType, now};
-use crate::poll::Context;
+use crate::poll::context::Context;
 use crate::poll::http::Cost;
 
 /// The calendar polled when `calendar_id` is not set.

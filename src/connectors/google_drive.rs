@@ -24,7 +24,7 @@ use serde_json::{Value, json};
 
 use super::{GOOGLEAPIS, SchemaError, api_url, rfc3339_seconds as parse_time, subject};
 use crate::event::{Event, EventType, format_time, now};
-use crate::poll::Context;
+use crate::poll::context::Context;
 use crate::poll::http::{Cost, Http, Reply};
 
 /// The file fields a change carries (`changes.list` `fields`).

@@ -29,7 +29,7 @@ use sha2::{Digest, Sha256};
 use super::{GOOGLEAPIS, api_url, rfc3339_seconds as parse_time};
 use super::{SchemaError, subject};
 use crate::event::{Event, EventType, now};
-use crate::poll::Context;
+use crate::poll::context::Context;
 use crate::poll::http::{Cost, Http};
 
 /// The Sheets API's host when `base_url` is not set.

@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 
 use super::{SchemaError, rfc3339_seconds, subject};
 use crate::event::{Event, EventType, now};
-use crate::poll::Context;
+use crate::poll::context::Context;
 use crate::poll::http::Cost;
 
 /// Default overlap window for `cursor_param`.

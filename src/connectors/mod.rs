@@ -58,7 +58,7 @@ pub fn from_delivery(kind: Kind, incoming: &Incoming) -> Result<Vec<Event>, Sche
 }
 
 /// One poll of a polling integration: fetch pages, commit each with its cursor.
-pub async fn poll(kind: Kind, ctx: &mut crate::poll::Context<'_>) -> anyhow::Result<()> {
+pub async fn poll(kind: Kind, ctx: &mut crate::poll::context::Context<'_>) -> anyhow::Result<()> {
     match kind {
         Kind::HttpPoll => http_poll::poll(ctx).await,
         Kind::GoogleSheets => google_sheets::poll(ctx).await,

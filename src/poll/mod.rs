@@ -6,6 +6,7 @@
 //! Afterwards the registry records the sync times and error count; repeated failures turn the
 //! integration's status to `error` with an `integrationFailed` event.
 
+pub mod context;
 pub mod http;
 pub mod scheduler;
 pub mod watch;
@@ -25,8 +26,8 @@ use serde::Serialize;
 use crate::config::{Config, HttpAuth, IntegrationConfig};
 use crate::error::{Code, Exit};
 use crate::event::format_time;
-use crate::rules::RuleSet;
 use crate::store::{PollOutcome, Store};
+use context::Context;
 use http::{Credentials, Http, Quotas};
 
 /// Polling interval when the config gives none.
@@ -44,59 +45,6 @@ pub struct Report {
     pub requests: u64,
     pub duration_ms: u64,
     pub error: Option<String>,
-}
-
-/// What a connector works with during one poll.
-pub struct Context<'a> {
-    pub name: &'a str,
-    pub cfg: &'a IntegrationConfig,
-    pub http: &'a Http,
-    pub store: &'a mut Store,
-    pub rules: &'a RuleSet,
-    /// Items fetched, events stored and pages committed so far.
-    pub items: u64,
-    pub events: u64,
-    pub pages: u64,
-    pub progress: ProgressBar,
-}
-
-impl Context<'_> {
-    /// The stored cursor, read as the connector's type; a cursor that does not read is an
-    /// error naming the fix, never a panic or a silent restart.
-    pub fn cursor<T: serde::de::DeserializeOwned>(&self) -> Result<Option<T>> {
-        match self.store.cursor(self.name)? {
-            None => Ok(None),
-            Some(value) => serde_json::from_value(value)
-                .map(Some)
-                .map_err(|e| corrupt_cursor(self.name, &e.to_string())),
-        }
-    }
-
-    /// Commits a page: its events and the cursor after them, in one transaction.
-    pub fn commit(
-        &mut self,
-        events: Vec<crate::event::Event>,
-        cursor: &serde_json::Value,
-        items: u64,
-    ) -> Result<()> {
-        let stored = self
-            .store
-            .commit_page(self.name, events, cursor, self.rules)?;
-        self.items += items;
-        self.events += stored as u64;
-        self.pages += 1;
-        self.progress.inc(items);
-        self.progress
-            .set_message(format!("{} pages, {} events", self.pages, self.events));
-        Ok(())
-    }
-}
-
-/// The error for a stored cursor that cannot be used.
-pub fn corrupt_cursor(name: &str, why: &str) -> anyhow::Error {
-    anyhow::anyhow!(
-        "the stored cursor of {name} is corrupt ({why}); run `trmctl poll --full {name}`"
-    )
 }
 
 /// Runs polls; shared by `trmctl poll` and the scheduler of `trmctl serve`.
