@@ -112,9 +112,9 @@ impl Default for WorkerConfig {
     fn default() -> Self {
         WorkerConfig {
             concurrency: 4,
-            max_attempts: 8,
-            retry_base: Duration::from_secs(2),
-            retry_max: Duration::from_secs(15 * 60),
+            max_attempts: crate::retry::default_max_attempts(),
+            retry_base: crate::retry::default_base(),
+            retry_max: crate::retry::default_max(),
         }
     }
 }

@@ -5,6 +5,21 @@ use std::time::Duration;
 
 use rand::Rng;
 
+/// How many attempts workers, sinks and actions make unless the config says otherwise.
+pub fn default_max_attempts() -> u32 {
+    8
+}
+
+/// The first retry's ceiling unless the config says otherwise.
+pub fn default_base() -> Duration {
+    Duration::from_secs(2)
+}
+
+/// The cap on a retry's ceiling unless the config says otherwise.
+pub fn default_max() -> Duration {
+    Duration::from_secs(15 * 60)
+}
+
 /// A random delay between zero and `base · 2^(attempt-1)`, the ceiling capped at `max`.
 /// `attempt` counts from 1.
 pub fn full_jitter(base: Duration, max: Duration, attempt: u32) -> Duration {

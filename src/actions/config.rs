@@ -74,11 +74,11 @@ pub struct ActionConfig {
     #[serde(default = "default_timeout", with = "humantime_serde")]
     pub timeout: Duration,
     /// Failed attempts at one event before the action gives up on it and moves on.
-    #[serde(default = "default_max_attempts")]
+    #[serde(default = "crate::retry::default_max_attempts")]
     pub max_attempts: u32,
-    #[serde(default = "default_retry_base", with = "humantime_serde")]
+    #[serde(default = "crate::retry::default_base", with = "humantime_serde")]
     pub retry_base: Duration,
-    #[serde(default = "default_retry_max", with = "humantime_serde")]
+    #[serde(default = "crate::retry::default_max", with = "humantime_serde")]
     pub retry_max: Duration,
 }
 
@@ -87,15 +87,6 @@ fn default_tasklist() -> String {
 }
 fn default_timeout() -> Duration {
     Duration::from_secs(30)
-}
-fn default_max_attempts() -> u32 {
-    8
-}
-fn default_retry_base() -> Duration {
-    Duration::from_secs(2)
-}
-fn default_retry_max() -> Duration {
-    Duration::from_secs(15 * 60)
 }
 
 impl ActionConfig {

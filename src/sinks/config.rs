@@ -60,29 +60,17 @@ pub struct SinkConfig {
     #[serde(default)]
     pub integrations: Option<Vec<String>>,
     /// Failed attempts at one event before it goes to the sink's dead letters.
-    #[serde(default = "default_max_attempts")]
+    #[serde(default = "crate::retry::default_max_attempts")]
     pub max_attempts: u32,
     /// Retries back off exponentially from `retry_base`, with full jitter, capped at `retry_max`.
-    #[serde(default = "default_retry_base", with = "humantime_serde")]
+    #[serde(default = "crate::retry::default_base", with = "humantime_serde")]
     pub retry_base: Duration,
-    #[serde(default = "default_retry_max", with = "humantime_serde")]
+    #[serde(default = "crate::retry::default_max", with = "humantime_serde")]
     pub retry_max: Duration,
 }
 
 fn default_timeout() -> Duration {
     Duration::from_secs(30)
-}
-
-fn default_max_attempts() -> u32 {
-    8
-}
-
-fn default_retry_base() -> Duration {
-    Duration::from_secs(2)
-}
-
-fn default_retry_max() -> Duration {
-    Duration::from_secs(15 * 60)
 }
 
 impl SinkConfig {
