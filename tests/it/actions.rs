@@ -214,6 +214,23 @@ async fn start_tasks() -> (String, SharedTasks) {
 }
 
 /// Stores a base event through the config's rules, as the worker does.
+/// Poll settings that keep the token refreshes of a test quick.
+const FAST_POLL: &str = "retry_base = \"10ms\"\nretry_max = \"50ms\"\ntimeout = \"5s\"\n";
+
+/// A config with a GitHub integration `gh`, a rule turning a "blocked" subject into
+/// `potentialTensionDetected`, and a `google-task` action `todo` on it against `base`; `poll`
+/// and `action` are further keys of the `[poll]` and `[[actions]]` tables.
+fn task_config(auth: &AuthServer, base: &str, poll: &str, action: &str) -> String {
+    format!(
+        "{}refresh_token = \"env:T_REFRESH\"\n\n[poll]\n{poll}\n\
+         [integrations.gh]\nkind = \"github\"\nsecret = \"env:T_GH\"\n\n\
+         [[rules]]\nintegration = \"gh\"\nmatch = {{ subject = \"(?i)blocked\" }}\nemit = \"potentialTensionDetected\"\n\n\
+         [[actions]]\nname = \"todo\"\non = \"potentialTensionDetected\"\nkind = \"google-task\"\n\
+         account = \"founder\"\ntitle = \"Tension: {{subject}}\"\nbase_url = \"{base}\"\n{action}",
+        auth.account_config("founder")
+    )
+}
+
 fn record(sandbox: &Sandbox, text: &str, key: &str, subject: &str) -> Vec<Event> {
     let mut config = Config::from_toml(text, Path::new("t.toml")).unwrap();
     assert!(config.validate().is_empty());
@@ -260,14 +277,11 @@ async fn a_google_task_is_created_once_even_when_its_answer_is_lost() {
     let (base, tasks) = start_tasks().await;
     let auth = AuthServer::start().await;
     auth.books().refresh_tokens.push(REFRESH.to_string());
-    let text = format!(
-        "{}refresh_token = \"env:T_REFRESH\"\n\n[poll]\nretry_base = \"10ms\"\nretry_max = \"50ms\"\n\
-         timeout = \"5s\"\n\n[integrations.gh]\nkind = \"github\"\nsecret = \"env:T_GH\"\n\n\
-         [[rules]]\nintegration = \"gh\"\nmatch = {{ subject = \"(?i)blocked\" }}\nemit = \"potentialTensionDetected\"\n\n\
-         [[actions]]\nname = \"todo\"\non = \"potentialTensionDetected\"\nkind = \"google-task\"\n\
-         account = \"founder\"\ntitle = \"Tension: {{subject}}\"\nnotes = \"From {{integration}} ({{data.rule}})\"\n\
-         base_url = \"{base}\"\nretry_base = \"10ms\"\nretry_max = \"20ms\"\n",
-        auth.account_config("founder")
+    let text = task_config(
+        &auth,
+        &base,
+        FAST_POLL,
+        "notes = \"From {integration} ({data.rule})\"\nretry_base = \"10ms\"\nretry_max = \"20ms\"\n",
     );
     let sandbox = Sandbox::with_config(&text);
 
@@ -399,14 +413,11 @@ async fn a_later_version_of_the_source_item_updates_its_task_last_write_wins() {
     let (base, tasks) = start_tasks().await;
     let auth = AuthServer::start().await;
     auth.books().refresh_tokens.push(REFRESH.to_string());
-    let text = format!(
-        "{}refresh_token = \"env:T_REFRESH\"\n\n[poll]\nretry_base = \"10ms\"\nretry_max = \"50ms\"\n\
-         timeout = \"5s\"\n\n[integrations.gh]\nkind = \"github\"\nsecret = \"env:T_GH\"\n\n\
-         [[rules]]\nintegration = \"gh\"\nmatch = {{ subject = \"(?i)blocked\" }}\nemit = \"potentialTensionDetected\"\n\n\
-         [[actions]]\nname = \"todo\"\non = \"potentialTensionDetected\"\nkind = \"google-task\"\n\
-         account = \"founder\"\ntitle = \"Tension: {{subject}}\"\nnotes = \"From {{integration}}\"\n\
-         base_url = \"{base}\"\nretry_base = \"10ms\"\nretry_max = \"20ms\"\n",
-        auth.account_config("founder")
+    let text = task_config(
+        &auth,
+        &base,
+        FAST_POLL,
+        "notes = \"From {integration}\"\nretry_base = \"10ms\"\nretry_max = \"20ms\"\n",
     );
     let sandbox = Sandbox::with_config(&text);
     let ok = |out: &std::process::Output| {
@@ -777,14 +788,7 @@ async fn kill_9_between_creating_a_task_and_recording_it_creates_no_second_task(
     let (base, tasks) = start_tasks().await;
     let auth = AuthServer::start().await;
     auth.books().refresh_tokens.push(REFRESH.to_string());
-    let text = format!(
-        "{}refresh_token = \"env:T_REFRESH\"\n\n[poll]\ntimeout = \"90s\"\n\n\
-         [integrations.gh]\nkind = \"github\"\nsecret = \"env:T_GH\"\n\n\
-         [[rules]]\nintegration = \"gh\"\nmatch = {{ subject = \"(?i)blocked\" }}\nemit = \"potentialTensionDetected\"\n\n\
-         [[actions]]\nname = \"todo\"\non = \"potentialTensionDetected\"\nkind = \"google-task\"\n\
-         account = \"founder\"\ntitle = \"Tension: {{subject}}\"\nbase_url = \"{base}\"\ntimeout = \"90s\"\n",
-        auth.account_config("founder")
-    );
+    let text = task_config(&auth, &base, "timeout = \"90s\"\n", "timeout = \"90s\"\n");
     let sandbox = Sandbox::with_config(&text);
     let stored = record(&sandbox, &text, "d-kill", "we are blocked");
     let tension = stored[1].event_id.to_string();

@@ -474,24 +474,10 @@ async fn health_registry_and_metrics() {
     let sandbox = Sandbox::with_config(&config(""));
     let server = Server::start(&sandbox);
     let client = reqwest::Client::new();
-    assert_eq!(
-        client
-            .get(server.url("/healthz"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        StatusCode::OK
-    );
-    assert_eq!(
-        client
-            .get(server.url("/readyz"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        StatusCode::OK
-    );
+    for path in ["/healthz", "/readyz"] {
+        let status = client.get(server.url(path)).send().await.unwrap().status();
+        assert_eq!(status, StatusCode::OK, "{path}");
+    }
     github_request(&client, &server, "gh", "m-1", r#"{"action":"closed"}"#)
         .send()
         .await
