@@ -1,5 +1,8 @@
 //! Workers: inbox → parse → transform → rules → events, one transaction per delivery.
 //!
+//! A delivery whose events could be made when it arrived is normally processed by the inbox
+//! writer, in the transaction that stores it ([`Processing::store_at_once`]); the workers take
+//! everything else: those whose first try failed, retries, and what a crash left pending.
 //! A dispatcher thread finds due deliveries and hands them to `concurrency` worker threads,
 //! each with its own database connection. A worker takes what is queued, up to a batch, and
 //! processes it in one transaction, each delivery inside its own savepoint: a delivery's events
@@ -22,7 +25,10 @@ use chrono::{DateTime, Utc};
 
 use crate::config::Config;
 use crate::connectors::{self, Incoming};
-use crate::store::{Delivery, Store, due_attempts, fail_delivery, finish_delivery, record_event};
+use crate::event::Event;
+use crate::store::{
+    Delivery, NewDelivery, Store, due_attempts, fail_delivery, finish_delivery, record_event,
+};
 use crate::webhooks::metrics::Metrics;
 
 /// How often the dispatcher looks for due retries when nothing wakes it.
@@ -50,35 +56,33 @@ enum Failure {
     Transient(String),
 }
 
+/// What processing a delivery needs besides the store: shared by the workers and the inbox
+/// writer, which both store events and report what they did.
+pub struct Processing {
+    pub config: Arc<Config>,
+    pub metrics: Arc<Metrics>,
+    /// Integrations to poll at once (a Gmail Pub/Sub notification arrived).
+    pub poll_now: tokio::sync::mpsc::Sender<String>,
+}
+
 /// What workers share.
 struct Shared {
-    config: Arc<Config>,
-    metrics: Arc<Metrics>,
+    processing: Arc<Processing>,
     stop: Arc<AtomicBool>,
     in_flight: Mutex<HashSet<String>>,
-    /// Integrations to poll at once (a Gmail Pub/Sub notification arrived).
-    poll_now: tokio::sync::mpsc::Sender<String>,
 }
 
 impl Workers {
     /// Starts the dispatcher and the worker threads. `wake` is signalled when the inbox stores
     /// something new.
-    pub fn start(
-        db: &Path,
-        config: Arc<Config>,
-        metrics: Arc<Metrics>,
-        wake: Receiver<()>,
-        poll_now: tokio::sync::mpsc::Sender<String>,
-    ) -> Result<Workers> {
-        let concurrency = config.worker.concurrency.max(1);
-        let busy = config.store.busy_timeout;
+    pub fn start(db: &Path, processing: Arc<Processing>, wake: Receiver<()>) -> Result<Workers> {
+        let concurrency = processing.config.worker.concurrency.max(1);
+        let busy = processing.config.store.busy_timeout;
         let stop = Arc::new(AtomicBool::new(false));
         let shared = Arc::new(Shared {
-            config,
-            metrics,
+            processing,
             stop: stop.clone(),
             in_flight: Mutex::new(HashSet::new()),
-            poll_now,
         });
         let (work, queue) = sync_channel::<Delivery>(BATCH * 2);
         let queue = Arc::new(Mutex::new(queue));
@@ -191,7 +195,7 @@ struct Attempt<'d> {
 }
 
 /// What processing a delivery stored.
-struct Processed {
+pub struct Processed {
     events: usize,
     /// A Gmail notification: the account's mailbox changed.
     gmail_changed: bool,
@@ -200,12 +204,13 @@ struct Processed {
 /// One attempt at each delivery of a batch, in one transaction, with every outcome recorded.
 fn attempt(store: &mut Store, shared: &Shared, batch: &[Delivery]) {
     let started = Instant::now();
-    let settings = &shared.config.worker;
+    let processing = &shared.processing;
+    let settings = &processing.config.worker;
     // Parse and transform before taking the write lock, so the inbox waits for it as little
     // as possible.
     let prepared: Vec<_> = batch
         .iter()
-        .map(|delivery| (delivery, transform(&shared.config, delivery)))
+        .map(|delivery| (delivery, transform(&processing.config, delivery)))
         .collect();
     let committed = store.transaction(|tx| {
         let mut attempts = Vec::with_capacity(batch.len());
@@ -215,16 +220,7 @@ fn attempt(store: &mut Store, shared: &Shared, batch: &[Delivery]) {
                 continue;
             };
             let result = match transformed {
-                Ok(events) => {
-                    tx.execute_batch("SAVEPOINT delivery")?;
-                    let stored = store_events(tx, &shared.config, delivery, events);
-                    tx.execute_batch(if stored.is_ok() {
-                        "RELEASE delivery"
-                    } else {
-                        "ROLLBACK TO delivery; RELEASE delivery"
-                    })?;
-                    stored
-                }
+                Ok(events) => processing.store(tx, &delivery.delivery_id, events)?,
                 Err(failure) => Err(failure),
             };
             let attempts_made = previous + 1;
@@ -263,32 +259,117 @@ fn attempt(store: &mut Store, shared: &Shared, batch: &[Delivery]) {
     };
     let seconds = started.elapsed().as_secs_f64() / attempts.len().max(1) as f64;
     for a in attempts {
-        shared
-            .metrics
-            .processed(&a.delivery.integration, a.outcome, seconds);
-        let (integration, delivery_id, outcome) =
-            (&a.delivery.integration, &a.delivery.delivery_id, a.outcome);
-        match &a.result {
+        processing.report(
+            &a.delivery.integration,
+            &a.delivery.delivery_id,
+            a.attempts,
+            a.outcome,
+            &a.result,
+            seconds,
+        );
+    }
+}
+
+impl Processing {
+    /// Stores a delivery's events (with what the rules derive) and marks it done, inside a
+    /// savepoint of the caller's transaction: on failure nothing of it is left, and the
+    /// transaction goes on. The outer `Err` is the transaction's own failure.
+    fn store(
+        &self,
+        tx: &rusqlite::Connection,
+        delivery_id: &str,
+        events: Vec<Event>,
+    ) -> Result<Result<Processed, Failure>> {
+        tx.execute_batch("SAVEPOINT delivery")?;
+        let stored = self.store_events(tx, delivery_id, events);
+        tx.execute_batch(if stored.is_ok() {
+            "RELEASE delivery"
+        } else {
+            "ROLLBACK TO delivery; RELEASE delivery"
+        })?;
+        Ok(stored)
+    }
+
+    /// Processes a delivery just stored in `tx` with the events made from it on arrival:
+    /// its events and its `done` mark commit with it. `None` when that failed: nothing of the
+    /// try is kept and the delivery stays pending, for the workers to make the attempt again
+    /// and record how it fails. Report with [`Processing::processed_at_once`] once committed.
+    pub fn store_at_once(
+        &self,
+        tx: &rusqlite::Connection,
+        delivery: &NewDelivery,
+        events: Vec<Event>,
+    ) -> Result<Option<Processed>> {
+        Ok(self.store(tx, &delivery.delivery_id, events)?.ok())
+    }
+
+    /// Counts, logs and follows up a delivery [`Processing::store_at_once`] processed.
+    pub fn processed_at_once(&self, delivery: &NewDelivery, processed: Processed, seconds: f64) {
+        let (integration, id) = (&delivery.integration, &delivery.delivery_id);
+        self.report(integration, id, 1, "done", &Ok(processed), seconds);
+    }
+
+    /// Counts, logs and follows up one attempt at a delivery.
+    fn report(
+        &self,
+        integration: &str,
+        delivery_id: &str,
+        attempts: u32,
+        outcome: &str,
+        result: &Result<Processed, Failure>,
+        seconds: f64,
+    ) {
+        self.metrics.processed(integration, outcome, seconds);
+        match result {
             Ok(processed) => {
-                tracing::debug!(integration = %integration, delivery_id = %delivery_id, outcome, events = processed.events, "delivery processed");
+                tracing::debug!(
+                    integration,
+                    delivery_id,
+                    outcome,
+                    events = processed.events,
+                    "delivery processed"
+                );
                 if processed.gmail_changed {
                     for gmail in
-                        crate::poll::scheduler::gmail_integrations_of(&shared.config, integration)
+                        crate::poll::scheduler::gmail_integrations_of(&self.config, integration)
                     {
                         // A full queue already holds a poll that will see this change.
-                        let _ = shared.poll_now.try_send(gmail);
+                        let _ = self.poll_now.try_send(gmail);
                     }
                 }
             }
             Err(Failure::Permanent(error) | Failure::Transient(error)) => tracing::warn!(
-                integration = %integration, delivery_id = %delivery_id, outcome, attempts = a.attempts, error = %error, "delivery failed"
+                integration, delivery_id, outcome, attempts, error = %error, "delivery failed"
             ),
         }
+    }
+
+    fn store_events(
+        &self,
+        tx: &rusqlite::Connection,
+        delivery_id: &str,
+        events: Vec<Event>,
+    ) -> Result<Processed, Failure> {
+        let transient = |e: anyhow::Error| Failure::Transient(format!("{e:#}"));
+        let gmail_changed = events
+            .iter()
+            .any(|e| e.data.get("gmail").is_some_and(|g| !g.is_null()));
+        let mut stored = 0;
+        for event in events {
+            stored += record_event(tx, event, &self.config.ruleset)
+                .map_err(transient)?
+                .len();
+        }
+        finish_delivery(tx, delivery_id).map_err(transient)?;
+        Ok(Processed {
+            events: stored,
+            gmail_changed,
+        })
     }
 }
 
 /// A delivery's base events, parsed and transformed (no store access).
-fn transform(config: &Config, delivery: &Delivery) -> Result<Vec<crate::event::Event>, Failure> {
+fn transform(config: &Config, delivery: &Delivery) -> Result<Vec<Event>, Failure> {
     let integration = config
         .integrations
         .get(&delivery.integration)
@@ -320,27 +401,107 @@ fn transform(config: &Config, delivery: &Delivery) -> Result<Vec<crate::event::E
     })
 }
 
-/// Stores a delivery's events (with what the rules derive) and marks it done, in the caller's
-/// transaction.
-fn store_events(
-    tx: &rusqlite::Connection,
-    config: &Config,
-    delivery: &Delivery,
-    events: Vec<crate::event::Event>,
-) -> Result<Processed, Failure> {
-    let transient = |e: anyhow::Error| Failure::Transient(format!("{e:#}"));
-    let gmail_changed = events
-        .iter()
-        .any(|e| e.data.get("gmail").is_some_and(|g| !g.is_null()));
-    let mut stored = 0;
-    for event in events {
-        stored += record_event(tx, event, &config.ruleset)
-            .map_err(transient)?
-            .len();
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::EventType;
+    use crate::store::{EventFilter, enqueue};
+    use uuid::Uuid;
+
+    fn processing() -> Processing {
+        let config = Config::parse(
+            "[integrations.gh]\nkind = \"github\"\nsecret = \"env:GH_SECRET\"\n",
+            Path::new("test.toml"),
+        )
+        .unwrap();
+        Processing {
+            config: Arc::new(config),
+            metrics: Arc::new(Metrics::default()),
+            poll_now: tokio::sync::mpsc::channel(1).0,
+        }
     }
-    finish_delivery(tx, &delivery.delivery_id).map_err(transient)?;
-    Ok(Processed {
-        events: stored,
-        gmail_changed,
-    })
+
+    fn delivery() -> NewDelivery {
+        NewDelivery {
+            delivery_id: Uuid::now_v7().to_string(),
+            integration: "gh".into(),
+            provider_delivery_id: "p1".into(),
+            received_at: crate::event::now(),
+            content_type: "application/json".into(),
+            headers: "{}".into(),
+            body: b"{}".to_vec(),
+        }
+    }
+
+    fn event() -> Event {
+        let now = crate::event::now();
+        Event::new(
+            EventType::GithubEventReceived,
+            "gh",
+            "github",
+            "github:p1".into(),
+            now,
+        )
+    }
+
+    /// Stores `delivery` as the inbox writer does, processing it at once; whether it was.
+    fn store_at_once(store: &mut Store, delivery: &NewDelivery) -> bool {
+        let processing = processing();
+        store
+            .transaction(|tx| {
+                enqueue(tx, delivery)?;
+                Ok(processing
+                    .store_at_once(tx, delivery, vec![event()])?
+                    .is_some())
+            })
+            .unwrap()
+    }
+
+    fn all_events() -> EventFilter {
+        EventFilter {
+            limit: 100,
+            ..EventFilter::default()
+        }
+    }
+
+    fn state(store: &Store, delivery: &NewDelivery) -> (String, u32) {
+        let (stored, state) = store.delivery(&delivery.delivery_id).unwrap().unwrap();
+        (state, stored.attempts)
+    }
+
+    #[test]
+    fn a_delivery_processed_at_once_commits_done_with_its_events() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("t.db")).unwrap();
+        let delivery = delivery();
+        assert!(store_at_once(&mut store, &delivery));
+        assert_eq!(state(&store, &delivery), ("done".into(), 1));
+        let events = store.list_events(&all_events()).unwrap();
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].event.dedupe_key, "github:p1");
+    }
+
+    #[test]
+    fn a_failed_try_at_once_keeps_the_delivery_pending_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("t.db")).unwrap();
+        store
+            .transaction(|tx| {
+                tx.execute_batch(
+                    "CREATE TRIGGER refuse BEFORE INSERT ON events
+                     BEGIN SELECT RAISE(ABORT, 'no room for events'); END;",
+                )?;
+                Ok(())
+            })
+            .unwrap();
+        let delivery = delivery();
+        assert!(!store_at_once(&mut store, &delivery));
+        assert_eq!(
+            state(&store, &delivery),
+            ("pending".into(), 0),
+            "stored, untouched, for the workers"
+        );
+        assert!(store.list_events(&all_events()).unwrap().is_empty());
+        assert_eq!(store.due_deliveries(Utc::now(), 10).unwrap().len(), 1);
+    }
 }

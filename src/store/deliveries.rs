@@ -142,11 +142,6 @@ pub fn fail(
 }
 
 impl Store {
-    /// Stores a batch of deliveries in one transaction (one fsync): group commit.
-    pub fn enqueue_batch(&mut self, batch: &[&NewDelivery]) -> Result<Vec<Enqueued>> {
-        self.transaction(|tx| batch.iter().map(|d| enqueue(tx, d)).collect())
-    }
-
     /// Pending deliveries whose next attempt is due, oldest first.
     pub fn due_deliveries(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Delivery>> {
         let sql = format!(
@@ -259,17 +254,25 @@ mod tests {
         }
     }
 
+    /// Stores a batch in one transaction, as the inbox writer does.
+    fn enqueue_batch(store: &mut Store, batch: &[NewDelivery]) -> Vec<Enqueued> {
+        store
+            .transaction(|tx| batch.iter().map(|d| enqueue(tx, d)).collect())
+            .unwrap()
+    }
+
     #[test]
     fn duplicates_answer_with_the_first_id_even_within_a_batch() {
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open(&dir.path().join("t.db")).unwrap();
-        let out = store
-            .enqueue_batch(&[
-                &delivery("d1", "p1"),
-                &delivery("d2", "p1"),
-                &delivery("d3", "p2"),
-            ])
-            .unwrap();
+        let out = enqueue_batch(
+            &mut store,
+            &[
+                delivery("d1", "p1"),
+                delivery("d2", "p1"),
+                delivery("d3", "p2"),
+            ],
+        );
         assert_eq!(
             out,
             [
@@ -278,7 +281,7 @@ mod tests {
                 Enqueued::New("d3".into())
             ]
         );
-        let out = store.enqueue_batch(&[&delivery("d4", "p2")]).unwrap();
+        let out = enqueue_batch(&mut store, &[delivery("d4", "p2")]);
         assert_eq!(out, [Enqueued::Duplicate("d3".into())]);
         assert_eq!(store.pending_count().unwrap(), 2);
     }
@@ -287,7 +290,7 @@ mod tests {
     fn failures_retry_then_die_and_come_back() {
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open(&dir.path().join("t.db")).unwrap();
-        store.enqueue_batch(&[&delivery("d1", "p1")]).unwrap();
+        enqueue_batch(&mut store, &[delivery("d1", "p1")]);
         let now = time("2026-11-24T10:00:00Z");
         assert_eq!(store.due_deliveries(now, 10).unwrap().len(), 1);
         store

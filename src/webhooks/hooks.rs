@@ -220,19 +220,13 @@ impl Hook {
         }
     }
 
-    /// Whether accepting a request reads fields of its body (a delivery id inside it, or
-    /// Slack's `url_verification`); otherwise the body is only checked to be JSON.
-    pub fn reads_body(&self) -> bool {
-        self.kind == Kind::Slack || matches!(self.id_source, IdSource::Body(_))
-    }
-
     /// The headers kept with a delivery, by lower-case name.
-    pub fn kept_headers<'a>(&'a self, headers: &'a HeaderMap) -> BTreeMap<&'a str, &'a str> {
+    pub fn kept_headers(&self, headers: &HeaderMap) -> BTreeMap<String, String> {
         self.kept_headers
             .iter()
             .filter_map(|name| {
                 let value = headers.get(name.as_str())?.to_str().ok()?;
-                Some((name.as_str(), value))
+                Some((name.clone(), value.to_string()))
             })
             .collect()
     }

@@ -5,21 +5,32 @@
 //! `synchronous=FULL` (one fsync for the lot), and only then answers each handler, which only
 //! then answers `202`. Under load the batches grow by themselves, so throughput does not
 //! collapse to one fsync per request.
+//!
+//! A delivery arrives with the events the request handler made from it. The writer stores
+//! those in the same transaction, with the delivery marked done: one commit instead of a
+//! second by a worker, and the events exist when the `202` goes out. A delivery without
+//! events, or whose events could not be stored, stays pending and wakes the workers.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::sync::mpsc as std_mpsc;
 use std::thread::JoinHandle;
+use std::time::Instant;
 
 use anyhow::{Context, Result, anyhow};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::store::{Enqueued, NewDelivery, Store};
+use crate::event::Event;
+use crate::store::{Enqueued, NewDelivery, Store, enqueue};
+use crate::worker::Processing;
 
 /// The most deliveries one transaction takes.
 const MAX_BATCH: usize = 1024;
 
 struct Job {
     delivery: NewDelivery,
+    /// The delivery's events, when the handler could make them.
+    events: Option<Vec<Event>>,
     reply: oneshot::Sender<Result<Enqueued, String>>,
 }
 
@@ -30,12 +41,13 @@ pub struct Inbox {
 }
 
 impl Inbox {
-    /// Starts the writer thread on its own connection to the database. `stored` is signalled
-    /// after each commit that stored something new, to wake the workers.
+    /// Starts the writer thread on its own connection to the database. `pending` is signalled
+    /// after each commit that left a new delivery pending, to wake the workers.
     pub fn start(
         db: &Path,
         busy: std::time::Duration,
-        stored: std_mpsc::Sender<()>,
+        processing: Arc<Processing>,
+        pending: std_mpsc::Sender<()>,
     ) -> Result<(Inbox, JoinHandle<()>)> {
         let mut store = Store::open_with(db, busy)?;
         let (jobs, mut queue) = mpsc::channel::<Job>(MAX_BATCH * 4);
@@ -50,18 +62,26 @@ impl Inbox {
                             Err(_) => break,
                         }
                     }
-                    commit(&mut store, batch, &stored);
+                    commit(&mut store, batch, &processing, &pending);
                 }
             })
             .context("starting the inbox writer")?;
         Ok((Inbox { jobs }, writer))
     }
 
-    /// Stores a delivery durably; returns once it is on disk.
-    pub async fn store(&self, delivery: NewDelivery) -> Result<Enqueued> {
+    /// Stores a delivery durably, with its events if given; returns once it is on disk.
+    pub async fn store(
+        &self,
+        delivery: NewDelivery,
+        events: Option<Vec<Event>>,
+    ) -> Result<Enqueued> {
         let (reply, answer) = oneshot::channel();
         self.jobs
-            .send(Job { delivery, reply })
+            .send(Job {
+                delivery,
+                events,
+                reply,
+            })
             .await
             .map_err(|_| anyhow!("the inbox writer has stopped"))?;
         answer
@@ -72,20 +92,45 @@ impl Inbox {
 }
 
 /// Stores one batch and answers every job in it.
-fn commit(store: &mut Store, batch: Vec<Job>, stored: &std_mpsc::Sender<()>) {
-    let deliveries: Vec<&NewDelivery> = batch.iter().map(|job| &job.delivery).collect();
-    match store.enqueue_batch(&deliveries) {
-        Ok(results) => {
-            if results.iter().any(|r| matches!(r, Enqueued::New(_))) {
-                let _ = stored.send(());
+fn commit(
+    store: &mut Store,
+    mut batch: Vec<Job>,
+    processing: &Processing,
+    pending: &std_mpsc::Sender<()>,
+) {
+    let started = Instant::now();
+    let stored = store.transaction(|tx| {
+        let mut stored = Vec::with_capacity(batch.len());
+        for job in &mut batch {
+            let enqueued = enqueue(tx, &job.delivery)?;
+            let processed = match (&enqueued, job.events.take()) {
+                (Enqueued::New(_), Some(events)) => {
+                    processing.store_at_once(tx, &job.delivery, events)?
+                }
+                _ => None,
+            };
+            stored.push((enqueued, processed));
+        }
+        Ok(stored)
+    });
+    match stored {
+        Ok(stored) => {
+            let seconds = started.elapsed().as_secs_f64() / batch.len() as f64;
+            let mut left_pending = false;
+            for (job, (enqueued, processed)) in batch.into_iter().zip(stored) {
+                left_pending |= processed.is_none() && matches!(enqueued, Enqueued::New(_));
+                let _ = job.reply.send(Ok(enqueued));
+                if let Some(processed) = processed {
+                    processing.processed_at_once(&job.delivery, processed, seconds);
+                }
             }
-            for (job, result) in batch.into_iter().zip(results) {
-                let _ = job.reply.send(Ok(result));
+            if left_pending {
+                let _ = pending.send(());
             }
         }
         Err(e) => {
             let message = format!("storing deliveries failed: {e:#}");
-            tracing::error!(error = %message, batch = deliveries.len(), "inbox commit failed");
+            tracing::error!(error = %message, batch = batch.len(), "inbox commit failed");
             for job in batch {
                 let _ = job.reply.send(Err(message.clone()));
             }

@@ -41,7 +41,7 @@ impl Default for Metrics {
         let processed = Family::<OutcomeLabels, Counter>::default();
         registry.register(
             "worker_deliveries",
-            "Deliveries processed by workers, by outcome (done, retry, dead)",
+            "Deliveries processed into events, by outcome (done, retry, dead): by the workers, or at once by the inbox writer",
             processed.clone(),
         );
         let worker_seconds = Family::<IntegrationLabels, Histogram>::new_with_constructor(|| {

@@ -17,7 +17,6 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use serde::de::IgnoredAny;
 use serde_json::{Value, json};
 use subtle::ConstantTimeEq;
 use tokio_util::sync::CancellationToken;
@@ -28,8 +27,9 @@ use super::inbox::Inbox;
 use super::metrics::Metrics;
 use super::signature;
 use crate::config::Config;
+use crate::connectors::{self, Incoming};
 use crate::store::{Enqueued, NewDelivery, Store};
-use crate::worker::Workers;
+use crate::worker::{Processing, Workers};
 
 /// How often the server re-reads which integrations are disabled.
 const REGISTRY_REFRESH: Duration = Duration::from_secs(2);
@@ -59,9 +59,14 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: CancellationTo
     crate::registry::sync(&config, &mut reader)?;
     let metrics = Arc::new(Metrics::default());
     let (wake, woken) = std::sync::mpsc::channel();
-    let (inbox, writer) = Inbox::start(&db, busy, wake)?;
     let (poll_now, triggers) = tokio::sync::mpsc::channel(64);
-    let workers = Workers::start(&db, config.clone(), metrics.clone(), woken, poll_now)?;
+    let processing = Arc::new(Processing {
+        config: config.clone(),
+        metrics: metrics.clone(),
+        poll_now,
+    });
+    let (inbox, writer) = Inbox::start(&db, busy, processing.clone(), wake)?;
+    let workers = Workers::start(&db, processing, woken)?;
     let poller = Arc::new(crate::poll::Poller::new(config.clone(), false)?);
     let scheduler = tokio::spawn(crate::poll::scheduler::run(
         poller,
@@ -396,13 +401,7 @@ async fn accept(
             let outcome = outcome_of(r.status);
             (Refused::from(r), outcome)
         })?;
-    // Only what a field is read from is built as a tree; the rest is only checked to be JSON.
-    let parsed = if hook.reads_body() {
-        serde_json::from_slice::<Value>(&body)
-    } else {
-        serde_json::from_slice::<IgnoredAny>(&body).map(|_| Value::Null)
-    };
-    let json = parsed.map_err(|e| {
+    let json: Value = serde_json::from_slice(&body).map_err(|e| {
         refuse(
             StatusCode::BAD_REQUEST,
             format!("the body is not valid JSON: {e}"),
@@ -423,20 +422,35 @@ async fn accept(
     let provider_delivery_id = hook
         .provider_delivery_id(header_id, &json, &body)
         .map_err(|r| (Refused::from(r), "malformed"))?;
+    let received_at = crate::event::now();
+    let kept_headers = hook.kept_headers(headers);
+    // Made here, on the request's thread, so the inbox writer only has to store them; a
+    // delivery they cannot be made from is stored anyway and left to the workers.
+    let events = connectors::from_delivery(
+        hook.kind,
+        &Incoming {
+            integration: name,
+            provider_delivery_id: &provider_delivery_id,
+            received_at,
+            headers: &kept_headers,
+            body: &json,
+        },
+    )
+    .ok();
     let delivery = NewDelivery {
         delivery_id: Uuid::now_v7().to_string(),
         integration: name.to_string(),
         provider_delivery_id,
-        received_at: crate::event::now(),
+        received_at,
         content_type: headers
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default()
             .to_string(),
-        headers: serde_json::to_string(&hook.kept_headers(headers)).unwrap_or_else(|_| "{}".into()),
+        headers: serde_json::to_string(&kept_headers).unwrap_or_else(|_| "{}".into()),
         body: body.to_vec(),
     };
-    match app.inbox.store(delivery).await {
+    match app.inbox.store(delivery, events).await {
         Ok(Enqueued::New(id)) => Ok(Accepted {
             status: StatusCode::ACCEPTED,
             body: json!({ "deliveryId": id }),

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::StatusCode;
-use trmctl::store::NewDelivery;
+use trmctl::store::{NewDelivery, enqueue};
 
 use crate::server::*;
 use crate::util::Sandbox;
@@ -41,7 +41,10 @@ async fn failures_retry_into_dead_letters_and_come_back_with_retry() {
         headers: r#"{"x-github-event":"push"}"#.into(),
         body: br#"{"ref":"main"}"#.to_vec(),
     };
-    sandbox.store().enqueue_batch(&[&delivery]).unwrap();
+    sandbox
+        .store()
+        .transaction(|tx| enqueue(tx, &delivery))
+        .unwrap();
     let server = Server::start(&sandbox);
     eventually("three attempts, then a dead letter", || {
         dead_letters(&sandbox).as_array().unwrap().len() == 1
