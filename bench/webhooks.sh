@@ -422,7 +422,7 @@ trmctl webhook ingest benchmark  ($(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores
   non-2xx                 $H_NON2XX healthz, $I_NON2XX ingest
   stored deliveries       $STORED $STORED_NOTE
   unique deliveries       $DELIVERIES pre-signed, $I_SENT sent (no repeats: $( ((I_WRAPPED == 0)) && echo yes || echo NO))
-  processed by workers    $DONE done, $PENDING pending, $DEAD dead (at the time of the check)
+  processed into events   $DONE done, $PENDING pending, $DEAD dead (at the time of the check)
   server CPU by thread    healthz: $H_ROLES
                           ingest:  $I_ROLES   (cores)
   disk writes             $(disk_line)
