@@ -217,18 +217,24 @@ async fn start_tasks() -> (String, SharedTasks) {
 /// Poll settings that keep the token refreshes of a test quick.
 const FAST_POLL: &str = "retry_base = \"10ms\"\nretry_max = \"50ms\"\ntimeout = \"5s\"\n";
 
-/// A config with a GitHub integration `gh`, a rule turning a "blocked" subject into
-/// `potentialTensionDetected`, and a `google-task` action `todo` on it against `base`; `poll`
+/// Starts the fake Tasks API and an auth server (kept running to refresh the account's
+/// token), and writes a config with a GitHub integration `gh`, a rule turning a "blocked"
+/// subject into `potentialTensionDetected`, and a `google-task` action `todo` on it; `poll`
 /// and `action` are further keys of the `[poll]` and `[[actions]]` tables.
-fn task_config(auth: &AuthServer, base: &str, poll: &str, action: &str) -> String {
-    format!(
+async fn task_setup(poll: &str, action: &str) -> (SharedTasks, AuthServer, String, Sandbox) {
+    let (base, tasks) = start_tasks().await;
+    let auth = AuthServer::start().await;
+    auth.books().refresh_tokens.push(REFRESH.to_string());
+    let text = format!(
         "{}refresh_token = \"env:T_REFRESH\"\n\n[poll]\n{poll}\n\
          [integrations.gh]\nkind = \"github\"\nsecret = \"env:T_GH\"\n\n\
          [[rules]]\nintegration = \"gh\"\nmatch = {{ subject = \"(?i)blocked\" }}\nemit = \"potentialTensionDetected\"\n\n\
          [[actions]]\nname = \"todo\"\non = \"potentialTensionDetected\"\nkind = \"google-task\"\n\
          account = \"founder\"\ntitle = \"Tension: {{subject}}\"\nbase_url = \"{base}\"\n{action}",
         auth.account_config("founder")
-    )
+    );
+    let sandbox = Sandbox::with_config(&text);
+    (tasks, auth, text, sandbox)
 }
 
 fn record(sandbox: &Sandbox, text: &str, key: &str, subject: &str) -> Vec<Event> {
@@ -274,16 +280,11 @@ fn events_of(store: &Store, event_type: &str) -> Vec<Event> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_google_task_is_created_once_even_when_its_answer_is_lost() {
-    let (base, tasks) = start_tasks().await;
-    let auth = AuthServer::start().await;
-    auth.books().refresh_tokens.push(REFRESH.to_string());
-    let text = task_config(
-        &auth,
-        &base,
+    let (tasks, _auth, text, sandbox) = task_setup(
         FAST_POLL,
         "notes = \"From {integration} ({data.rule})\"\nretry_base = \"10ms\"\nretry_max = \"20ms\"\n",
-    );
-    let sandbox = Sandbox::with_config(&text);
+    )
+    .await;
 
     // A rule emits potentialTensionDetected; the action creates exactly one task, with the marker.
     let stored = record(&sandbox, &text, "d1", "we are blocked on the API");
@@ -410,16 +411,11 @@ fn record_version(
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_later_version_of_the_source_item_updates_its_task_last_write_wins() {
-    let (base, tasks) = start_tasks().await;
-    let auth = AuthServer::start().await;
-    auth.books().refresh_tokens.push(REFRESH.to_string());
-    let text = task_config(
-        &auth,
-        &base,
+    let (tasks, _auth, text, sandbox) = task_setup(
         FAST_POLL,
         "notes = \"From {integration}\"\nretry_base = \"10ms\"\nretry_max = \"20ms\"\n",
-    );
-    let sandbox = Sandbox::with_config(&text);
+    )
+    .await;
     let ok = |out: &std::process::Output| {
         assert!(
             out.status.success(),
@@ -785,11 +781,8 @@ async fn an_http_action_calls_with_the_event_id_as_idempotency_key() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn kill_9_between_creating_a_task_and_recording_it_creates_no_second_task() {
-    let (base, tasks) = start_tasks().await;
-    let auth = AuthServer::start().await;
-    auth.books().refresh_tokens.push(REFRESH.to_string());
-    let text = task_config(&auth, &base, "timeout = \"90s\"\n", "timeout = \"90s\"\n");
-    let sandbox = Sandbox::with_config(&text);
+    let (tasks, _auth, text, sandbox) =
+        task_setup("timeout = \"90s\"\n", "timeout = \"90s\"\n").await;
     let stored = record(&sandbox, &text, "d-kill", "we are blocked");
     let tension = stored[1].event_id.to_string();
     tasks.lock().unwrap().hang_next_answer = true;
