@@ -283,12 +283,7 @@ async fn repeated_failures_turn_the_status_to_error_then_back() {
         crm.api().faults.extend([Fault::Status(404)]);
         assert_eq!(poll(&sandbox, &[]).status.code(), Some(1));
     }
-    let show = sandbox
-        .cmd()
-        .args(["integrations", "show", "crm", "--json"])
-        .output()
-        .unwrap();
-    let entry: Value = serde_json::from_slice(&show.stdout).unwrap();
+    let entry = sandbox.json(&["integrations", "show", "crm", "--json"]);
     assert_eq!(entry["status"], "error");
     assert_eq!(entry["errorCount"], 2);
     assert!(entry["lastError"].as_str().unwrap().contains("404"));
@@ -312,12 +307,7 @@ async fn repeated_failures_turn_the_status_to_error_then_back() {
     );
 
     assert!(poll(&sandbox, &[]).status.success());
-    let show = sandbox
-        .cmd()
-        .args(["integrations", "show", "crm", "--json"])
-        .output()
-        .unwrap();
-    let entry: Value = serde_json::from_slice(&show.stdout).unwrap();
+    let entry = sandbox.json(&["integrations", "show", "crm", "--json"]);
     assert_eq!(entry["status"], "active");
     assert_eq!(entry["errorCount"], 0);
     assert!(entry["lastSuccessTime"].is_string() && entry["nextSyncTime"].is_string());

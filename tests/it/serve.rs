@@ -492,12 +492,7 @@ async fn health_registry_and_metrics() {
         .json()
         .await
         .unwrap();
-    let cli = sandbox
-        .cmd()
-        .args(["integrations", "list", "--json"])
-        .output()
-        .unwrap();
-    let cli: Value = serde_json::from_slice(&cli.stdout).unwrap();
+    let cli = sandbox.json(&["integrations", "list", "--json"]);
     let names = |v: &Value| {
         v.as_array()
             .unwrap()

@@ -112,12 +112,7 @@ async fn serve_polls_due_integrations_renews_the_watch_and_polls_on_notification
         gmail.lock().unwrap().watch_bodies[0]["topicName"],
         "projects/p/topics/gmail"
     );
-    let show = sandbox
-        .cmd()
-        .args(["integrations", "show", "mail", "--json"])
-        .output()
-        .unwrap();
-    let entry: Value = serde_json::from_slice(&show.stdout).unwrap();
+    let entry = sandbox.json(&["integrations", "show", "mail", "--json"]);
     assert_eq!(entry["status"], "active");
     assert!(entry["lastSuccessTime"].is_string());
 

@@ -60,6 +60,11 @@ impl Sandbox {
     }
 
     /// The sandbox's database, opened through the library.
+    /// Runs trmctl with `args` (ending in `--json`) on this sandbox; its stdout as JSON.
+    pub fn json(&self, args: &[&str]) -> serde_json::Value {
+        json(&self.cmd().args(args).output().unwrap())
+    }
+
     pub fn store(&self) -> Store {
         Store::open(&self.db_path()).unwrap()
     }
