@@ -36,7 +36,7 @@ use reqwest::header::HeaderMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::{SchemaError, required_str, subject, unix_time};
+use super::{SchemaError, page_token, required_str, subject, unix_time};
 use crate::event::{Event, EventType, now};
 use crate::poll::context::Context;
 use crate::poll::http::{Cost, Http};
@@ -295,7 +295,7 @@ impl<'a> Gmail<'a> {
                     found.insert(id);
                 }
             }
-            token = next_token(&body);
+            token = page_token(&body, "nextPageToken");
             if token.is_none() || wanted.is_empty() {
                 return Ok(found);
             }
@@ -345,7 +345,7 @@ async fn full_sync(ctx: &mut Context<'_>, gmail: &Gmail<'_>, resume: Option<Curs
             continue;
         }
         let ids = listed_ids(&body)?;
-        let next = next_token(&body);
+        let next = page_token(&body, "nextPageToken");
         let messages = gmail.messages(&ids).await?;
         let fetched = messages.len() as u64;
         let key = gmail.key(&cursor).to_string();
@@ -387,7 +387,7 @@ async fn incremental(ctx: &mut Context<'_>, gmail: &Gmail<'_>, stored: Cursor) -
             return Ok(History::Gone);
         }
         let ids = added_ids(&body)?;
-        let next = next_token(&body);
+        let next = page_token(&body, "nextPageToken");
         let messages = gmail.messages(&ids).await?;
         let fetched = messages.len() as u64;
         let key = gmail.key(&cursor).to_string();
@@ -450,13 +450,6 @@ fn latest_record(body: &Value) -> Option<String> {
         .iter()
         .filter_map(|r| history_id(r, "/id").ok())
         .max_by_key(|id| id.parse::<u64>().unwrap_or(0))
-}
-
-fn next_token(body: &Value) -> Option<String> {
-    body.get("nextPageToken")
-        .and_then(Value::as_str)
-        .filter(|t| !t.is_empty())
-        .map(str::to_string)
 }
 
 /// The ids of a `messages.list` page (`messages` is absent when there are none).

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::{GOOGLEAPIS, api_url, rfc3339_seconds as parse_time};
-use super::{SchemaError, subject};
+use super::{SchemaError, optional_array, page_token, subject};
 use crate::event::{Event, EventType, now};
 use crate::poll::context::Context;
 use crate::poll::http::Cost;
@@ -107,13 +107,10 @@ fn parse_page(
     cursor: &Cursor,
     body: &Value,
 ) -> Result<(Vec<Event>, u64, Cursor), SchemaError> {
-    let token = |field: &str| {
-        body.get(field)
-            .and_then(Value::as_str)
-            .filter(|t| !t.is_empty())
-            .map(str::to_string)
-    };
-    let next = match (token("nextPageToken"), token("nextSyncToken")) {
+    let next = match (
+        page_token(body, "nextPageToken"),
+        page_token(body, "nextSyncToken"),
+    ) {
         (Some(page), _) => Cursor {
             sync_token: cursor.sync_token.clone(),
             page_token: Some(page),
@@ -128,11 +125,7 @@ fn parse_page(
             ));
         }
     };
-    let items = match body.get("items") {
-        None | Some(Value::Null) => &[][..],
-        Some(Value::Array(items)) => items.as_slice(),
-        Some(_) => return Err(SchemaError("field `items` is not an array".into())),
-    };
+    let items = optional_array(body, "items")?;
     let events = items
         .iter()
         .enumerate()

@@ -22,7 +22,8 @@ use reqwest::header::{DATE, HeaderMap};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::{GOOGLEAPIS, SchemaError, api_url, rfc3339_seconds as parse_time, subject};
+use super::{GOOGLEAPIS, SchemaError, api_url, optional_array, page_token};
+use super::{rfc3339_seconds as parse_time, subject};
 use crate::event::{Event, EventType, format_time, now};
 use crate::poll::context::Context;
 use crate::poll::http::{Cost, Http, Reply};
@@ -196,13 +197,10 @@ fn parse_page(
     window: Option<DateTime<Utc>>,
     body: &Value,
 ) -> Result<Page, SchemaError> {
-    let token = |field: &str| {
-        body.get(field)
-            .and_then(Value::as_str)
-            .filter(|t| !t.is_empty())
-            .map(str::to_string)
-    };
-    let next = match (token("nextPageToken"), token("newStartPageToken")) {
+    let next = match (
+        page_token(body, "nextPageToken"),
+        page_token(body, "newStartPageToken"),
+    ) {
         (Some(page), _) => Next::Page(page),
         (None, Some(start)) => Next::Done(start),
         (None, None) => {
@@ -211,11 +209,7 @@ fn parse_page(
             ));
         }
     };
-    let changes = match body.get("changes") {
-        None | Some(Value::Null) => &[][..],
-        Some(Value::Array(changes)) => changes.as_slice(),
-        Some(_) => return Err(SchemaError("field `changes` is not an array".into())),
-    };
+    let changes = optional_array(body, "changes")?;
     let mut events = Vec::new();
     for (index, change) in changes.iter().enumerate() {
         if let Some(event) = change_event(integration, folder, window, index, change)? {

@@ -27,7 +27,7 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use super::{GOOGLEAPIS, api_url, rfc3339_seconds as parse_time};
-use super::{SchemaError, subject};
+use super::{SchemaError, optional_array, subject};
 use crate::event::{Event, EventType, now};
 use crate::poll::context::Context;
 use crate::poll::http::{Cost, Http};
@@ -193,12 +193,8 @@ fn diff(
     old: &BTreeMap<String, String>,
     at: DateTime<Utc>,
 ) -> Result<Diff, SchemaError> {
-    let rows = match body.get("values") {
-        // Google leaves `values` out of an empty range.
-        None | Some(Value::Null) => &[][..],
-        Some(Value::Array(rows)) => rows.as_slice(),
-        Some(_) => return Err(SchemaError("field `values` is not an array".into())),
-    };
+    // Google leaves `values` out of an empty range.
+    let rows = optional_array(body, "values")?;
     let cells = |index: usize, row: &Value| -> Result<Vec<Value>, SchemaError> {
         row.as_array()
             .cloned()

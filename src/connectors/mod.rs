@@ -106,6 +106,24 @@ fn optional_str<'v>(value: &'v Value, pointer: &str) -> Option<&'v str> {
     value.pointer(pointer).and_then(Value::as_str)
 }
 
+/// A page or sync token: absent, null and empty all mean none.
+fn page_token(value: &Value, field: &str) -> Option<String> {
+    value
+        .get(field)
+        .and_then(Value::as_str)
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
+}
+
+/// A list field Google leaves out when the list is empty: absent or null is empty.
+fn optional_array<'v>(value: &'v Value, field: &str) -> Result<&'v [Value], SchemaError> {
+    match value.get(field) {
+        None | Some(Value::Null) => Ok(&[]),
+        Some(Value::Array(items)) => Ok(items),
+        Some(_) => Err(SchemaError(format!("field `{field}` is not an array"))),
+    }
+}
+
 /// Unix seconds (or milliseconds with `millis`) as a time, when in range.
 fn unix_time(value: Option<&Value>, millis: bool) -> Option<DateTime<Utc>> {
     let n = value?.as_i64()?;
@@ -186,5 +204,22 @@ mod tests {
         assert_eq!(super::subject("hello\nworld"), "hello");
         let long = "x".repeat(200);
         assert_eq!(super::subject(&long).chars().count(), 121);
+    }
+
+    #[test]
+    fn empty_tokens_and_left_out_lists_read_as_none_and_empty() {
+        let body = serde_json::json!({"a": "t1", "b": "", "c": null, "items": [1], "bad": {}});
+        assert_eq!(super::page_token(&body, "a").as_deref(), Some("t1"));
+        for field in ["b", "c", "missing"] {
+            assert_eq!(super::page_token(&body, field), None);
+        }
+        for field in ["c", "missing"] {
+            assert!(super::optional_array(&body, field).unwrap().is_empty());
+        }
+        assert_eq!(super::optional_array(&body, "items").unwrap().len(), 1);
+        assert_eq!(
+            super::optional_array(&body, "bad").unwrap_err().0,
+            "field `bad` is not an array"
+        );
     }
 }
