@@ -237,19 +237,28 @@ async fn task_setup(poll: &str, action: &str) -> (SharedTasks, AuthServer, Strin
     (tasks, auth, text, sandbox)
 }
 
+/// A GitHub event with `subject`, stored through the config's rules; what was stored.
 fn record(sandbox: &Sandbox, text: &str, key: &str, subject: &str) -> Vec<Event> {
-    let mut config = Config::from_toml(text, Path::new("t.toml")).unwrap();
-    assert!(config.validate().is_empty());
-    let mut base = Event::new(
+    through_rules(sandbox, text, github_event(key, subject, now()))
+}
+
+fn github_event(key: &str, subject: &str, occurred_at: DateTime<Utc>) -> Event {
+    let mut event = Event::new(
         EventType::GithubEventReceived,
         "gh",
         "github",
         key.into(),
-        now(),
+        occurred_at,
     );
-    base.subject = Some(subject.into());
-    let mut store = sandbox.store();
-    store
+    event.subject = Some(subject.into());
+    event
+}
+
+fn through_rules(sandbox: &Sandbox, text: &str, base: Event) -> Vec<Event> {
+    let mut config = Config::from_toml(text, Path::new("t.toml")).unwrap();
+    assert!(config.validate().is_empty());
+    sandbox
+        .store()
         .transaction(|tx| trmctl::store::record_event(tx, base, &config.ruleset))
         .unwrap()
 }
@@ -392,21 +401,9 @@ fn record_version(
     subject: &str,
     occurred_at: DateTime<Utc>,
 ) -> Vec<Event> {
-    let mut config = Config::from_toml(text, Path::new("t.toml")).unwrap();
-    assert!(config.validate().is_empty());
-    let mut base = Event::new(
-        EventType::GithubEventReceived,
-        "gh",
-        "github",
-        key.into(),
-        occurred_at,
-    );
+    let mut base = github_event(key, subject, occurred_at);
     base.external_id = Some(source.into());
-    base.subject = Some(subject.into());
-    let mut store = sandbox.store();
-    store
-        .transaction(|tx| trmctl::store::record_event(tx, base, &config.ruleset))
-        .unwrap()
+    through_rules(sandbox, text, base)
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -607,20 +607,31 @@ async fn internal_events_flow_through_sinks_like_any_other() {
     assert_eq!(bodies[0]["data"]["lastError"], "HTTP 500 from Gmail");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn serve_sends_a_webhook_delivery_on_to_an_http_sink() {
-    let receiver = Receiver::start(&[Reply::Status(500)]).await;
-    let mut sink = http_sink("core", &receiver.url(), "");
-    sink = sink.replace("env:SINK_SECRET", "env:T_STD");
+/// `trmctl serve` with an HTTP sink `core` to a receiver answering `replies`, after one signed
+/// GitHub delivery (which the rules turn into two events) was accepted.
+async fn serve_one_delivery(replies: &[Reply]) -> (Receiver, Sandbox, Server) {
+    let receiver = Receiver::start(replies).await;
+    let sink = http_sink("core", &receiver.url(), "").replace("env:SINK_SECRET", "env:T_STD");
     let sandbox = Sandbox::with_config(&crate::server::config(&sink));
     let server = Server::start(&sandbox);
-    let client = reqwest::Client::new();
     let payload = r#"{"action":"opened","repository":{"full_name":"acme/app"}}"#;
-    let response = github_request(&client, &server, "gh", "delivery-1", payload)
-        .send()
-        .await
-        .unwrap();
+    let response = github_request(
+        &reqwest::Client::new(),
+        &server,
+        "gh",
+        "delivery-1",
+        payload,
+    )
+    .send()
+    .await
+    .unwrap();
     assert_eq!(response.status(), reqwest::StatusCode::ACCEPTED);
+    (receiver, sandbox, server)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_sends_a_webhook_delivery_on_to_an_http_sink() {
+    let (receiver, sandbox, server) = serve_one_delivery(&[Reply::Status(500)]).await;
     eventually("the event and its derived event reach the sink", || {
         receiver.stored().len() == 2
     })
@@ -667,17 +678,8 @@ fn config_check_names_each_sink_problem_by_key() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn serve_finishes_a_send_in_flight_on_shutdown_and_resumes_after_a_restart() {
-    let receiver = Receiver::start(&[Reply::Slow(Duration::from_millis(1500))]).await;
-    let sink = http_sink("core", &receiver.url(), "").replace("env:SINK_SECRET", "env:T_STD");
-    let sandbox = Sandbox::with_config(&crate::server::config(&sink));
-    let server = Server::start(&sandbox);
-    let client = reqwest::Client::new();
-    let payload = r#"{"action":"opened","repository":{"full_name":"acme/app"}}"#;
-    let response = github_request(&client, &server, "gh", "delivery-1", payload)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), reqwest::StatusCode::ACCEPTED);
+    let (receiver, sandbox, server) =
+        serve_one_delivery(&[Reply::Slow(Duration::from_millis(1500))]).await;
     eventually("the first event is being sent", || receiver.requests() == 1).await;
     assert_eq!(server.terminate().code(), Some(0));
     assert_eq!(receiver.stored().len(), 1, "the send in flight finished");
