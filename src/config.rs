@@ -577,6 +577,14 @@ fn validate_integration(
                     "kind `google-pubsub` needs `audience` (OIDC push) or `token`",
                 ));
             }
+            // Any Google service account can mint a token for any audience: without the
+            // expected `email`, anyone with a Google Cloud project could push.
+            if cfg.token.is_none() && cfg.audience.is_some() && cfg.service_account.is_none() {
+                problems.push(Problem::new(
+                    key("service_account"),
+                    "OIDC push needs `service_account`, the email the push tokens must carry",
+                ));
+            }
         }
         Kind::Gmail | Kind::GoogleDrive | Kind::GoogleCalendar => {}
     }
@@ -732,6 +740,21 @@ mod tests {
             });
             assert!(documented, "config.example.toml does not show `{key}`");
         }
+    }
+
+    #[test]
+    fn oidc_push_needs_the_service_account() {
+        let push = "[integrations.p]\nkind = \"google-pubsub\"\n";
+        let err = parse(&format!("{push}audience = \"https://h/hooks/p\"\n")).unwrap_err();
+        assert!(
+            err.contains("integrations.p.service_account: OIDC push needs `service_account`"),
+            "{err}"
+        );
+        parse(&format!(
+            "{push}audience = \"https://h/hooks/p\"\nservice_account = \"a@p.iam.gserviceaccount.com\"\n"
+        ))
+        .unwrap();
+        parse(&format!("{push}token = \"env:PUSH_TOKEN\"\n")).unwrap();
     }
 
     #[test]

@@ -74,6 +74,8 @@ impl Refusal {
 /// One webhook integration, ready to receive.
 pub struct Hook {
     pub kind: Kind,
+    /// Slack's scheme: a signed `url_verification` is answered with its challenge.
+    slack_scheme: bool,
     auth: Result<Auth, String>,
     id_source: IdSource,
     limiter: DefaultDirectRateLimiter,
@@ -109,6 +111,7 @@ impl Hook {
                     cfg,
                     pubsub_auth(name, cfg, client),
                     IdSource::PubsubMessage,
+                    false,
                 ));
             }
             _ => return None,
@@ -122,10 +125,16 @@ impl Hook {
             (None, _) => IdSource::Header,
         };
         let auth = signature_auth(name, cfg, scheme_name);
-        Some(Hook::assemble(cfg, auth, id_source))
+        let slack_scheme = scheme_name == SchemeName::Slack;
+        Some(Hook::assemble(cfg, auth, id_source, slack_scheme))
     }
 
-    fn assemble(cfg: &IntegrationConfig, auth: Result<Auth, String>, id_source: IdSource) -> Hook {
+    fn assemble(
+        cfg: &IntegrationConfig,
+        auth: Result<Auth, String>,
+        id_source: IdSource,
+        slack_scheme: bool,
+    ) -> Hook {
         let rate = cfg
             .rate_limit
             .and_then(NonZeroU32::new)
@@ -140,6 +149,7 @@ impl Hook {
         );
         Hook {
             kind: cfg.kind,
+            slack_scheme,
             auth,
             id_source,
             limiter: RateLimiter::direct(Quota::per_second(rate).allow_burst(burst)),
@@ -150,6 +160,11 @@ impl Hook {
     /// Why this integration cannot authenticate requests (an unreadable secret), if it cannot.
     pub fn setup_problem(&self) -> Option<&str> {
         self.auth.as_ref().err().map(String::as_str)
+    }
+
+    /// Whether a signed `{"type": "url_verification"}` body is Slack's set-up challenge.
+    pub fn answers_url_verification(&self) -> bool {
+        self.slack_scheme
     }
 
     /// Takes one token from the rate limiter, or says how long to wait.
@@ -167,10 +182,14 @@ impl Hook {
         req: &signature::Request<'_>,
         query_token: Option<&str>,
     ) -> Result<Option<String>, Refusal> {
-        let auth = self
-            .auth
-            .as_ref()
-            .map_err(|why| Refusal::new(StatusCode::SERVICE_UNAVAILABLE, why.clone()))?;
+        // The reason (which variable or file is missing) is in the server's log, not here:
+        // the caller is not known to be the provider yet.
+        let auth = self.auth.as_ref().map_err(|_| {
+            Refusal::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "this integration cannot check signatures yet: its secret is not available",
+            )
+        })?;
         match auth {
             Auth::Signature {
                 scheme,
@@ -205,7 +224,7 @@ impl Hook {
         match &self.id_source {
             IdSource::Header => header_id
                 .filter(|id| !id.is_empty())
-                .ok_or_else(|| bad("the delivery id header is empty".into())),
+                .ok_or_else(|| bad("the delivery id header is missing or empty".into())),
             IdSource::Body(pointer) => match body.pointer(pointer) {
                 Some(Value::String(id)) if !id.is_empty() => Ok(id.clone()),
                 Some(Value::Number(n)) => Ok(n.to_string()),
@@ -285,6 +304,10 @@ fn pubsub_auth(
         .audience
         .clone()
         .ok_or_else(|| format!("integration {name} needs `audience` or `token`"))?;
+    let service_account = cfg
+        .service_account
+        .clone()
+        .ok_or_else(|| format!("integration {name} needs `service_account`"))?;
     let url = cfg
         .jwks_url
         .clone()
@@ -292,7 +315,7 @@ fn pubsub_auth(
     Ok(Auth::PubsubOidc {
         expect: OidcExpectations {
             audience,
-            service_account: cfg.service_account.clone(),
+            service_account,
         },
         jwks: JwksCache::new(client.clone(), url),
     })

@@ -220,8 +220,9 @@ pub fn verify_shared_token(query_token: Option<&str>, expected: &str) -> Result<
 pub struct OidcExpectations {
     /// The `aud` configured on the push subscription (by default the push endpoint URL).
     pub audience: String,
-    /// The service account the subscription pushes as; `None` accepts any verified one.
-    pub service_account: Option<String>,
+    /// The service account the subscription pushes as (the token's `email`). Required: any
+    /// Google service account can mint a token for any audience.
+    pub service_account: String,
 }
 
 /// The verified claims of a Google OIDC token.
@@ -327,7 +328,7 @@ fn check_claims(raw: RawClaims, expect: &OidcExpectations, now: i64) -> Result<C
     if now > exp.saturating_add(EXP_LEEWAY_SECS) {
         return Err(unauthorized("token expired"));
     }
-    let email = check_email(raw.email, expect.service_account.as_deref())?;
+    let email = check_email(raw.email, &expect.service_account)?;
     if !raw.email_verified.is_some_and(|flag| flag.is_true()) {
         return Err(unauthorized("email not verified"));
     }
@@ -347,15 +348,14 @@ fn seconds(n: &serde_json::Number) -> Option<i64> {
         .or_else(|| n.as_f64().filter(|f| f.is_finite()).map(|f| f as i64))
 }
 
-fn check_email(email: Option<String>, service_account: Option<&str>) -> Result<String, AuthError> {
+fn check_email(email: Option<String>, service_account: &str) -> Result<String, AuthError> {
     let email = email
         .filter(|e| !e.is_empty())
         .ok_or_else(|| unauthorized("email claim missing"))?;
-    match service_account {
-        Some(wanted) if !email.eq_ignore_ascii_case(wanted) => {
-            Err(unauthorized("wrong service account"))
-        }
-        _ => Ok(email),
+    if email.eq_ignore_ascii_case(service_account) {
+        Ok(email)
+    } else {
+        Err(unauthorized("wrong service account"))
     }
 }
 
@@ -725,7 +725,7 @@ mod tests {
     fn expect() -> OidcExpectations {
         OidcExpectations {
             audience: AUDIENCE.to_owned(),
-            service_account: Some(SERVICE_ACCOUNT.to_owned()),
+            service_account: SERVICE_ACCOUNT.to_owned(),
         }
     }
 
@@ -778,25 +778,6 @@ mod tests {
         assert!(cache.verify(&bare, &expect(), NOW).await.is_ok());
         let listed = sign(KEY_1, "k1", &claims_with("aud", json!(["other", AUDIENCE])));
         assert!(cache.verify(&listed, &expect(), NOW).await.is_ok());
-    }
-
-    #[tokio::test]
-    async fn any_verified_account_passes_when_none_is_configured() {
-        let server = google().await;
-        let cache = server.cache();
-        let token = sign(
-            KEY_1,
-            "k1",
-            &claims_with("email", json!("someone@example.com")),
-        );
-        let open = OidcExpectations {
-            audience: AUDIENCE.to_owned(),
-            service_account: None,
-        };
-        assert_eq!(
-            cache.verify(&token, &open, NOW).await.unwrap().email,
-            "someone@example.com"
-        );
     }
 
     #[tokio::test]

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use axum::Router;
 use axum::body::{Body, Bytes};
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
@@ -244,13 +245,17 @@ struct Accepted {
 
 async fn receive(
     State(app): State<Arc<App>>,
-    Path(name): Path<String>,
-    Query(query): Query<BTreeMap<String, String>>,
+    path: Result<Path<String>, PathRejection>,
+    query: Result<Query<BTreeMap<String, String>>, QueryRejection>,
     uri: Uri,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
     let started = Instant::now();
+    // A name that is not UTF-8 names no integration: the usual JSON 404.
+    let name = path.map(|Path(name)| name).unwrap_or_default();
+    // A query that does not decode carries no token.
+    let query = query.map(|Query(query)| query).unwrap_or_default();
     let accepted = accept(
         &app,
         &name,
@@ -374,15 +379,6 @@ async fn accept(
                 "not_found",
             )
         })?;
-    if let Err(wait) = hook.check_rate() {
-        let (mut refused, outcome) = refuse(
-            StatusCode::TOO_MANY_REQUESTS,
-            "over the integration's rate limit",
-            "rate_limited",
-        );
-        refused.retry_after = Some(wait.as_secs_f64().ceil().max(1.0) as u64);
-        return Err((refused, outcome));
-    }
     let max = usize::try_from(app.config.server.max_body_bytes.as_u64()).unwrap_or(usize::MAX);
     check_content_type(headers)?;
     let body = read_body(body, max).await?;
@@ -401,6 +397,16 @@ async fn accept(
             let outcome = outcome_of(r.status);
             (Refused::from(r), outcome)
         })?;
+    // Counted only once authenticated, so unsigned traffic cannot use up the provider's share.
+    if let Err(wait) = hook.check_rate() {
+        let (mut refused, outcome) = refuse(
+            StatusCode::TOO_MANY_REQUESTS,
+            "over the integration's rate limit",
+            "rate_limited",
+        );
+        refused.retry_after = Some(wait.as_secs_f64().ceil().max(1.0) as u64);
+        return Err((refused, outcome));
+    }
     let json: Value = serde_json::from_slice(&body).map_err(|e| {
         refuse(
             StatusCode::BAD_REQUEST,
@@ -408,7 +414,7 @@ async fn accept(
             "malformed",
         )
     })?;
-    if hook.kind == crate::config::Kind::Slack
+    if hook.answers_url_verification()
         && json.get("type").and_then(Value::as_str) == Some("url_verification")
     {
         let challenge = json.get("challenge").cloned().unwrap_or(Value::Null);

@@ -95,6 +95,15 @@ async fn refusals_have_their_status_codes_and_say_why() {
     // 404: unknown integration; a polling integration has no hook either.
     let (status, _) = send(github_request(&client, &server, "nope", "d-404", ok)).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+    // …and so does a name that is not UTF-8, with the same JSON answer.
+    let (status, why) = send(github_request(&client, &server, "%FF", "d-404", ok)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(
+        why["error"]
+            .as_str()
+            .unwrap()
+            .contains("no such integration")
+    );
     // 405: wrong method.
     let response = client.get(server.url("/hooks/gh")).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
@@ -133,7 +142,32 @@ async fn refusals_have_their_status_codes_and_say_why() {
     let (status, why) = send(github_request(&client, &server, "gh", "d-400", broken)).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(why["error"].as_str().unwrap().contains("JSON"));
-    // 429: over the rate limit (1/s, burst 2), with Retry-After.
+    // 400: signed, but without the (unsigned) delivery id header.
+    let (status, why) = send(
+        client
+            .post(server.url("/hooks/gh"))
+            .header("Content-Type", "application/json")
+            .header("X-GitHub-Event", "issues")
+            .header("X-Hub-Signature-256", github_signature(ok.as_bytes()))
+            .body(ok),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(why["error"].as_str().unwrap().contains("delivery id"));
+    // 429: over the rate limit (1/s, burst 2), with Retry-After. Unsigned requests are
+    // refused before they count, so they cannot use up the provider's share.
+    for n in 0..5 {
+        let forged = github_request_with(
+            &client,
+            &server,
+            "slow",
+            &format!("forged-{n}"),
+            ok,
+            "sha256=00",
+            "application/json",
+        );
+        assert_eq!(send(forged).await.0, StatusCode::UNAUTHORIZED);
+    }
     let mut limited = None;
     for n in 0..5 {
         let response = github_request(&client, &server, "slow", &format!("slow-{n}"), ok)
@@ -141,6 +175,7 @@ async fn refusals_have_their_status_codes_and_say_why() {
             .await
             .unwrap();
         if response.status() == StatusCode::TOO_MANY_REQUESTS {
+            assert!(n >= 2, "the burst of 2 was used up by unsigned requests");
             limited = Some(response);
             break;
         }
@@ -155,7 +190,13 @@ async fn refusals_have_their_status_codes_and_say_why() {
     // 503: an integration whose secret cannot be read.
     let (status, why) = send(github_request(&client, &server, "broken", "d-503", ok)).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
-    assert!(why["error"].as_str().unwrap().contains("T_NEVER_SET"));
+    let why = why["error"].as_str().unwrap();
+    assert!(why.contains("secret is not available"), "{why}");
+    assert!(
+        !why.contains("T_NEVER_SET"),
+        "where the secret lives is for the log: {why}"
+    );
+    assert!(server.log_text().contains("T_NEVER_SET is not set"));
     // Refusals store nothing: only the deliveries `slow` accepted before its limit are there.
     let stored = sandbox
         .store()
@@ -178,6 +219,68 @@ async fn refusals_have_their_status_codes_and_say_why() {
         "log leaks a signature"
     );
     assert_eq!(server.terminate().code(), Some(0));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_generic_webhook_on_slacks_scheme_answers_the_url_verification() {
+    let sandbox = Sandbox::with_config(&config(
+        "[integrations.slackish]\nkind = \"webhook\"\nscheme = \"slack\"\nsecret = \"env:T_SLACK\"\n",
+    ));
+    let server = Server::start(&sandbox);
+    let challenge = r#"{"type":"url_verification","challenge":"c-9","token":"x"}"#;
+    let t = now();
+    let response = reqwest::Client::new()
+        .post(server.url("/hooks/slackish"))
+        .header("Content-Type", "application/json")
+        .header("X-Slack-Request-Timestamp", t.to_string())
+        .header(
+            "X-Slack-Signature",
+            slack_signature(t, challenge.as_bytes()),
+        )
+        .body(challenge)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        body(response).await,
+        (StatusCode::OK, json!({"challenge": "c-9"}))
+    );
+    assert!(events(&sandbox, "slackish").is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_empty_secret_is_a_setup_problem_not_a_key_anyone_can_sign_with() {
+    let sandbox = Sandbox::with_config(&config(
+        "[integrations.blank]\nkind = \"github\"\nsecret = \"env:T_BLANK\"\n",
+    ));
+    let server = Server::start_with_env(&sandbox, &[("T_BLANK", "")]);
+    let body = r#"{"action":"opened"}"#;
+    let forged = format!(
+        "sha256={}",
+        hex::encode(hmac_sha256(b"", &[body.as_bytes()]))
+    );
+    let client = reqwest::Client::new();
+    let request = github_request_with(
+        &client,
+        &server,
+        "blank",
+        "d-forged",
+        body,
+        &forged,
+        "application/json",
+    );
+    assert_eq!(
+        request.send().await.unwrap().status(),
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    assert!(
+        server
+            .log_text()
+            .contains("secret `blank/secret` is empty (env:T_BLANK)"),
+        "{}",
+        server.log_text()
+    );
+    assert!(events(&sandbox, "blank").is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -224,7 +224,7 @@ pub fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }
 
-fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
+pub fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
     let mut mac = Hmac::<Sha256>::new_from_slice(key).unwrap();
     for part in parts {
         mac.update(part);

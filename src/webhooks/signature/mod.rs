@@ -237,9 +237,11 @@ fn mac_with<M: Mac + ::hmac::digest::KeyInit>(key: &[u8], message: &[u8]) -> Opt
     Some(mac.finalize().into_bytes().to_vec())
 }
 
-/// Whether `received` is the HMAC of `message` under `key`.
+/// Whether `received` is the HMAC of `message` under `key`. An empty key matches nothing:
+/// anyone can compute an HMAC under it.
 fn hmac_matches(algorithm: Algorithm, key: &[u8], message: &[u8], received: &[u8]) -> bool {
-    mac(algorithm, key, message).is_some_and(|expected| same_bytes(&expected, received))
+    !key.is_empty()
+        && mac(algorithm, key, message).is_some_and(|expected| same_bytes(&expected, received))
 }
 
 /// Constant-time equality, after an explicit length check so that an empty or truncated
@@ -264,7 +266,7 @@ fn decode(encoding: Encoding, text: &str) -> Option<Vec<u8>> {
 
 #[cfg(test)]
 mod tests {
-    use super::test_support::{check, headers};
+    use super::test_support::{NOW, b64, check, headers, sign_sha256};
     use super::*;
 
     #[test]
@@ -323,6 +325,32 @@ mod tests {
         ]);
         assert_eq!(
             check(&Scheme::Github, &[], &headers, b"", 0),
+            Err(Rejection::Mismatch)
+        );
+    }
+
+    #[test]
+    fn an_empty_key_verifies_nothing() {
+        let body = b"{}";
+        let forged = format!("sha256={}", hex::encode(sign_sha256(b"", body)));
+        let github = headers(&[
+            ("X-Hub-Signature-256", forged.as_str()),
+            ("X-GitHub-Delivery", "d"),
+        ]);
+        assert_eq!(
+            check(&Scheme::Github, &[""], &github, body, NOW),
+            Err(Rejection::Mismatch)
+        );
+        // `whsec_` alone decodes to an empty key.
+        let content = format!("msg_1.{NOW}.{{}}");
+        let forged = format!("v1,{}", b64(&sign_sha256(b"", content.as_bytes())));
+        let standard = headers(&[
+            ("webhook-id", "msg_1"),
+            ("webhook-timestamp", &NOW.to_string()),
+            ("webhook-signature", &forged),
+        ]);
+        assert_eq!(
+            check(&Scheme::StandardWebhooks, &["whsec_"], &standard, body, NOW),
             Err(Rejection::Mismatch)
         );
     }
