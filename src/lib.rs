@@ -11,6 +11,7 @@ pub mod docs;
 pub mod error;
 pub mod event;
 pub mod logging;
+pub mod metrics;
 pub mod output;
 pub mod paths;
 pub mod poll;

@@ -26,10 +26,10 @@ use chrono::{DateTime, Utc};
 use crate::config::Config;
 use crate::connectors::{self, Incoming};
 use crate::event::Event;
+use crate::metrics::Metrics;
 use crate::store::{
     Delivery, NewDelivery, Store, due_attempts, fail_delivery, finish_delivery, record_event,
 };
-use crate::webhooks::metrics::Metrics;
 
 /// How often the dispatcher looks for due retries when nothing wakes it.
 const IDLE_POLL: Duration = Duration::from_millis(200);

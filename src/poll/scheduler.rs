@@ -12,15 +12,18 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::{Poller, select};
+use crate::metrics::Metrics;
 
 /// How often the scheduler looks for due integrations.
 const TICK: Duration = Duration::from_secs(15);
 /// How often it checks the Gmail watches (each is renewed a day before it lapses).
 const WATCH_CHECK: Duration = Duration::from_secs(60 * 60);
 
-/// Runs until `shutdown`. `triggers` carries integration names to poll at once.
+/// Runs until `shutdown`. `triggers` carries integration names to poll at once; every poll is
+/// counted in `metrics`.
 pub async fn run(
     poller: Arc<Poller>,
+    metrics: Arc<Metrics>,
     shutdown: CancellationToken,
     mut triggers: mpsc::Receiver<String>,
 ) {
@@ -51,6 +54,7 @@ pub async fn run(
                 return;
             }
             let report = poller.poll(&name, false).await;
+            metrics.poll(&name, report.error.is_none(), report.events_created);
             match &report.error {
                 Some(error) => {
                     tracing::warn!(integration = %name, status = report.status, error = %error, "poll failed")

@@ -2,7 +2,6 @@
 
 pub mod hooks;
 pub mod inbox;
-pub mod metrics;
 pub mod pubsub;
 pub mod server;
 pub mod signature;

@@ -25,10 +25,10 @@ use uuid::Uuid;
 
 use super::hooks::{Hook, Refusal};
 use super::inbox::Inbox;
-use super::metrics::Metrics;
 use super::signature;
 use crate::config::Config;
 use crate::connectors::{self, Incoming};
+use crate::metrics::Metrics;
 use crate::store::{Enqueued, NewDelivery, Store};
 use crate::worker::{Processing, Workers};
 
@@ -71,6 +71,7 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: CancellationTo
     let poller = Arc::new(crate::poll::Poller::new(config.clone(), false)?);
     let scheduler = tokio::spawn(crate::poll::scheduler::run(
         poller,
+        metrics.clone(),
         shutdown.clone(),
         triggers,
     ));

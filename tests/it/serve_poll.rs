@@ -133,6 +133,26 @@ async fn serve_polls_due_integrations_renews_the_watch_and_polls_on_notification
         count(&gmail, "history") == 1
     })
     .await;
+    // Both polls are in /metrics once reported (the report follows the poll's last request).
+    let metrics_url = server.url("/metrics");
+    let mut metrics = String::new();
+    for _ in 0..100 {
+        metrics = reqwest::get(&metrics_url)
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if metrics.contains(r#"trmctl_poll_runs_total{integration="mail",outcome="ok"} 2"#) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(
+        metrics.contains(r#"trmctl_poll_runs_total{integration="mail",outcome="ok"} 2"#),
+        "{metrics}"
+    );
+    assert!(metrics.contains(r#"trmctl_poll_events_total{integration="mail"} 0"#));
     assert_eq!(server.terminate().code(), Some(0));
     assert_eq!(
         count(&gmail, "watch"),

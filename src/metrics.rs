@@ -1,5 +1,6 @@
-//! Prometheus metrics for `GET /metrics`: deliveries by integration and outcome, queue depth,
-//! worker latency and outcomes, dead letters.
+//! Prometheus metrics of `trmctl serve` for `GET /metrics` (SPEC §5): webhook deliveries by
+//! integration and outcome, queue depth, worker latency and outcomes, dead letters, and the
+//! scheduler's poll runs by integration and outcome.
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -27,6 +28,8 @@ pub struct Metrics {
     pub worker_seconds: Family<IntegrationLabels, Histogram>,
     pub queue_depth: Gauge,
     pub dead_letters: Gauge,
+    poll_runs: Family<OutcomeLabels, Counter>,
+    poll_events: Family<IntegrationLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -64,8 +67,22 @@ impl Default for Metrics {
             "Deliveries parked as dead letters",
             dead_letters.clone(),
         );
+        let poll_runs = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "poll_runs",
+            "Scheduled polls by integration and outcome (ok, error)",
+            poll_runs.clone(),
+        );
+        let poll_events = Family::<IntegrationLabels, Counter>::default();
+        registry.register(
+            "poll_events",
+            "Events stored by scheduled polls",
+            poll_events.clone(),
+        );
         Metrics {
             registry,
+            poll_runs,
+            poll_events,
             deliveries,
             processed,
             worker_seconds,
@@ -99,6 +116,20 @@ impl Metrics {
                 integration: integration.to_string(),
             })
             .observe(seconds);
+    }
+
+    /// Counts one scheduled poll: its outcome and the events it stored.
+    pub fn poll(&self, integration: &str, ok: bool, events: u64) {
+        let labels = IntegrationLabels {
+            integration: integration.to_string(),
+        };
+        self.poll_runs
+            .get_or_create(&OutcomeLabels {
+                integration: labels.integration.clone(),
+                outcome: if ok { "ok" } else { "error" }.to_string(),
+            })
+            .inc();
+        self.poll_events.get_or_create(&labels).inc_by(events);
     }
 
     /// The text exposition format.
