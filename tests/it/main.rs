@@ -12,6 +12,7 @@ mod poll;
 mod poll_gmail;
 mod poll_google;
 mod registry;
+mod schemes;
 mod serve;
 mod serve_poll;
 mod server;
