@@ -153,6 +153,17 @@ pub fn now() -> DateTime<Utc> {
     DateTime::from_timestamp(now.timestamp(), 0).unwrap_or(now)
 }
 
+/// The moment `delay` from now, at most the last second of year 9999: a delay no calendar
+/// holds (a config's `"1000000y"`, a token's absurd `expires_in`) means "not before the far
+/// future" instead of an overflow, and stays a four-digit year so stored times still sort.
+pub fn after(delay: std::time::Duration) -> DateTime<Utc> {
+    let far_future = DateTime::from_timestamp(253_402_300_799, 0).expect("9999-12-31 is a time");
+    chrono::TimeDelta::from_std(delay)
+        .ok()
+        .and_then(|delay| Utc::now().checked_add_signed(delay))
+        .map_or(far_future, |at| at.min(far_future))
+}
+
 /// Formats a time as RFC 3339 UTC with a `Z`, the one format stored and printed.
 pub fn format_time(time: &DateTime<Utc>) -> String {
     time.to_rfc3339_opts(SecondsFormat::Secs, true)
@@ -213,6 +224,18 @@ mod tests {
         assert_eq!(event.event_id.get_version_num(), 7);
         let back: Event = serde_json::from_value(json).unwrap();
         assert_eq!(back, event);
+    }
+
+    #[test]
+    fn after_saturates_at_the_year_9999() {
+        let soon = after(std::time::Duration::from_secs(60));
+        assert!(soon > Utc::now() && soon <= Utc::now() + chrono::TimeDelta::seconds(61));
+        for absurd in [
+            std::time::Duration::from_secs(1_000_000 * 365 * 86_400),
+            std::time::Duration::MAX,
+        ] {
+            assert_eq!(format_time(&after(absurd)), "9999-12-31T23:59:59Z");
+        }
     }
 
     #[test]

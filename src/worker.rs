@@ -236,7 +236,7 @@ fn attempt(store: &mut Store, shared: &Shared, batch: &[Delivery]) {
                     settings.retry_max,
                     attempts_made,
                 );
-                let next = Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default();
+                let next = crate::event::after(delay);
                 fail_delivery(tx, &delivery.delivery_id, error, next, outcome == "dead")?;
             }
             attempts.push(Attempt {

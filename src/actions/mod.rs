@@ -280,8 +280,7 @@ pub async fn step(store: &mut Store, action: &Action) -> Result<Step> {
                     "giving up on the event after max_attempts; moving on");
             } else {
                 let delay = backoff(cfg, attempts);
-                let at = Utc::now()
-                    + chrono::TimeDelta::from_std(delay).unwrap_or(chrono::TimeDelta::hours(1));
+                let at = crate::event::after(delay);
                 store.action_retry(name, from, attempts, at, &error)?;
                 tracing::warn!(action = %name, %event_id, attempts, error = %error,
                     "the action failed; retrying later");

@@ -122,8 +122,7 @@ fn authorization(response: &TokenResponse, requested: &[String]) -> Result<Autho
     Ok(Authorization {
         access_token: response.access_token().secret().clone(),
         refresh_token,
-        expires_at: Utc::now()
-            + chrono::Duration::from_std(lifetime).unwrap_or(chrono::Duration::hours(1)),
+        expires_at: crate::event::after(lifetime),
         scopes,
         email: response
             .extra_fields()

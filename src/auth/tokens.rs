@@ -127,8 +127,7 @@ async fn token(
         .unwrap_or(std::time::Duration::from_secs(3600));
     let fresh = Cached {
         token: response.access_token().secret().clone(),
-        expires_at: Utc::now()
-            + chrono::Duration::from_std(lifetime).unwrap_or(chrono::Duration::hours(1)),
+        expires_at: crate::event::after(lifetime),
     };
     if cached {
         keyring::set(

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::{Context as _, Result};
+use anyhow::Result;
 use chrono::{DateTime, Utc};
 
 use super::Context;
@@ -140,6 +140,8 @@ fn parse_since(text: &str) -> Result<DateTime<Utc>> {
             "--since `{text}`: expected an RFC 3339 time or a duration such as 2h"
         ))
     })?;
-    let ago = chrono::Duration::from_std(ago).context("--since is too far back")?;
-    Ok(Utc::now() - ago)
+    chrono::Duration::from_std(ago)
+        .ok()
+        .and_then(|ago| Utc::now().checked_sub_signed(ago))
+        .ok_or_else(|| Exit::usage(format!("--since `{text}` is too far back")).into())
 }

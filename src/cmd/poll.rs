@@ -21,7 +21,11 @@ pub fn run(ctx: &Context, names: &[String], due: bool, full: bool) -> Result<Exi
     drop(store);
     let progress = std::io::stderr().is_terminal() && !ctx.out.json && !ctx.global.quiet;
     let poller = Arc::new(Poller::new(config, progress)?);
-    let reports = ctx.runtime()?.block_on(poll_all(poller, selected, full));
+    let poll = move |name: String| {
+        let poller = poller.clone();
+        async move { poller.poll(&name, full).await }
+    };
+    let reports = ctx.runtime()?.block_on(poll_all(selected, poll));
     if ctx.out.json {
         ctx.out.json(&reports)?;
     }
@@ -48,24 +52,67 @@ pub fn run(ctx: &Context, names: &[String], due: bool, full: bool) -> Result<Exi
     }
 }
 
-/// Polls every integration, a few at a time; reports come back in name order.
-async fn poll_all(poller: Arc<Poller>, names: Vec<String>, full: bool) -> Vec<Report> {
+/// Polls every integration with `poll`, a few at a time; reports come back in name order.
+async fn poll_all<F, Fut>(names: Vec<String>, poll: F) -> Vec<Report>
+where
+    F: Fn(String) -> Fut,
+    Fut: Future<Output = Report> + Send + 'static,
+{
     let permits = Arc::new(tokio::sync::Semaphore::new(CONCURRENCY));
     let mut tasks = tokio::task::JoinSet::new();
+    let mut names_by_task = std::collections::HashMap::new();
     for name in names {
-        let (poller, permits) = (poller.clone(), permits.clone());
-        tasks.spawn(async move {
+        let (permits, polled) = (permits.clone(), poll(name.clone()));
+        let task = tasks.spawn(async move {
             let _permit = permits.acquire_owned().await;
-            poller.poll(&name, full).await
+            polled.await
         });
+        names_by_task.insert(task.id(), name);
     }
     let mut reports = Vec::new();
-    while let Some(done) = tasks.join_next().await {
+    while let Some(done) = tasks.join_next_with_id().await {
         match done {
-            Ok(report) => reports.push(report),
-            Err(e) => tracing::error!(error = %e, "a poll task panicked"),
+            Ok((_, report)) => reports.push(report),
+            // A bug, but still this integration's failure: it counts in the exit code.
+            Err(e) => {
+                let name = names_by_task.remove(&e.id()).unwrap_or_default();
+                tracing::error!(integration = %name, error = %e, "a poll task panicked");
+                reports.push(Report::crashed(name, format!("the poll stopped: {e}")));
+            }
         }
     }
     reports.sort_by(|a, b| a.name.cmp(&b.name));
     reports
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Code;
+
+    #[tokio::test]
+    async fn a_poll_that_panics_is_reported_as_failed() {
+        let names = vec!["b-crashes".to_string(), "a-fine".to_string()];
+        let reports = poll_all(names, |name| async move {
+            assert!(name != "b-crashes", "a bug in a connector");
+            Report {
+                name,
+                status: "ok",
+                items_fetched: 0,
+                events_created: 0,
+                requests: 1,
+                duration_ms: 0,
+                error: None,
+            }
+        })
+        .await;
+        let statuses: Vec<_> = reports
+            .iter()
+            .map(|r| (r.name.as_str(), r.status))
+            .collect();
+        assert_eq!(statuses, [("a-fine", "ok"), ("b-crashes", "failed")]);
+        let error = reports[1].error.as_deref().unwrap();
+        assert!(error.starts_with("the poll stopped"), "{error}");
+        assert!(matches!(exit_code(&reports, true), Some(Code::Partial)));
+    }
 }

@@ -150,12 +150,16 @@ fn later(a: &str, b: &str) -> bool {
 }
 
 /// The cursor parameter's value: the latest change seen, minus the overlap, in the same form.
+/// A time that is not RFC 3339, or too early to subtract from, is passed on as it is.
 fn overlap_start(since: &str, overlap: std::time::Duration) -> String {
-    match DateTime::parse_from_rfc3339(since) {
-        Ok(t) => (t.with_timezone(&Utc) - ChronoDuration::from_std(overlap).unwrap_or_default())
-            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        Err(_) => since.to_string(),
-    }
+    DateTime::parse_from_rfc3339(since)
+        .ok()
+        .zip(ChronoDuration::from_std(overlap).ok())
+        .and_then(|(t, overlap)| t.with_timezone(&Utc).checked_sub_signed(overlap))
+        .map_or_else(
+            || since.to_string(),
+            |t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        )
 }
 
 fn header(headers: &HeaderMap, name: reqwest::header::HeaderName) -> Option<String> {
@@ -178,6 +182,17 @@ mod tests {
         assert_eq!(
             overlap_start("12345", std::time::Duration::from_secs(60)),
             "12345"
+        );
+        // A provider's earliest time, or an overlap longer than history: no panic.
+        let start = "0001-01-01T00:00:00Z";
+        assert_eq!(
+            overlap_start(start, std::time::Duration::from_secs(60)),
+            start
+        );
+        let forever = std::time::Duration::from_secs(300_000 * 365 * 86_400);
+        assert_eq!(
+            overlap_start("2026-11-24T10:05:00Z", forever),
+            "2026-11-24T10:05:00Z"
         );
     }
 

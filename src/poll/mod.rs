@@ -17,7 +17,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result};
-use chrono::Utc;
 use indicatif::ProgressBar;
 use rand::Rng;
 use reqwest::header::{AUTHORIZATION, HeaderName, HeaderValue};
@@ -45,6 +44,29 @@ pub struct Report {
     pub requests: u64,
     pub duration_ms: u64,
     pub error: Option<String>,
+}
+
+impl Report {
+    fn new(name: String) -> Report {
+        Report {
+            name,
+            status: "ok",
+            items_fetched: 0,
+            events_created: 0,
+            requests: 0,
+            duration_ms: 0,
+            error: None,
+        }
+    }
+
+    /// The report of a poll that ended without one (its task panicked).
+    pub fn crashed(name: String, error: String) -> Report {
+        Report {
+            status: "failed",
+            error: Some(error),
+            ..Report::new(name)
+        }
+    }
 }
 
 /// Runs polls; shared by `trmctl poll` and the scheduler of `trmctl serve`.
@@ -106,15 +128,7 @@ impl Poller {
     /// Polls one integration, under its lock.
     pub async fn poll(&self, name: &str, full: bool) -> Report {
         let started = Instant::now();
-        let mut report = Report {
-            name: name.to_string(),
-            status: "ok",
-            items_fetched: 0,
-            events_created: 0,
-            requests: 0,
-            duration_ms: 0,
-            error: None,
-        };
+        let mut report = Report::new(name.to_string());
         let _lock = match try_lock(&self.db, name) {
             Ok(Some(lock)) => lock,
             Ok(None) => {
@@ -202,7 +216,7 @@ impl Poller {
                 Duration::from_secs(30u64 << errors.clamp(0, 10)).min(interval),
             ),
         };
-        let next = Utc::now() + chrono::Duration::from_std(jittered(wait)).unwrap_or_default();
+        let next = crate::event::after(jittered(wait));
         store.record_poll(name, outcome, &format_time(&next))
     }
 }

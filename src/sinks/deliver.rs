@@ -169,10 +169,9 @@ fn failed(
 }
 
 fn retry_in(attempts: u32, delay: Duration, error: &str) -> Retry<'_> {
-    let delay = chrono::TimeDelta::from_std(delay).unwrap_or(chrono::TimeDelta::hours(1));
     Retry {
         attempts,
-        next_attempt_at: Utc::now() + delay,
+        next_attempt_at: crate::event::after(delay),
         error,
     }
 }

@@ -46,6 +46,19 @@ fn list_filters_by_integration_type_since_and_limit() {
     assert_eq!(list(&sandbox, &["--limit", "1"]).len(), 1);
     assert_eq!(list(&sandbox, &["--since", "1h"]).len(), 3);
     assert!(list(&sandbox, &["--since", "2999-01-01T00:00:00Z"]).is_empty());
+    // Further back than a calendar goes: a usage error, not a panic.
+    let out = sandbox
+        .cmd()
+        .args(["--json", "events", "list", "--since", "300000y"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        json(&out)["error"]
+            .as_str()
+            .unwrap()
+            .contains("too far back")
+    );
     let event = &all[0];
     for key in [
         "eventId",
