@@ -447,9 +447,8 @@ impl Config {
     pub fn from_toml(text: &str, path: &Path) -> Result<Config, Exit> {
         toml::from_str(text).map_err(|e| {
             // Not `e.to_string()`: that quotes the offending line, which may hold a pasted secret.
-            let place = match e.span() {
-                Some(span) => {
-                    let before = &text[..span.start.min(text.len())];
+            let place = match e.span().and_then(|span| text.get(..span.start)) {
+                Some(before) => {
                     let line = before.matches('\n').count() + 1;
                     let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
                     format!(" at line {line}, column {column}")
@@ -459,7 +458,7 @@ impl Config {
             Exit::usage(format!(
                 "invalid config {}{place}: {}",
                 path.display(),
-                e.message().trim_end()
+                without_values(e.message().trim_end())
             ))
         })
     }
@@ -663,6 +662,18 @@ pub fn valid_name(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
+/// A serde message without the value it quotes: `invalid type: string "Bearer sk_live_…",
+/// expected …` would echo a secret pasted under the wrong key (`auth = "Bearer …"`).
+fn without_values(message: &str) -> String {
+    static VALUE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r#"(invalid (?:type|value|length): [a-z ]+?) (?:"(?:[^"\\]|\\.)*"|`[^`]*`)"#,
+        )
+        .expect("a valid regex")
+    });
+    VALUE.replace_all(message, "$1").into_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -718,6 +729,24 @@ mod tests {
             "{err}"
         );
         assert!(err.contains("3 problems"), "{err}");
+    }
+
+    #[test]
+    fn a_value_under_the_wrong_key_is_not_echoed() {
+        let poll = "[integrations.crm]\nkind = \"http-poll\"\nurl = \"https://x\"\n";
+        let err = parse(&format!("{poll}auth = \"Bearer sk_live_abc\"\n")).unwrap_err();
+        assert!(
+            err.contains("line 4") && err.contains("invalid type: string"),
+            "{err}"
+        );
+        assert!(!err.contains("sk_live_abc"), "{err}");
+        let err = parse("[accounts.a]\nclient_id = \"x\"\nclient_secret = 123456\n").unwrap_err();
+        assert!(err.contains("invalid type: integer"), "{err}");
+        assert!(!err.contains("123456"), "{err}");
+        assert_eq!(
+            without_values(r#"invalid value: string "a \"quoted\" one", expected x"#),
+            "invalid value: string, expected x"
+        );
     }
 
     #[test]
