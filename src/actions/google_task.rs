@@ -1,5 +1,5 @@
 //! `google-task`: creates a Google Task whose notes end with the marker
-//! `trmctl-event:{eventId}`. Before creating, the task list is searched for the marker, so a
+//! `trmctl-event:{eventId} trmctl-action:{action}`. Before creating, the task list is searched for the marker, so a
 //! task created just before a crash (or whose answer was lost) is found and recorded instead
 //! of created again.
 //!
@@ -25,13 +25,10 @@ use crate::event::Event;
 use crate::poll::http::{Cost, Http};
 use crate::store::ActionVersion;
 
-/// The marker that ties a task to the event that caused it.
-pub fn marker(event: &Event) -> String {
-    marker_of(&event.event_id.to_string())
-}
-
-fn marker_of(event_id: &str) -> String {
-    format!("trmctl-event:{event_id}")
+/// The marker that ties a task to the event that caused it and the action that made it (two
+/// actions on one event each make their own task).
+fn marker(action: &str, event_id: &str) -> String {
+    format!("trmctl-event:{event_id} trmctl-action:{action}")
 }
 
 /// A task as trmctl wrote (or read) it: its id, `etag` and `updated`.
@@ -76,7 +73,7 @@ pub struct GoogleTask {
 impl GoogleTask {
     /// Creates the task (or finds the one created earlier).
     pub async fn create(&self, cfg: &ActionConfig, event: &Event) -> Result<Written> {
-        let marker = marker(event);
+        let marker = marker(&cfg.name, &event.event_id.to_string());
         let list = format!(
             "{}/tasks/v1/lists/{}/tasks",
             cfg.base(),
@@ -118,7 +115,7 @@ impl GoogleTask {
             urlencoding(&version.external_id)
         );
         let task = &version.external_id;
-        let body = body(cfg, event, &marker_of(&version.first_event_id));
+        let body = body(cfg, event, &marker(&cfg.name, &version.first_event_id));
         for attempt in 1..=2 {
             let reply = self
                 .http

@@ -5,8 +5,11 @@
 //! event at a time, under a lock file, so `trmctl serve` and `trmctl actions flush` never act
 //! on one event at once. What an action created is recorded against the causing event
 //! (`action_records`) together with an `externalTaskCreated` event, in one transaction, so a
-//! retry never creates it twice; a Google Task additionally carries a marker in its notes that
-//! is looked up before creating, which covers a crash between creating and recording.
+//! retry never creates it twice. A crash (or a failed write) between creating and recording is
+//! covered by looking before creating: a Google Task carries a marker in its notes, looked up
+//! before every create; a Slack message carries metadata, looked up when an attempt was
+//! already counted (each attempt is counted in the store before it is made). Both name the
+//! action, so two actions on one event each make their own object.
 //!
 //! A Google Task follows its source item: a later version of the same email, row or record
 //! (same integration and `externalId` as the event that created it) updates the task instead
@@ -33,7 +36,6 @@ use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
 pub use config::{ActionConfig, ActionKind};
-pub use google_task::marker;
 pub use slack::METADATA_TYPE;
 
 use crate::config::Config;
@@ -240,6 +242,8 @@ pub async fn step(store: &mut Store, action: &Action) -> Result<Step> {
         Created(String, Option<ActionVersion>),
         Updated(Option<ActionVersion>),
     }
+    let attempts = state.attempts + 1;
+    store.action_attempting(name, from, attempts)?;
     let done = match action.last_version(store, &event)? {
         Some(last) => action.update(&event, &last).await.map(Done::Updated),
         None => action
@@ -273,7 +277,6 @@ pub async fn step(store: &mut Store, action: &Action) -> Result<Step> {
         }
         Err(e) => {
             let error = format!("{e:#}");
-            let attempts = state.attempts + 1;
             if attempts >= cfg.max_attempts {
                 store.action_done(name, from, seq, None, None, Some(&error))?;
                 tracing::warn!(action = %name, %event_id, attempts, error = %error,

@@ -1,8 +1,9 @@
 //! `slack-message`: posts with `chat.postMessage` as the bot, tagging the message with
 //! metadata (`event_type = "trmctl_action"`, the event id in its payload) so that it is
-//! recognised when Slack sends it back. A retry first looks for that tag in the channel's
-//! recent history (`conversations.history`), so a post whose answer was lost is recorded,
-//! not posted twice.
+//! recognised when Slack sends it back. A retry (any attempt after the first was counted, even
+//! one cut short by a crash) first looks for that tag in the channel's recent history
+//! (`conversations.history`, which needs the bot's `channels:history` scope), so a post whose
+//! answer was lost is recorded, not posted twice.
 
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
@@ -63,7 +64,8 @@ impl SlackMessage {
             .context("chat.postMessage answered no `ts`")
     }
 
-    /// The `ts` of a message in the channel's recent history tagged with this event's id.
+    /// The `ts` of a message in the channel's recent history tagged with this event's id and
+    /// this action's name.
     async fn find_posted(&self, cfg: &ActionConfig, event: &Event) -> Result<Option<String>> {
         let channel = cfg.channel.as_deref().unwrap_or_default();
         let response = self
@@ -99,10 +101,13 @@ impl SlackMessage {
         Ok(messages
             .iter()
             .find(|m| {
-                m.pointer("/metadata/event_type").and_then(Value::as_str) == Some(METADATA_TYPE)
-                    && m.pointer("/metadata/event_payload/eventId")
+                let tag = |key: &str| {
+                    m.pointer(&format!("/metadata/event_payload/{key}"))
                         .and_then(Value::as_str)
-                        == Some(id.as_str())
+                };
+                m.pointer("/metadata/event_type").and_then(Value::as_str) == Some(METADATA_TYPE)
+                    && tag("eventId") == Some(id.as_str())
+                    && tag("action") == Some(cfg.name.as_str())
             })
             .and_then(|m| m.get("ts").and_then(Value::as_str))
             .map(str::to_string))

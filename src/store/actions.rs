@@ -274,6 +274,16 @@ impl Store {
     }
 
     /// Records a failed attempt at the event after `from`; the cursor stays.
+    /// Counts an attempt before it is made: should it reach the provider and trmctl die (or
+    /// fail to record it), the next step sees `attempts > 0` and looks for the object first.
+    pub fn action_attempting(&self, name: &str, from: i64, attempts: u32) -> Result<()> {
+        self.conn.execute(
+            "UPDATE actions SET attempts = ?3, updated_at = ?4 WHERE name = ?1 AND last_seq = ?2",
+            params![name, from, attempts, now_stamp()],
+        )?;
+        Ok(())
+    }
+
     pub fn action_retry(
         &self,
         name: &str,

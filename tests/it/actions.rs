@@ -318,7 +318,10 @@ async fn a_google_task_is_created_once_even_when_its_answer_is_lost() {
         assert_eq!(title, "Tension: we are blocked on the API");
         assert!(notes.starts_with("From gh ("), "{notes}");
         assert!(
-            notes.ends_with(&format!("trmctl-event:{}", tension.event_id)),
+            notes.ends_with(&format!(
+                "trmctl-event:{} trmctl-action:todo",
+                tension.event_id
+            )),
             "{notes}"
         );
     }
@@ -440,8 +443,10 @@ async fn a_later_version_of_the_source_item_updates_its_task_last_write_wins() {
         assert_eq!(task.title, "Tension: blocked v2");
         assert_eq!(task.etag, "\"e2\"");
         assert!(
-            task.notes
-                .ends_with(&format!("trmctl-event:{}", first.event_id)),
+            task.notes.ends_with(&format!(
+                "trmctl-event:{} trmctl-action:todo",
+                first.event_id
+            )),
             "the first event's marker stays: {}",
             task.notes
         );
@@ -532,7 +537,58 @@ struct Slack {
     posts: Vec<Value>,
     /// Store the next post but answer 500, as if the answer were lost.
     lose_next_answer: bool,
+    /// Store the next post of this action, then hold the answer (so the test can kill trmctl).
+    hang_action: Option<String>,
     history_reads: usize,
+}
+
+impl Slack {
+    /// The `ts` of each post the action made.
+    fn posts_of(&self, action: &str) -> Vec<String> {
+        let ts = |i: usize| format!("1700000100.{:06}", i + 1);
+        (0..self.posts.len())
+            .filter(|&i| self.posts[i]["metadata"]["event_payload"]["action"] == action)
+            .map(ts)
+            .collect()
+    }
+}
+
+/// A fake Slack Web API (`chat.postMessage`, `conversations.history`) on a loopback port.
+async fn start_slack() -> (String, Arc<Mutex<Slack>>) {
+    let slack: Arc<Mutex<Slack>> = Arc::default();
+    let app = axum::Router::new()
+        .route("/api/chat.postMessage", post(post_message))
+        .route("/api/conversations.history", get(history))
+        .with_state(slack.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (base, slack)
+}
+
+/// A GitHub integration `gh`, a rule turning a "blocked" subject into
+/// `potentialTensionDetected`, and a `slack-message` action on it per name, all to `C1`.
+fn slack_config(base: &str, actions: &[&str]) -> String {
+    let mut text = "[integrations.gh]\nkind = \"github\"\nsecret = \"env:T_GH\"\n\
+         [[rules]]\nintegration = \"gh\"\nmatch = { subject = \"(?i)blocked\" }\nemit = \"potentialTensionDetected\"\n"
+        .to_string();
+    for name in actions {
+        text += &format!(
+            "[[actions]]\nname = \"{name}\"\non = \"potentialTensionDetected\"\nkind = \"slack-message\"\n\
+             token = \"env:T_BOT\"\nchannel = \"C1\"\ntext = \"Tension: {{subject}}\"\nbase_url = \"{base}\"\n\
+             retry_base = \"10ms\"\nretry_max = \"20ms\"\ntimeout = \"90s\"\n"
+        );
+    }
+    text
+}
+
+/// `trmctl actions flush` with the Slack test's secrets, not yet run.
+fn slack_flush(sandbox: &Sandbox) -> std::process::Command {
+    let mut cmd = sandbox.std_cmd();
+    cmd.args(["--json", "actions", "flush"])
+        .env("T_BOT", "xoxb-test")
+        .env("T_GH", "gh-secret");
+    cmd
 }
 
 async fn post_message(
@@ -543,11 +599,21 @@ async fn post_message(
     if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some("Bearer xoxb-test") {
         return Json(json!({"ok": false, "error": "invalid_auth"})).into_response();
     }
-    let mut slack = slack.lock().unwrap();
-    slack.posts.push(body);
-    let ts = format!("1700000100.{:06}", slack.posts.len());
-    if std::mem::take(&mut slack.lose_next_answer) {
-        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    let (ts, hang) = {
+        let mut slack = slack.lock().unwrap();
+        let action = body["metadata"]["event_payload"]["action"].clone();
+        slack.posts.push(body);
+        if std::mem::take(&mut slack.lose_next_answer) {
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        }
+        let hang = slack.hang_action.as_deref().is_some_and(|a| action == a);
+        if hang {
+            slack.hang_action = None;
+        }
+        (format!("1700000100.{:06}", slack.posts.len()), hang)
+    };
+    if hang {
+        tokio::time::sleep(Duration::from_secs(60)).await;
     }
     Json(json!({"ok": true, "channel": "C1", "ts": ts})).into_response()
 }
@@ -568,33 +634,12 @@ async fn history(State(slack): State<Arc<Mutex<Slack>>>) -> Response {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_slack_post_whose_answer_was_lost_is_found_not_posted_again() {
-    let slack: Arc<Mutex<Slack>> = Arc::default();
+    let (base, slack) = start_slack().await;
     slack.lock().unwrap().lose_next_answer = true;
-    let app = axum::Router::new()
-        .route("/api/chat.postMessage", post(post_message))
-        .route("/api/conversations.history", get(history))
-        .with_state(slack.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    let text = format!(
-        "[integrations.gh]\nkind = \"github\"\nsecret = \"env:T_GH\"\n\
-         [[rules]]\nintegration = \"gh\"\nmatch = {{ subject = \"(?i)blocked\" }}\nemit = \"potentialTensionDetected\"\n\
-         [[actions]]\nname = \"notify\"\non = \"potentialTensionDetected\"\nkind = \"slack-message\"\n\
-         token = \"env:T_BOT\"\nchannel = \"C1\"\ntext = \"Tension: {{subject}}\"\nbase_url = \"{base}\"\n\
-         retry_base = \"10ms\"\nretry_max = \"20ms\"\n"
-    );
+    let text = slack_config(&base, &["notify"]);
     let sandbox = Sandbox::with_config(&text);
     record(&sandbox, &text, "d-lost", "we are blocked");
-    let flush = || {
-        sandbox
-            .cmd()
-            .args(["--json", "actions", "flush"])
-            .env("T_BOT", "xoxb-test")
-            .env("T_GH", "gh-secret")
-            .output()
-            .unwrap()
-    };
+    let flush = || slack_flush(&sandbox).output().unwrap();
     assert_eq!(
         flush().status.code(),
         Some(1),
@@ -625,13 +670,7 @@ async fn a_slack_post_whose_answer_was_lost_is_found_not_posted_again() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_message_trmctl_posted_coming_back_triggers_no_action() {
-    let slack: Arc<Mutex<Slack>> = Arc::default();
-    let app = axum::Router::new()
-        .route("/api/chat.postMessage", post(post_message))
-        .with_state(slack.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let (base, slack) = start_slack().await;
 
     let sandbox = Sandbox::with_config(&server_config(&format!(
         r#"
@@ -777,6 +816,44 @@ async fn an_http_action_calls_with_the_event_id_as_idempotency_key() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn two_task_actions_on_one_event_make_a_task_each() {
+    let (tasks, _auth, text, sandbox) = task_setup(FAST_POLL, "").await;
+    let base = text
+        .split("base_url = \"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap();
+    let text = format!(
+        "{text}\n[[actions]]\nname = \"review\"\non = \"potentialTensionDetected\"\n\
+         kind = \"google-task\"\naccount = \"founder\"\ntitle = \"Review: {{subject}}\"\nbase_url = \"{base}\"\n"
+    );
+    sandbox.write_config(&text);
+    let tension = record(&sandbox, &text, "d-two", "we are blocked")[1].event_id;
+    let out = flush(&sandbox);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let tasks = tasks.lock().unwrap();
+    let mut titles: Vec<_> = tasks.items.iter().map(|t| t.title.as_str()).collect();
+    titles.sort();
+    assert_eq!(
+        titles,
+        ["Review: we are blocked", "Tension: we are blocked"]
+    );
+    let store = sandbox.store();
+    let recorded = |action: &str| store.action_record(action, &tension.to_string()).unwrap();
+    assert_ne!(
+        recorded("todo"),
+        recorded("review"),
+        "each recorded its own task"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn kill_9_between_creating_a_task_and_recording_it_creates_no_second_task() {
     let (tasks, _auth, text, sandbox) =
         task_setup("timeout = \"90s\"\n", "timeout = \"90s\"\n").await;
@@ -825,4 +902,50 @@ async fn kill_9_between_creating_a_task_and_recording_it_creates_no_second_task(
             .as_deref(),
         Some("task-1")
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kill_9_between_posting_and_recording_posts_no_second_message() {
+    // Two actions post the same event to one channel: each must find its own post, not the
+    // other's.
+    let (base, slack) = start_slack().await;
+    slack.lock().unwrap().hang_action = Some("notify".into());
+    let text = slack_config(&base, &["notify", "echo"]);
+    let sandbox = Sandbox::with_config(&text);
+    record(&sandbox, &text, "d-kill", "we are blocked");
+    let mut first = slack_flush(&sandbox)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    eventually("notify posts", || {
+        !slack.lock().unwrap().posts_of("notify").is_empty()
+    })
+    .await;
+    first.kill().unwrap(); // SIGKILL: the post is not recorded
+    first.wait().unwrap();
+
+    let out = slack_flush(&sandbox).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let slack = slack.lock().unwrap();
+    let (notify, echo) = (slack.posts_of("notify"), slack.posts_of("echo"));
+    assert_eq!(
+        notify.len(),
+        1,
+        "the retry found the post: no second message"
+    );
+    assert_eq!(echo.len(), 1);
+    let store = sandbox.store();
+    for (action, posted) in [("notify", &notify), ("echo", &echo)] {
+        let records = store.action_records(action).unwrap();
+        assert_eq!(records.len(), 1, "{action}");
+        assert_eq!(
+            &records[0].external_id, &posted[0],
+            "{action} recorded its own post"
+        );
+    }
 }
