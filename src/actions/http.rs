@@ -1,6 +1,8 @@
-//! `http`: POSTs a JSON body from a template; the external id is the answer's `id`, else its
-//! status. Every attempt for one event carries the same `Idempotency-Key` (the event id), so
-//! an endpoint that honours it acts once even when an answer was lost and the call retried.
+//! `http`: POSTs a JSON body from a template. Every attempt of one action for one event carries
+//! the same `Idempotency-Key`, `{eventId}:{action}`, so an endpoint that honours it acts once
+//! even when an answer was lost and the call retried. The external id is the answer's `id`,
+//! else that key (never something another item could also be called, such as a status code:
+//! an event with that id would look like trmctl's own and trigger nothing).
 
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
@@ -16,15 +18,18 @@ impl HttpCall {
     pub async fn create(&self, cfg: &ActionConfig, event: &Event) -> Result<String> {
         let body = render(cfg.body.as_deref().unwrap_or_default(), event, true);
         let url = cfg.url.as_deref().unwrap_or_default();
+        let key = format!("{}:{}", event.event_id, cfg.name);
         let response = self
             .client
             .post(url)
             .timeout(cfg.timeout)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .header("Idempotency-Key", event.event_id.to_string())
+            .header("Idempotency-Key", &key)
             .body(body)
             .send()
             .await
+            // The URL may carry a token; errors are logged and stored.
+            .map_err(reqwest::Error::without_url)
             .context("POST the action's URL")?;
         let status = response.status();
         if !status.is_success() {
@@ -34,7 +39,7 @@ impl HttpCall {
         Ok(match reply.get("id") {
             Some(Value::String(id)) => id.clone(),
             Some(Value::Number(id)) => id.to_string(),
-            _ => status.as_u16().to_string(),
+            _ => key,
         })
     }
 }

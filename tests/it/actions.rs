@@ -759,7 +759,7 @@ retry_max = "20ms"
 type Calls = Arc<Mutex<Vec<(String, Value)>>>;
 
 #[tokio::test(flavor = "multi_thread")]
-async fn an_http_action_calls_with_the_event_id_as_idempotency_key() {
+async fn an_http_action_calls_with_one_idempotency_key_per_event_and_action() {
     let seen: Calls = Arc::default();
     let app = axum::Router::new()
         .route(
@@ -773,8 +773,10 @@ async fn an_http_action_calls_with_the_event_id_as_idempotency_key() {
                         .and_then(|v| v.to_str().ok())
                         .unwrap_or_default()
                         .to_string();
-                    seen.lock().unwrap().push((key, body));
-                    Json(json!({"id": "ext-42"}))
+                    let mut seen = seen.lock().unwrap();
+                    seen.push((key, body));
+                    // The first call answers an id, the next ones none.
+                    Json(if seen.len() == 1 { json!({"id": "ext-42"}) } else { json!({"ok": true}) })
                 },
             ),
         )
@@ -789,7 +791,8 @@ async fn an_http_action_calls_with_the_event_id_as_idempotency_key() {
          url = \"{base}/tasks\"\nbody = '{{\"title\": \"{{subject}}\"}}'\n"
     );
     let sandbox = Sandbox::with_config(&text);
-    let stored = record(&sandbox, &text, "d-http", "we are blocked");
+    let first = record(&sandbox, &text, "d-http", "we are blocked")[1].event_id;
+    let second = record(&sandbox, &text, "d-http-2", "still blocked")[1].event_id;
     let out = sandbox
         .cmd()
         .args(["actions", "flush"])
@@ -802,17 +805,13 @@ async fn an_http_action_calls_with_the_event_id_as_idempotency_key() {
         String::from_utf8_lossy(&out.stderr)
     );
     let seen = seen.lock().unwrap().clone();
-    assert_eq!(seen.len(), 1);
-    assert_eq!(
-        seen[0].0,
-        stored[1].event_id.to_string(),
-        "the key is the causing event's id"
-    );
+    let keys: Vec<_> = seen.iter().map(|(key, _)| key.clone()).collect();
+    assert_eq!(keys, [format!("{first}:hook"), format!("{second}:hook")]);
     assert_eq!(seen[0].1["title"], "we are blocked");
-    assert_eq!(
-        sandbox.store().action_records("hook").unwrap()[0].external_id,
-        "ext-42"
-    );
+    // The answer's id, else the key: never the status, which other items could be called.
+    let records = sandbox.store().action_records("hook").unwrap();
+    let ids: Vec<_> = records.iter().map(|r| r.external_id.clone()).collect();
+    assert_eq!(ids, ["ext-42".to_string(), format!("{second}:hook")]);
 }
 
 #[tokio::test(flavor = "multi_thread")]
