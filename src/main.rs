@@ -14,7 +14,10 @@ use trmctl::error::{Outcome, classify};
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(&e),
+    };
     let stderr_color = match cli.global.color {
         ColorWhen::Always => true,
         ColorWhen::Never => false,
@@ -51,4 +54,31 @@ fn main() -> ExitCode {
             }
         },
     }
+}
+
+/// A command line clap refuses: its message on stderr as usual (help and `--version` on
+/// stdout), and with `--json` also `{"error", "exitCode": 2}` on stdout, as for any failure.
+fn usage_error(error: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    let informational = matches!(
+        error.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    );
+    let json = std::env::args_os()
+        .skip(1)
+        .take_while(|arg| arg != "--")
+        .any(|arg| arg == "--json");
+    if json && !informational {
+        // The first line of clap's message, e.g. "invalid value 'x' for '--limit <LIMIT>': …".
+        let rendered = error.render().to_string();
+        let line = rendered.lines().next().unwrap_or("invalid command line");
+        let line = line.strip_prefix("error: ").unwrap_or(line);
+        let report = serde_json::json!({ "error": line, "exitCode": error.exit_code() });
+        let _ = trmctl::output::Output::new(true, ColorWhen::Never).json(&report);
+    }
+    // Prints to stderr, or help and version to stdout; a closed stream has nothing to add.
+    let _ = error.print();
+    ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(2))
 }

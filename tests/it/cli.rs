@@ -139,6 +139,32 @@ fn usage_errors_exit_2() {
 }
 
 #[test]
+fn with_json_a_refused_command_line_is_reported_in_json_too() {
+    let sandbox = Sandbox::new();
+    for args in [
+        &["--json", "events", "list", "--limit", "abc"][..],
+        &["events", "list", "--json", "--type", "nope"],
+        &["--json", "frobnicate"],
+    ] {
+        let out = sandbox.cmd().args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let report = json(&out);
+        assert_eq!(report["exitCode"], 2, "{args:?}");
+        let error = report["error"].as_str().unwrap();
+        assert!(!error.is_empty() && !error.starts_with("error:"), "{error}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.starts_with("error: "),
+            "clap's message stays on stderr: {stderr}"
+        );
+    }
+    // Help is not a failure: no JSON, exit 0.
+    let out = sandbox.cmd().args(["--json", "--help"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Usage:"));
+}
+
+#[test]
 fn status_is_quiet_when_all_is_well_and_json_has_camel_case() {
     let sandbox = Sandbox::with_config(CONFIG);
     sandbox
