@@ -95,11 +95,17 @@ fn show(ctx: &Context, store: &Store, id: &str) -> Result<()> {
 }
 
 fn tail(ctx: &Context, store: &Store, lines: usize, follow: bool) -> Result<()> {
-    print_tail(ctx, store.last_events(lines)?)?;
+    // One read gives both the backlog and where following starts: an event stored between
+    // two reads would be neither printed nor followed.
+    let mut backlog = store.last_events(lines.max(1))?;
+    let mut last_seq = backlog.last().map_or(0, |s| s.seq);
+    if lines == 0 {
+        backlog.clear();
+    }
+    print_tail(ctx, backlog)?;
     if !follow {
         return Ok(());
     }
-    let mut last_seq = store.last_events(1)?.first().map_or(0, |s| s.seq);
     loop {
         let batch = store.events_after(last_seq, 1000)?;
         match batch.last() {
