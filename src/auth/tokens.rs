@@ -81,6 +81,7 @@ async fn token(
         return Err(reauth_error(
             name,
             "it was marked so after Google refused its refresh token",
+            &source,
         )
         .into());
     }
@@ -111,9 +112,12 @@ async fn token(
             if *r.error() == BasicErrorResponseType::InvalidGrant =>
         {
             record_reauth(store, name, account)?;
-            return Err(
-                reauth_error(name, "Google refused its refresh token (invalid_grant)").into(),
-            );
+            return Err(reauth_error(
+                name,
+                "Google refused its refresh token (invalid_grant)",
+                &source,
+            )
+            .into());
         }
         Err(e) => {
             return Err(anyhow!(
@@ -141,8 +145,11 @@ async fn token(
             )?;
         }
     }
-    store.set_token_expiry(name, &format_time(&fresh.expires_at))?;
-    store.mark_account_active(name)?;
+    store.record_refresh(
+        name,
+        &format_time(&fresh.expires_at),
+        &source.location(name, REFRESH_TOKEN),
+    )?;
     Ok(fresh.token)
 }
 
@@ -208,7 +215,7 @@ fn record_reauth(store: &mut Store, name: &str, account: &AccountConfig) -> Resu
             event.data = json!({
                 "account": name,
                 "email": account.email,
-                "fix": format!("trmctl auth google {name}"),
+                "fix": reauth_fix(name, &refresh_source(account)),
             });
             record_event(tx, event, &Default::default())?;
         }
@@ -217,13 +224,27 @@ fn record_reauth(store: &mut Store, name: &str, account: &AccountConfig) -> Resu
 }
 
 /// The exit-4 error for an account that needs the user: what happened, the fix, the usual cause.
-pub fn reauth_error(name: &str, why: &str) -> Exit {
+pub fn reauth_error(name: &str, why: &str, source: &SecretRef) -> Exit {
     Exit::new(
         Code::Reauth,
         format!(
-            "account {name} needs re-authorization: {why}. Run `trmctl auth google {name}`. \
+            "account {name} needs re-authorization: {why}. {}. \
              The usual cause: an OAuth app in \"Testing\" status gets refresh tokens that expire \
-             after 7 days; publish the app to Production in the Google Cloud console."
+             after 7 days; publish the app to Production in the Google Cloud console.",
+            reauth_fix(name, source)
         ),
     )
+}
+
+/// What the user runs: `auth google` writes a keyring token; a token read from elsewhere is
+/// replaced there (scheduled polls of its integrations wait until one succeeds again).
+pub fn reauth_fix(name: &str, source: &SecretRef) -> String {
+    match source {
+        SecretRef::Keyring => format!("Run `trmctl auth google {name}`"),
+        other => format!(
+            "Its refresh token is read from {other}: authorize on a machine with a keyring \
+             (`trmctl auth google {name}`, then `trmctl auth export {name}`), put the new token \
+             there, and run `trmctl poll` once"
+        ),
+    }
 }

@@ -236,11 +236,15 @@ fn status(
     if exit_on_reauth && !needs.is_empty() {
         let fixes: Vec<String> = needs
             .iter()
-            .map(|n| format!("trmctl auth google {n}"))
+            .map(|n| {
+                let source =
+                    auth::account(config, n).map_or(SecretRef::Keyring, tokens::refresh_source);
+                format!("{n}: {}", tokens::reauth_fix(n, &source))
+            })
             .collect();
         return Err(Exit::new(
             Code::Reauth,
-            format!("needs authorization: run {}", fixes.join("; ")),
+            format!("needs authorization: {}", fixes.join("; ")),
         )
         .into());
     }

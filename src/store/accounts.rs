@@ -74,11 +74,16 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// Records a refreshed access token's expiry.
-    pub fn set_token_expiry(&mut self, name: &str, expires_at: &str) -> Result<()> {
+    /// Records a refresh that worked: the access token's expiry, and the account is active
+    /// (again, after a replaced `file:`/`credential:` token). An account authorized on another
+    /// machine gets its row here, so `auth status` knows it.
+    pub fn record_refresh(&mut self, name: &str, expires_at: &str, location: &str) -> Result<()> {
         self.conn.execute(
-            "UPDATE accounts SET token_expires_at = ?2, updated_at = ?3 WHERE name = ?1",
-            params![name, expires_at, format_time(&now())],
+            "INSERT INTO accounts (name, provider, token_expires_at, status, secret_location, updated_at)
+             VALUES (?1, 'google', ?2, 'active', ?3, ?4)
+             ON CONFLICT (name) DO UPDATE SET token_expires_at = excluded.token_expires_at,
+                 status = 'active', updated_at = excluded.updated_at",
+            params![name, expires_at, location, format_time(&now())],
         )?;
         Ok(())
     }
@@ -127,15 +132,4 @@ pub fn mark_reauth(conn: &rusqlite::Connection, name: &str) -> Result<bool> {
         params![name, format_time(&now())],
     )?;
     Ok(changed == 1)
-}
-
-impl Store {
-    /// A refresh worked again (a replaced `file:`/`credential:` token): the account is active.
-    pub fn mark_account_active(&mut self, name: &str) -> Result<()> {
-        self.conn.execute(
-            "UPDATE accounts SET status = 'active', updated_at = ?2 WHERE name = ?1 AND status <> 'active'",
-            params![name, format_time(&now())],
-        )?;
-        Ok(())
-    }
 }

@@ -7,7 +7,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
 use crate::oauth::{AuthServer, CLIENT_SECRET, EMAIL};
-use crate::util::Sandbox;
+use crate::util::{Sandbox, json};
 
 /// Keyring entries are shared by every test in the session: each test uses its own names.
 fn unique(prefix: &str) -> String {
@@ -132,11 +132,6 @@ fn wait(child: &mut Child) -> Output {
         stdout: out.into_bytes(),
         stderr: Vec::new(),
     }
-}
-
-fn json(out: &Output) -> serde_json::Value {
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&out.stdout)))
 }
 
 fn setup(server: &AuthServer, account: &str) -> Sandbox {

@@ -396,7 +396,13 @@ async fn a_dead_refresh_token_exits_4_and_stops_the_polls_until_reauthorized() {
     };
     let out = run(&[]);
     assert_eq!(out.status.code(), Some(4));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("trmctl auth google acc"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("read from file:{}", refresh.display()))
+            && stderr.contains("trmctl auth export acc")
+            && stderr.contains("run `trmctl poll` once"),
+        "the fix for a token kept in a file: {stderr}"
+    );
     let show = sandbox
         .cmd()
         .args(["integrations", "show", "mail", "--json"])
@@ -436,4 +442,13 @@ async fn a_dead_refresh_token_exits_4_and_stops_the_polls_until_reauthorized() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(auth.books().refresh_requests, before + 1);
+    // The account was authorized elsewhere; the refresh that worked is what trmctl knows of it.
+    let status = sandbox
+        .cmd()
+        .args(["auth", "status", "acc", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(status.status.code(), Some(0));
+    let status = crate::util::json(&status);
+    assert_eq!(status[0]["status"], "active", "{status}");
 }
