@@ -80,12 +80,26 @@ impl Quotas {
         let mut limiters = self.limiters.lock().unwrap_or_else(|p| p.into_inner());
         limiters
             .entry((account.to_string(), api))
-            .or_insert_with(|| {
-                let per_minute = NonZeroU32::new(per_minute).unwrap_or(NonZeroU32::MIN);
-                Arc::new(RateLimiter::direct(Quota::per_minute(per_minute)))
-            })
+            .or_insert_with(|| Arc::new(RateLimiter::direct(per_minute_quota(per_minute))))
             .clone()
     }
+}
+
+/// The dearest single request (Gmail's `messages.list` and `messages.get`, in quota units).
+const MAX_REQUEST_UNITS: u32 = 5;
+
+/// At most `per_minute` units in any 60 seconds: a burst of about a second's worth (never less
+/// than one request's cost), then one unit per period. A minute then holds the burst and
+/// `60 s / period - 1` more, hence the period below. (`Quota::per_minute(n)` bursts `n` and
+/// refills `n` more within the same minute: up to twice the budget.)
+fn per_minute_quota(per_minute: u32) -> Quota {
+    let budget = per_minute.max(1);
+    let burst = (budget / 60).clamp(MAX_REQUEST_UNITS.min(budget), budget);
+    let period = Duration::from_secs(60) / (budget - burst + 1);
+    let burst = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
+    Quota::with_period(period)
+        .unwrap_or(Quota::per_minute(burst))
+        .allow_burst(burst)
 }
 
 /// The client of one integration's poll.
@@ -424,6 +438,40 @@ fn snippet(body: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_quota_never_lets_more_than_its_budget_through_in_any_minute() {
+        use governor::clock::FakeRelativeClock;
+        for budget in [1, 3, 60, 600, 6000, 12000] {
+            let clock = FakeRelativeClock::default();
+            let limiter = RateLimiter::direct_with_clock(per_minute_quota(budget), clock.clone());
+            // Take every unit the moment it is allowed, for three minutes, in 10 ms steps.
+            let mut taken_at = Vec::new();
+            for step in 0..18_000u64 {
+                while limiter.check().is_ok() {
+                    taken_at.push(step);
+                }
+                clock.advance(Duration::from_millis(10));
+            }
+            // Any window of 60 s (6000 steps) holds at most the budget…
+            let (mut most, mut start) = (0, 0);
+            for (end, &at) in taken_at.iter().enumerate() {
+                while taken_at[start] + 6000 <= at {
+                    start += 1;
+                }
+                most = most.max(end + 1 - start);
+            }
+            assert!(most <= budget as usize, "{budget}: {most} in a minute");
+            // …and a realistic budget is used: three minutes give nearly three budgets.
+            if budget >= 60 {
+                let used = taken_at.len() as u32;
+                assert!(
+                    used >= 3 * budget * 9 / 10,
+                    "{budget}: {used} in three minutes"
+                );
+            }
+        }
+    }
 
     #[test]
     fn retry_rules() {
