@@ -41,8 +41,11 @@ struct Cursor {
     /// The spreadsheet's Drive `version` at the last read (`None` when Drive could not say).
     #[serde(default)]
     version: Option<String>,
-    /// The range and key column the hashes belong to: after a config change they are not
-    /// compared (that would report every row as removed and added).
+    /// The spreadsheet, range and key column the hashes belong to: after a config change they
+    /// are not compared (that would report every row as removed and added). A cursor written
+    /// before the spreadsheet was recorded has none, and is taken as the configured one.
+    #[serde(default)]
+    spreadsheet: Option<String>,
     #[serde(default)]
     range: Option<String>,
     #[serde(default)]
@@ -50,6 +53,15 @@ struct Cursor {
     /// Row key → content hash.
     #[serde(default)]
     rows: BTreeMap<String, String>,
+}
+
+impl Cursor {
+    /// Whether the hashes are of this spreadsheet, range and key column.
+    fn describes(&self, spreadsheet: &str, range: &str, key_column: &str) -> bool {
+        self.spreadsheet.as_deref().is_none_or(|s| s == spreadsheet)
+            && self.range.as_deref() == Some(range)
+            && self.key_column.as_deref() == Some(key_column)
+    }
 }
 
 pub async fn poll(ctx: &mut Context<'_>) -> Result<()> {
@@ -66,9 +78,9 @@ pub async fn poll(ctx: &mut Context<'_>) -> Result<()> {
         .key_column
         .as_deref()
         .context("a google-sheets integration needs `key_column`")?;
-    let previous = ctx.cursor::<Cursor>()?.filter(|c| {
-        c.range.as_deref() == Some(range) && c.key_column.as_deref() == Some(key_column)
-    });
+    let previous = ctx
+        .cursor::<Cursor>()?
+        .filter(|c| c.describes(id, range, key_column));
 
     // The version is read before the values: if the sheet changes in between, the stored
     // version is older than the rows read, and the next poll reads again (and finds nothing
@@ -116,6 +128,7 @@ pub async fn poll(ctx: &mut Context<'_>) -> Result<()> {
     )?;
     let cursor = Cursor {
         version,
+        spreadsheet: Some(id.to_string()),
         range: Some(range.to_string()),
         key_column: Some(key_column.to_string()),
         rows: diff.rows,
@@ -370,6 +383,25 @@ fn text(value: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cursor_belongs_to_its_spreadsheet_range_and_key_column() {
+        let cursor = Cursor {
+            spreadsheet: Some("sheet-1".into()),
+            range: Some("Plan!A1:D".into()),
+            key_column: Some("ID".into()),
+            ..Cursor::default()
+        };
+        assert!(cursor.describes("sheet-1", "Plan!A1:D", "ID"));
+        assert!(!cursor.describes("a-copy", "Plan!A1:D", "ID"));
+        assert!(!cursor.describes("sheet-1", "Plan!A1:E", "ID"));
+        assert!(!cursor.describes("sheet-1", "Plan!A1:D", "Name"));
+        let older = Cursor {
+            spreadsheet: None,
+            ..cursor
+        };
+        assert!(older.describes("sheet-1", "Plan!A1:D", "ID"));
+    }
     use serde_json::json;
 
     fn run(values: Value, old: &BTreeMap<String, String>) -> Diff {

@@ -338,6 +338,12 @@ pub fn select(
                 ))
                 .into());
             }
+            if rows.iter().any(|r| &r.name == name && !r.enabled) {
+                return Err(Exit::usage(format!(
+                    "{name} is disabled; `trmctl integrations enable {name}` to poll it again"
+                ))
+                .into());
+            }
         }
     }
     Ok(config

@@ -86,6 +86,15 @@ fn disable_and_enable_persist() {
         .output()
         .unwrap();
     assert_eq!(json(&out)["status"], "disabled");
+    // Polling it by name says so instead of doing nothing.
+    sandbox
+        .cmd()
+        .args(["poll", "founder-gmail"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "founder-gmail is disabled; `trmctl integrations enable founder-gmail`",
+        ));
     let out = sandbox
         .cmd()
         .args(["integrations", "enable", "founder-gmail", "--json"])
