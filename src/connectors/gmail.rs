@@ -336,7 +336,7 @@ async fn full_sync(ctx: &mut Context<'_>, gmail: &Gmail<'_>, resume: Option<Curs
         };
         let (status, body) = gmail.get(&url, &query, LIST_UNITS, handled).await?;
         if status == 400 {
-            tracing::warn!(
+            tracing::info!(
                 integration = ctx.name,
                 "Gmail refused the stored page token: listing from the start"
             );
@@ -373,6 +373,7 @@ async fn incremental(ctx: &mut Context<'_>, gmail: &Gmail<'_>, stored: Cursor) -
     let url = gmail.url(&["history"]);
     let mut cursor = stored.clone();
     let mut committed = stored;
+    let mut restarted = false;
     loop {
         let mut query = vec![
             ("startHistoryId", cursor.history_id.clone()),
@@ -382,9 +383,25 @@ async fn incremental(ctx: &mut Context<'_>, gmail: &Gmail<'_>, stored: Cursor) -
         if let Some(token) = &cursor.page_token {
             query.push(("pageToken", token.clone()));
         }
-        let (status, body) = gmail.get(&url, &query, HISTORY_UNITS, &[404]).await?;
+        // A stored page token Gmail no longer accepts: page again from `startHistoryId`, as a
+        // full sync does with its listing.
+        let handled: &[u16] = if cursor.page_token.is_some() && !restarted {
+            &[400, 404]
+        } else {
+            &[404]
+        };
+        let (status, body) = gmail.get(&url, &query, HISTORY_UNITS, handled).await?;
         if status == 404 {
             return Ok(History::Gone);
+        }
+        if status == 400 {
+            tracing::info!(
+                integration = ctx.name,
+                "Gmail refused the stored history page token: paging from the stored historyId"
+            );
+            cursor.page_token = None;
+            restarted = true;
+            continue;
         }
         let ids = added_ids(&body)?;
         let next = page_token(&body, "nextPageToken");

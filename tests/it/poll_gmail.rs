@@ -390,7 +390,11 @@ async fn history(
     if start < mail.oldest_history {
         return google_error(StatusCode::NOT_FOUND, "Requested entity was not found.");
     }
-    let offset: usize = q.get("pageToken").map_or(0, |t| t.parse().unwrap());
+    let offset: usize = match q.get("pageToken").map(|t| t.parse()) {
+        None => 0,
+        Some(Ok(offset)) => offset,
+        Some(Err(_)) => return google_error(StatusCode::BAD_REQUEST, "Invalid pageToken"),
+    };
     let records: Vec<&(u64, String)> = mail.history.iter().filter(|(h, _)| *h > start).collect();
     let page: Vec<Value> = records
         .iter()
@@ -928,6 +932,29 @@ async fn a_corrupt_cursor_names_the_fix_and_full_recovers() {
     assert_eq!(f.gmail.counts(), (1, 1, 4, 0));
     f.assert_each_once(&first);
     assert_eq!(f.cursor()["phase"], "incremental");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_history_page_token_gmail_refuses_pages_again_from_the_history_id() {
+    let f = Fixture::new(None).await;
+    let first = ids("m", 1..=3);
+    add_inbox(&f.gmail, &first);
+    f.poll_ok().await;
+    let later = ids("n", 1..=2);
+    add_inbox(&f.gmail, &later);
+    // As if a run died mid-way through history pages and Gmail then forgot the token.
+    let mut cursor = f.cursor();
+    cursor["pageToken"] = json!("expired-token");
+    let conn = rusqlite::Connection::open(f.sandbox.db_path()).unwrap();
+    conn.execute(
+        "UPDATE cursors SET cursor = ?1 WHERE integration = 'mail'",
+        [cursor.to_string()],
+    )
+    .unwrap();
+    f.gmail.reset();
+    f.poll_ok().await;
+    f.assert_each_once(&[first, later].concat());
+    assert!(f.cursor().get("pageToken").is_none_or(Value::is_null));
 }
 
 #[tokio::test(flavor = "multi_thread")]
