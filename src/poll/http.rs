@@ -19,6 +19,7 @@ use reqwest::StatusCode;
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue, RETRY_AFTER};
 use serde_json::Value;
 
+use super::watch::WATCH_UNITS;
 use crate::auth::tokens;
 use crate::config::{Config, PollConfig};
 use crate::error::{Code, Exit};
@@ -76,26 +77,25 @@ impl Quotas {
         account: &str,
         api: &'static str,
         per_minute: u32,
+        largest: u32,
     ) -> Arc<DefaultDirectRateLimiter> {
         let mut limiters = self.limiters.lock().unwrap_or_else(|p| p.into_inner());
         limiters
             .entry((account.to_string(), api))
-            .or_insert_with(|| Arc::new(RateLimiter::direct(per_minute_quota(per_minute))))
+            .or_insert_with(|| Arc::new(RateLimiter::direct(per_minute_quota(per_minute, largest))))
             .clone()
     }
 }
 
-/// The dearest single request (Gmail's `messages.list` and `messages.get`, in quota units).
-const MAX_REQUEST_UNITS: u32 = 5;
-
-/// At most `per_minute` units in any 60 seconds: a burst of about a second's worth (never less
-/// than one request's cost), then one unit per period. A minute then holds the burst and
-/// `60 s / period - 1` more, hence the period below. (`Quota::per_minute(n)` bursts `n` and
-/// refills `n` more within the same minute: up to twice the budget.)
-fn per_minute_quota(per_minute: u32) -> Quota {
+/// At most `per_minute` units in any 60 seconds: a burst of about a second's worth, but never
+/// less than the API's dearest request (`largest`, or a request could never pass), then one
+/// unit per period. A minute then holds the burst and `60 s / period - 1` more, hence the
+/// period below, rounded up. (`Quota::per_minute(n)` bursts `n` and refills `n` more within
+/// the same minute: up to twice the budget.)
+fn per_minute_quota(per_minute: u32, largest: u32) -> Quota {
     let budget = per_minute.max(1);
-    let burst = (budget / 60).clamp(MAX_REQUEST_UNITS.min(budget), budget);
-    let period = Duration::from_secs(60) / (budget - burst + 1);
+    let burst = (budget / 60).clamp(largest.clamp(1, budget), budget);
+    let period = Duration::from_nanos(60_000_000_000u64.div_ceil(u64::from(budget - burst + 1)));
     let burst = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
     Quota::with_period(period)
         .unwrap_or(Quota::per_minute(burst))
@@ -288,14 +288,15 @@ impl Http {
         let Some(quota) = self.config.accounts.get(account).map(|a| &a.quota) else {
             return;
         };
-        let (api, per_minute, units) = match cost {
+        // Each API's budget, and its dearest request (every other API's requests cost 1).
+        let (api, per_minute, largest, units) = match cost {
             Cost::Free => return,
-            Cost::GmailUnits(n) => ("gmail", quota.gmail_units, n),
-            Cost::SheetsReads(n) => ("sheets", quota.sheets_reads, n),
-            Cost::DriveQueries(n) => ("drive", quota.drive_queries, n),
-            Cost::CalendarQueries(n) => ("calendar", quota.calendar_queries, n),
+            Cost::GmailUnits(n) => ("gmail", quota.gmail_units, WATCH_UNITS, n),
+            Cost::SheetsReads(n) => ("sheets", quota.sheets_reads, 1, n),
+            Cost::DriveQueries(n) => ("drive", quota.drive_queries, 1, n),
+            Cost::CalendarQueries(n) => ("calendar", quota.calendar_queries, 1, n),
         };
-        let limiter = self.quotas.limiter(account, api, per_minute);
+        let limiter = self.quotas.limiter(account, api, per_minute, largest);
         let units = NonZeroU32::new(units.min(per_minute.max(1))).unwrap_or(NonZeroU32::MIN);
         if limiter.until_n_ready(units).await.is_err() {
             tracing::warn!(account, api, "a request costs more than the whole budget");
@@ -442,32 +443,50 @@ mod tests {
     #[test]
     fn a_quota_never_lets_more_than_its_budget_through_in_any_minute() {
         use governor::clock::FakeRelativeClock;
-        for budget in [1, 3, 60, 600, 6000, 12000] {
+        // (budget, largest request, the requests' cost)
+        let cases = [
+            (1, 1, 1),
+            (3, 1, 1),
+            (60, 1, 1),
+            (600, 1, 1),
+            (12000, 1, 1),
+            (6000, WATCH_UNITS, 5),
+            (6000, WATCH_UNITS, WATCH_UNITS),
+            (3000, WATCH_UNITS, WATCH_UNITS),
+            (50, WATCH_UNITS, 50),
+        ];
+        for (budget, largest, cost) in cases {
             let clock = FakeRelativeClock::default();
-            let limiter = RateLimiter::direct_with_clock(per_minute_quota(budget), clock.clone());
-            // Take every unit the moment it is allowed, for three minutes, in 10 ms steps.
+            let quota = per_minute_quota(budget, largest);
+            let limiter = RateLimiter::direct_with_clock(quota, clock.clone());
+            let units = NonZeroU32::new(cost).unwrap();
+            // Take every request the moment it is allowed, for three minutes, in 1 ms steps;
+            // the dearest request always fits.
             let mut taken_at = Vec::new();
-            for step in 0..18_000u64 {
-                while limiter.check().is_ok() {
-                    taken_at.push(step);
+            for step in 0..180_000u64 {
+                while limiter.check_n(units).expect("fits the burst").is_ok() {
+                    taken_at.extend(std::iter::repeat_n(step, cost as usize));
                 }
-                clock.advance(Duration::from_millis(10));
+                clock.advance(Duration::from_millis(1));
             }
-            // Any window of 60 s (6000 steps) holds at most the budget…
+            // Any window of 60 s (60,000 steps) holds at most the budget…
             let (mut most, mut start) = (0, 0);
             for (end, &at) in taken_at.iter().enumerate() {
-                while taken_at[start] + 6000 <= at {
+                while taken_at[start] + 60_000 <= at {
                     start += 1;
                 }
                 most = most.max(end + 1 - start);
             }
-            assert!(most <= budget as usize, "{budget}: {most} in a minute");
+            assert!(
+                most <= budget as usize,
+                "{budget}/{cost}: {most} in a minute"
+            );
             // …and a realistic budget is used: three minutes give nearly three budgets.
-            if budget >= 60 {
+            if budget >= 600 {
                 let used = taken_at.len() as u32;
                 assert!(
                     used >= 3 * budget * 9 / 10,
-                    "{budget}: {used} in three minutes"
+                    "{budget}/{cost}: {used} in three minutes"
                 );
             }
         }

@@ -16,6 +16,8 @@ use crate::config::Kind;
 const RENEW_BEFORE: chrono::Duration = chrono::Duration::days(1);
 /// Where Gmail's API lives unless the account's gmail integration says otherwise.
 const GMAIL: &str = "https://gmail.googleapis.com";
+/// Quota units of `users.watch`, Gmail's dearest request.
+pub const WATCH_UNITS: u32 = 100;
 
 /// Renews every watch that lapses within a day. Returns the integrations renewed.
 pub async fn renew_due(poller: &Poller) -> Result<Vec<String>> {
@@ -48,7 +50,7 @@ pub async fn renew_due(poller: &Poller) -> Result<Vec<String>> {
             .post(
                 &format!("{base}/gmail/v1/users/me/watch"),
                 &json!({ "topicName": topic }),
-                Cost::GmailUnits(100),
+                Cost::GmailUnits(WATCH_UNITS),
             )
             .await
             .with_context(|| format!("renewing the Gmail watch of {name}"))?;
