@@ -667,7 +667,7 @@ pub fn valid_name(name: &str) -> bool {
 fn without_values(message: &str) -> String {
     static VALUE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
         regex::Regex::new(
-            r#"(invalid (?:type|value|length): [a-z ]+?) (?:"(?:[^"\\]|\\.)*"|`[^`]*`)"#,
+            r#"(invalid (?:type|value|length): [a-z ]+?|unknown variant) (?:"(?:[^"\\]|\\.)*"|`[^`]*`)"#,
         )
         .expect("a valid regex")
     });
@@ -743,6 +743,12 @@ mod tests {
         let err = parse("[accounts.a]\nclient_id = \"x\"\nclient_secret = 123456\n").unwrap_err();
         assert!(err.contains("invalid type: integer"), "{err}");
         assert!(!err.contains("123456"), "{err}");
+        let err = parse("[integrations.h]\nkind = \"ghp_pasted_token\"\n").unwrap_err();
+        assert!(
+            err.contains("unknown variant, expected one of `gmail`"),
+            "{err}"
+        );
+        assert!(!err.contains("ghp_pasted_token"), "{err}");
         assert_eq!(
             without_values(r#"invalid value: string "a \"quoted\" one", expected x"#),
             "invalid value: string, expected x"

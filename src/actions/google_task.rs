@@ -178,7 +178,7 @@ impl GoogleTask {
         Ok(Update::Skipped)
     }
 
-    /// The task whose notes carry the marker, paging through the whole list.
+    /// The task whose notes carry the marker on a line of its own, paging through the list.
     async fn find(&self, list: &str, marker: &str) -> Result<Option<Written>> {
         let mut page: Option<String> = None;
         loop {
@@ -201,7 +201,8 @@ impl GoogleTask {
                     .get("notes")
                     .and_then(Value::as_str)
                     .unwrap_or_default();
-                if notes.contains(marker)
+                // A whole line: action `tod`'s marker is a prefix of action `todo`'s.
+                if notes.lines().any(|line| line.trim() == marker)
                     && let Some(found) = Written::from_json(task)
                 {
                     return Ok(Some(found));

@@ -46,6 +46,11 @@ pub fn refresh_source(account: &AccountConfig) -> SecretRef {
     account.refresh_token.clone().unwrap_or(SecretRef::Keyring)
 }
 
+/// [`refresh_source`] of the account named `name`; the keyring for one not configured.
+pub fn refresh_source_of(config: &Config, name: &str) -> SecretRef {
+    super::account(config, name).map_or(SecretRef::Keyring, refresh_source)
+}
+
 /// A fresh access token for the account.
 pub async fn access_token(config: &Config, store: &mut Store, name: &str) -> Result<String> {
     token(config, store, name, None).await
@@ -97,7 +102,10 @@ async fn token(
     let refresh_token = source.resolve(name, REFRESH_TOKEN).map_err(|e| {
         Exit::new(
             Code::Reauth,
-            format!("account {name} is not authorized ({e:#}); run `trmctl auth google {name}`"),
+            format!(
+                "account {name} is not authorized ({e:#}). {}",
+                reauth_fix(name, &source)
+            ),
         )
     })?;
     let client_secret = account.client_secret.resolve(name, "client_secret")?;

@@ -237,8 +237,7 @@ fn status(
         let fixes: Vec<String> = needs
             .iter()
             .map(|n| {
-                let source =
-                    auth::account(config, n).map_or(SecretRef::Keyring, tokens::refresh_source);
+                let source = tokens::refresh_source_of(config, n);
                 format!("{n}: {}", tokens::reauth_fix(n, &source))
             })
             .collect();

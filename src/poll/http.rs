@@ -357,8 +357,7 @@ impl Http {
     fn reauth(&self, why: &str) -> anyhow::Error {
         match &self.credentials {
             Credentials::Google { account, .. } => {
-                let source = crate::auth::account(&self.config, account)
-                    .map_or(crate::secrets::SecretRef::Keyring, tokens::refresh_source);
+                let source = tokens::refresh_source_of(&self.config, account);
                 tokens::reauth_error(account, why, &source).into()
             }
             _ => Exit::new(Code::Failure, why.to_string()).into(),

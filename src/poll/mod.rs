@@ -47,7 +47,8 @@ pub struct Report {
 }
 
 impl Report {
-    fn new(name: String) -> Report {
+    /// A poll that has not done anything yet: `ok`, all zero.
+    pub fn new(name: String) -> Report {
         Report {
             name,
             status: "ok",
@@ -223,8 +224,9 @@ impl Poller {
 
 /// Up to a tenth more, so integrations with one interval spread out.
 fn jittered(wait: Duration) -> Duration {
-    let extra = rand::thread_rng().gen_range(0..=wait.as_millis() as u64 / 10);
-    wait + Duration::from_millis(extra)
+    let millis = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
+    let extra = rand::thread_rng().gen_range(0..=millis / 10);
+    wait.saturating_add(Duration::from_millis(extra))
 }
 
 fn is_reauth(error: &anyhow::Error) -> bool {
@@ -379,14 +381,19 @@ mod tests {
 
     fn report(status: &'static str) -> Report {
         Report {
-            name: "x".into(),
             status,
-            items_fetched: 0,
-            events_created: 0,
-            requests: 0,
-            duration_ms: 0,
-            error: None,
+            ..Report::new("x".into())
         }
+    }
+
+    #[test]
+    fn jitter_adds_up_to_a_tenth_and_never_overflows() {
+        let wait = Duration::from_secs(600);
+        for _ in 0..100 {
+            let jittered = jittered(wait);
+            assert!(jittered >= wait && jittered <= wait + Duration::from_secs(60));
+        }
+        assert_eq!(jittered(Duration::MAX), Duration::MAX);
     }
 
     #[test]

@@ -273,7 +273,6 @@ impl Store {
         })
     }
 
-    /// Records a failed attempt at the event after `from`; the cursor stays.
     /// Counts an attempt before it is made: should it reach the provider and trmctl die (or
     /// fail to record it), the next step sees `attempts > 0` and looks for the object first.
     pub fn action_attempting(&self, name: &str, from: i64, attempts: u32) -> Result<()> {
@@ -284,6 +283,7 @@ impl Store {
         Ok(())
     }
 
+    /// Records a failed attempt at the event after `from`; the cursor stays.
     pub fn action_retry(
         &self,
         name: &str,

@@ -284,9 +284,16 @@ fn signature_auth(name: &str, cfg: &IntegrationConfig, scheme: SchemeName) -> Re
             id_header: cfg.id_header.clone(),
         }),
     };
+    let secrets = resolve_secrets(name, cfg.secret.as_ref())?;
+    if scheme == Scheme::StandardWebhooks {
+        for secret in &secrets {
+            signature::usable_standard_webhooks_secret(secret)
+                .map_err(|why| format!("a secret of integration {name} {why}"))?;
+        }
+    }
     Ok(Auth::Signature {
         scheme,
-        secrets: resolve_secrets(name, cfg.secret.as_ref())?,
+        secrets,
         tolerance: cfg.tolerance.unwrap_or(DEFAULT_TOLERANCE),
     })
 }

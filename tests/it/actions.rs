@@ -816,6 +816,8 @@ async fn an_http_action_calls_with_one_idempotency_key_per_event_and_action() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn two_task_actions_on_one_event_make_a_task_each() {
+    // The second action's name is a prefix of the first's: its marker must not match the
+    // first one's task.
     let (tasks, _auth, text, sandbox) = task_setup(FAST_POLL, "").await;
     let base = text
         .split("base_url = \"")
@@ -825,7 +827,7 @@ async fn two_task_actions_on_one_event_make_a_task_each() {
         .next()
         .unwrap();
     let text = format!(
-        "{text}\n[[actions]]\nname = \"review\"\non = \"potentialTensionDetected\"\n\
+        "{text}\n[[actions]]\nname = \"tod\"\non = \"potentialTensionDetected\"\n\
          kind = \"google-task\"\naccount = \"founder\"\ntitle = \"Review: {{subject}}\"\nbase_url = \"{base}\"\n"
     );
     sandbox.write_config(&text);
@@ -847,7 +849,7 @@ async fn two_task_actions_on_one_event_make_a_task_each() {
     let recorded = |action: &str| store.action_record(action, &tension.to_string()).unwrap();
     assert_ne!(
         recorded("todo"),
-        recorded("review"),
+        recorded("tod"),
         "each recorded its own task"
     );
 }

@@ -1,5 +1,7 @@
 //! `trmctl serve` over real HTTP: every status code of SPEC §5 and every signature scheme.
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use trmctl::store::EventFilter;
@@ -251,9 +253,11 @@ async fn a_generic_webhook_on_slacks_scheme_answers_the_url_verification() {
 #[tokio::test(flavor = "multi_thread")]
 async fn an_empty_secret_is_a_setup_problem_not_a_key_anyone_can_sign_with() {
     let sandbox = Sandbox::with_config(&config(
-        "[integrations.blank]\nkind = \"github\"\nsecret = \"env:T_BLANK\"\n",
+        "[integrations.blank]\nkind = \"github\"\nsecret = \"env:T_BLANK\"\n\
+         [integrations.bare]\nkind = \"webhook\"\nscheme = \"standard-webhooks\"\nsecret = \"env:T_BARE\"\n",
     ));
-    let server = Server::start_with_env(&sandbox, &[("T_BLANK", "")]);
+    // `whsec_` alone is a standard-webhooks secret whose key is empty.
+    let server = Server::start_with_env(&sandbox, &[("T_BLANK", ""), ("T_BARE", "whsec_")]);
     let body = r#"{"action":"opened"}"#;
     let forged = format!(
         "sha256={}",
@@ -280,7 +284,29 @@ async fn an_empty_secret_is_a_setup_problem_not_a_key_anyone_can_sign_with() {
         "{}",
         server.log_text()
     );
-    assert!(events(&sandbox, "blank").is_empty());
+    let t = now();
+    let content = format!("msg_1.{t}.{body}");
+    let forged = format!(
+        "v1,{}",
+        STANDARD.encode(hmac_sha256(b"", &[content.as_bytes()]))
+    );
+    let request = client
+        .post(server.url("/hooks/bare"))
+        .header("Content-Type", "application/json")
+        .header("webhook-id", "msg_1")
+        .header("webhook-timestamp", t.to_string())
+        .header("webhook-signature", forged)
+        .body(body);
+    assert_eq!(
+        request.send().await.unwrap().status(),
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    assert!(
+        server
+            .log_text()
+            .contains("a secret of integration bare is neither a whsec_ key")
+    );
+    assert!(events(&sandbox, "blank").is_empty() && events(&sandbox, "bare").is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread")]

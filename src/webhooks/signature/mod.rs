@@ -16,7 +16,9 @@ mod stripe;
 #[cfg(test)]
 mod test_support;
 
-pub use standard_webhooks::sign as sign_standard_webhooks;
+pub use standard_webhooks::{
+    sign as sign_standard_webhooks, usable_secret as usable_standard_webhooks_secret,
+};
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -115,6 +115,18 @@ fn ed25519_matches(public_key: &str, content: &[u8], signatures: &[(&str, &str)]
     })
 }
 
+/// Whether a configured secret can check anything: a `whpk_` ed25519 public key, or a `whsec_`
+/// key whose base64 part decodes to a non-empty key. The error names the form, never the value.
+pub fn usable_secret(secret: &str) -> Result<(), &'static str> {
+    let usable = match secret.strip_prefix(PUBLIC_KEY_PREFIX) {
+        Some(public_key) => verifying_key(public_key).is_some(),
+        None => v1_key(secret).is_some_and(|key| !key.is_empty()),
+    };
+    usable
+        .then_some(())
+        .ok_or("is neither a whsec_ key (base64 after the prefix) nor a whpk_ ed25519 public key")
+}
+
 fn verifying_key(encoded: &str) -> Option<VerifyingKey> {
     let bytes: [u8; 32] = decode(Encoding::Base64, encoded)?.try_into().ok()?;
     VerifyingKey::from_bytes(&bytes).ok()
@@ -181,6 +193,17 @@ mod tests {
     fn v1a(key: &SigningKey, timestamp: i64, body: &[u8]) -> String {
         let signature = key.sign(&content(MSG_ID, timestamp, body));
         format!("v1a,{}", b64(&signature.to_bytes()))
+    }
+
+    #[test]
+    fn only_secrets_that_can_check_something_are_usable() {
+        assert_eq!(usable_secret(SECRET), Ok(()));
+        assert_eq!(usable_secret("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"), Ok(()));
+        assert_eq!(usable_secret(&vector_key_pair().1), Ok(()));
+        for bad in ["whsec_", "", "whsec_!!!", "whpk_", "whpk_AAAA"] {
+            let why = usable_secret(bad).unwrap_err();
+            assert!(why.contains("neither"), "{bad}: {why}");
+        }
     }
 
     #[test]
