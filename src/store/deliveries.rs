@@ -6,6 +6,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::Store;
+use crate::error::Exit;
 
 /// A verified delivery, about to be stored.
 #[derive(Debug, Clone)]
@@ -182,7 +183,8 @@ impl Store {
     }
 
     /// Puts dead letters back in the queue, due now, with a fresh attempt count. `None` means
-    /// all of them. Returns the ids requeued.
+    /// all of them. Returns the ids requeued; with an id that is not a dead letter, nothing
+    /// changes and the error names it (exit 2).
     pub fn retry_dead(
         &mut self,
         ids: Option<&[String]>,
@@ -197,7 +199,8 @@ impl Store {
         })
     }
 
-    /// Deletes dead letters. Returns the ids deleted.
+    /// Deletes dead letters. Returns the ids deleted; with an id that is not a dead letter,
+    /// nothing changes and the error names it (exit 2).
     pub fn drop_dead(&mut self, ids: &[String]) -> Result<Vec<String>> {
         self.change_dead(Some(ids), |tx, id| {
             Ok(tx.execute(
@@ -212,8 +215,9 @@ impl Store {
         ids: Option<&[String]>,
         change: impl Fn(&Connection, &str) -> Result<bool>,
     ) -> Result<Vec<String>> {
+        // Delivery ids are lower-case UUIDs; one pasted in capitals is the same id.
         let ids: Vec<String> = match ids {
-            Some(ids) => ids.to_vec(),
+            Some(ids) => ids.iter().map(|id| id.to_ascii_lowercase()).collect(),
             None => self
                 .dead_letters()?
                 .into_iter()
@@ -222,10 +226,21 @@ impl Store {
         };
         self.transaction(|tx| {
             let mut changed = Vec::new();
+            let mut missing = Vec::new();
             for id in ids {
                 if change(tx, &id)? {
                     changed.push(id);
+                } else {
+                    missing.push(id);
                 }
+            }
+            if !missing.is_empty() {
+                // Returning the error rolls the transaction back: all named, or nothing.
+                return Err(Exit::usage(format!(
+                    "not dead letters: {} (nothing changed; `trmctl deadletters list` shows them)",
+                    missing.join(", ")
+                ))
+                .into());
             }
             Ok(changed)
         })

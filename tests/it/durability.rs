@@ -120,9 +120,24 @@ async fn a_payload_off_schema_is_a_dead_letter_at_once_and_can_be_dropped() {
             .contains("field `/type` is missing")
     );
     let id = dead[0]["deliveryId"].as_str().unwrap().to_string();
+    // One id that is not a dead letter: nothing is dropped, and --json prints one document.
+    let out = sandbox
+        .cmd()
+        .args(["deadletters", "drop", "--json", &id, "typo"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        report["error"]
+            .as_str()
+            .unwrap()
+            .contains("not dead letters: typo")
+    );
+    assert_eq!(dead_letters(&sandbox).as_array().unwrap().len(), 1);
     sandbox
         .cmd()
-        .args(["deadletters", "drop", &id])
+        .args(["deadletters", "drop", &id.to_uppercase()])
         .assert()
         .success();
     assert!(dead_letters(&sandbox).as_array().unwrap().is_empty());
