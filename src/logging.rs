@@ -5,10 +5,15 @@
 //! waits on stderr: `serve` logs a line per delivery, and a write per line under stderr's lock
 //! would cost the ingest path more than verifying the signature. The buffer is flushed
 //! whenever the thread has nothing more queued, and when the returned guard is dropped.
+//!
+//! When stderr is not read (a paused terminal, a stuck pipe) the queue fills: the daemon then
+//! drops lines and counts them (`/metrics`) rather than stop answering; a command waits, as
+//! it has nothing more urgent to do than say what it did.
 
 use std::io::BufWriter;
+use std::sync::OnceLock;
 
-use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
+use tracing_appender::non_blocking::{ErrorCounter, NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::EnvFilter;
 
 use crate::cli::{GlobalArgs, LogFormat};
@@ -30,11 +35,11 @@ pub fn init(global: &GlobalArgs, color: bool, daemon: bool) -> WorkerGuard {
         Ok(spec) if !spec.is_empty() => EnvFilter::new(spec),
         _ => EnvFilter::new(format!("trmctl={level},warn")),
     };
-    // Never lossy: a full queue makes the logging thread wait rather than drop a line.
     let (writer, guard) = NonBlockingBuilder::default()
-        .lossy(false)
+        .lossy(daemon)
         .thread_name("log-writer")
         .finish(BufWriter::new(std::io::stderr()));
+    let _ = DROPPED.set(writer.error_counter());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(writer);
@@ -43,4 +48,11 @@ pub fn init(global: &GlobalArgs, color: bool, daemon: bool) -> WorkerGuard {
         LogFormat::Text => builder.with_ansi(color).with_target(false).init(),
     }
     guard
+}
+
+static DROPPED: OnceLock<ErrorCounter> = OnceLock::new();
+
+/// Log lines dropped so far because stderr was not read fast enough (daemon only).
+pub fn dropped_lines() -> usize {
+    DROPPED.get().map_or(0, ErrorCounter::dropped_lines)
 }

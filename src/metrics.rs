@@ -1,6 +1,6 @@
 //! Prometheus metrics of `trmctl serve` for `GET /metrics` (SPEC §5): webhook deliveries by
-//! integration and outcome, queue depth, worker latency and outcomes, dead letters, and the
-//! scheduler's poll runs by integration and outcome.
+//! integration and outcome, queue depth, worker latency and outcomes, dead letters, the
+//! scheduler's poll runs by integration and outcome, and log lines dropped.
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -28,6 +28,7 @@ pub struct Metrics {
     pub worker_seconds: Family<IntegrationLabels, Histogram>,
     pub queue_depth: Gauge,
     pub dead_letters: Gauge,
+    pub log_lines_dropped: Gauge,
     poll_runs: Family<OutcomeLabels, Counter>,
     poll_events: Family<IntegrationLabels, Counter>,
 }
@@ -67,6 +68,12 @@ impl Default for Metrics {
             "Deliveries parked as dead letters",
             dead_letters.clone(),
         );
+        let log_lines_dropped = Gauge::default();
+        registry.register(
+            "log_lines_dropped",
+            "Log lines dropped because stderr was not read fast enough",
+            log_lines_dropped.clone(),
+        );
         let poll_runs = Family::<OutcomeLabels, Counter>::default();
         registry.register(
             "poll_runs",
@@ -88,6 +95,7 @@ impl Default for Metrics {
             worker_seconds,
             queue_depth,
             dead_letters,
+            log_lines_dropped,
         }
     }
 }

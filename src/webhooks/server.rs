@@ -678,6 +678,10 @@ async fn metrics(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
         app.metrics.queue_depth.set(pending);
         app.metrics.dead_letters.set(dead);
     }
+    let dropped = crate::logging::dropped_lines();
+    app.metrics
+        .log_lines_dropped
+        .set(i64::try_from(dropped).unwrap_or(i64::MAX));
     (
         [(
             header::CONTENT_TYPE,

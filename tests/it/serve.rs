@@ -672,6 +672,7 @@ async fn health_registry_and_metrics() {
     assert!(metrics.contains("trmctl_queue_depth"));
     assert!(metrics.contains("trmctl_dead_letters"));
     assert!(metrics.contains("trmctl_worker_seconds"));
+    assert!(metrics.contains("trmctl_log_lines_dropped 0"), "{metrics}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
