@@ -327,10 +327,11 @@ mod tests {
         store
             .transaction(|tx| fail(tx, "d1", "x", now, true))
             .unwrap();
-        assert_eq!(
-            store.drop_dead(&["d1".into(), "nope".into()]).unwrap(),
-            ["d1"]
-        );
+        // One id that is not a dead letter: nothing is dropped.
+        let err = store.drop_dead(&["d1".into(), "nope".into()]).unwrap_err();
+        assert!(err.to_string().contains("not dead letters: nope"), "{err}");
+        assert!(store.delivery("d1").unwrap().is_some());
+        assert_eq!(store.drop_dead(&["d1".into()]).unwrap(), ["d1"]);
         assert!(store.delivery("d1").unwrap().is_none());
     }
 }
