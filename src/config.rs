@@ -467,6 +467,19 @@ impl Config {
     /// the rules on the way. Returns every problem found.
     pub fn validate(&mut self) -> Vec<Problem> {
         let mut problems = Vec::new();
+        // cron runs in $HOME and systemd in /: a relative path would name different files.
+        for (key, path) in [
+            ("store.path", &self.store.path),
+            ("server.tls_cert", &self.server.tls_cert),
+            ("server.tls_key", &self.server.tls_key),
+        ] {
+            if path.as_ref().is_some_and(|p| !p.is_absolute()) {
+                problems.push(Problem::new(
+                    key,
+                    "must be an absolute path (a relative one depends on where trmctl runs)",
+                ));
+            }
+        }
         if self.server.tls_cert.is_some() != self.server.tls_key.is_some() {
             problems.push(Problem::new(
                 "server.tls_cert",
@@ -753,6 +766,24 @@ mod tests {
             without_values(r#"invalid value: string "a \"quoted\" one", expected x"#),
             "invalid value: string, expected x"
         );
+    }
+
+    #[test]
+    fn paths_must_be_absolute() {
+        let err = parse(
+            "[store]\npath = \"trmctl.db\"\n[server]\ntls_cert = \"c.pem\"\ntls_key = \"/k.pem\"\n",
+        )
+        .unwrap_err();
+        assert!(
+            err.contains("store.path: must be an absolute path"),
+            "{err}"
+        );
+        assert!(
+            err.contains("server.tls_cert: must be an absolute path"),
+            "{err}"
+        );
+        assert!(!err.contains("server.tls_key"), "{err}");
+        parse("[store]\npath = \"/var/lib/trmctl/trmctl.db\"\n").unwrap();
     }
 
     #[test]

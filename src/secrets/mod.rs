@@ -61,7 +61,15 @@ impl SecretRef {
         } else if let Some(rest) = text.strip_prefix("env:") {
             nonempty(rest, "env:").map(SecretRef::Env)
         } else if let Some(rest) = text.strip_prefix("file:") {
-            nonempty(rest, "file:").map(|p| SecretRef::File(PathBuf::from(p)))
+            let path = PathBuf::from(nonempty(rest, "file:")?);
+            if !path.is_absolute() {
+                return Err(
+                    "`file:` takes an absolute path (a relative one depends on where \
+                            trmctl runs)"
+                        .into(),
+                );
+            }
+            Ok(SecretRef::File(path))
         } else if let Some(rest) = text.strip_prefix("credential:") {
             let name = nonempty(rest, "credential:")?;
             if name.contains('/') {
@@ -219,6 +227,7 @@ mod tests {
         let err = SecretRef::parse("whsec_abcdef").unwrap_err();
         assert!(!err.contains("whsec_abcdef"));
         assert!(SecretRef::parse("env:").is_err());
+        assert!(SecretRef::parse("file:secrets/token").is_err());
         assert!(SecretRef::parse("credential:../x").is_err());
     }
 
