@@ -3,44 +3,17 @@
 use std::process::ExitCode;
 
 use anyhow::Result;
-use serde::Serialize;
 
 use super::Context;
 use crate::cli::DeadlettersCommand;
 use crate::output::cell;
-use crate::store::Delivery;
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct DeadLetter<'a> {
-    delivery_id: &'a str,
-    integration: &'a str,
-    provider_delivery_id: &'a str,
-    received_at: &'a str,
-    attempts: u32,
-    last_error: Option<&'a str>,
-}
-
-impl<'a> From<&'a Delivery> for DeadLetter<'a> {
-    fn from(d: &'a Delivery) -> Self {
-        DeadLetter {
-            delivery_id: &d.delivery_id,
-            integration: &d.integration,
-            provider_delivery_id: &d.provider_delivery_id,
-            received_at: &d.received_at,
-            attempts: d.attempts,
-            last_error: d.last_error.as_deref(),
-        }
-    }
-}
 
 pub fn run(ctx: &Context, command: DeadlettersCommand) -> Result<ExitCode> {
     let config = ctx.config()?;
     let mut store = ctx.store(&config)?;
     match command {
         DeadlettersCommand::List => {
-            let dead = store.dead_letters()?;
-            let rows: Vec<DeadLetter> = dead.iter().map(DeadLetter::from).collect();
+            let rows = store.dead_letters()?;
             if ctx.out.json {
                 ctx.out.json(&rows)?;
             } else if rows.is_empty() {
@@ -50,11 +23,11 @@ pub fn run(ctx: &Context, command: DeadlettersCommand) -> Result<ExitCode> {
                     .iter()
                     .map(|d| {
                         vec![
-                            d.delivery_id.to_string(),
-                            d.integration.to_string(),
-                            d.received_at.to_string(),
+                            d.delivery_id.clone(),
+                            d.integration.clone(),
+                            d.received_at.clone(),
                             d.attempts.to_string(),
-                            cell(d.last_error),
+                            cell(d.last_error.as_deref()),
                         ]
                     })
                     .collect();

@@ -4,6 +4,7 @@
 use anyhow::Result;
 use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
 
 use super::Store;
 use crate::error::Exit;
@@ -30,7 +31,7 @@ pub enum Enqueued {
     Duplicate(String),
 }
 
-/// A stored delivery, as workers and `deadletters list` see it.
+/// A stored delivery, as workers see it.
 #[derive(Debug, Clone)]
 pub struct Delivery {
     pub delivery_id: String,
@@ -40,6 +41,19 @@ pub struct Delivery {
     pub content_type: String,
     pub headers: String,
     pub body: Vec<u8>,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+}
+
+/// A dead letter as `deadletters list` shows it: without the body, so thousands of large ones
+/// are listed without loading them.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeadLetter {
+    pub delivery_id: String,
+    pub integration: String,
+    pub provider_delivery_id: String,
+    pub received_at: String,
     pub attempts: u32,
     pub last_error: Option<String>,
 }
@@ -164,12 +178,21 @@ impl Store {
     }
 
     /// Every dead letter, oldest first.
-    pub fn dead_letters(&self) -> Result<Vec<Delivery>> {
-        let sql = format!(
-            "SELECT {COLUMNS} FROM deliveries WHERE state = 'dead' ORDER BY received_at, rowid"
-        );
-        let mut stmt = self.conn.prepare(&sql)?;
-        let rows = stmt.query_map([], from_row)?;
+    pub fn dead_letters(&self) -> Result<Vec<DeadLetter>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT delivery_id, integration, provider_delivery_id, received_at, attempts, last_error
+             FROM deliveries WHERE state = 'dead' ORDER BY received_at, rowid",
+        )?;
+        let rows = stmt.query_map([], |row| {
+            Ok(DeadLetter {
+                delivery_id: row.get(0)?,
+                integration: row.get(1)?,
+                provider_delivery_id: row.get(2)?,
+                received_at: row.get(3)?,
+                attempts: row.get(4)?,
+                last_error: row.get(5)?,
+            })
+        })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 

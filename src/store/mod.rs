@@ -24,7 +24,7 @@ use rusqlite_migration::{M, Migrations};
 pub use accounts::{AccountRow, mark_reauth};
 pub use actions::{ActionRecord, ActionState, ActionVersion};
 pub use deliveries::{
-    Delivery, Enqueued, NewDelivery, due_attempts, enqueue, fail as fail_delivery,
+    DeadLetter, Delivery, Enqueued, NewDelivery, due_attempts, enqueue, fail as fail_delivery,
     finish as finish_delivery,
 };
 pub use events::{EventFilter, StoredEvent, insert_event, record_event};
