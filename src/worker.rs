@@ -223,7 +223,7 @@ fn attempt(store: &mut Store, shared: &Shared, batch: &[Delivery]) {
                 Ok(events) => processing.store(tx, &delivery.delivery_id, events)?,
                 Err(failure) => Err(failure),
             };
-            let attempts_made = previous + 1;
+            let attempts_made = previous.saturating_add(1);
             let outcome = match &result {
                 Ok(_) => "done",
                 Err(Failure::Permanent(_)) => "dead",

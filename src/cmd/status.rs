@@ -6,6 +6,7 @@ use anyhow::Result;
 use serde::Serialize;
 
 use super::Context;
+use crate::error::Code;
 use crate::registry::{self, Entry};
 
 #[derive(Serialize)]
@@ -52,7 +53,12 @@ pub fn run(ctx: &Context) -> Result<ExitCode> {
     } else {
         ctx.out.text(&render(ctx, &report))?;
     }
-    Ok(ExitCode::SUCCESS)
+    // As `auth status`: monitoring can tell "someone must sign in again" from the exit code.
+    if report.accounts_needing_reauth.is_empty() {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        Ok(ExitCode::from(Code::Reauth as u8))
+    }
 }
 
 fn render(ctx: &Context, r: &Report) -> String {

@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use rusqlite::Connection;
+use rusqlite::{Connection, OpenFlags};
 use rusqlite_migration::{M, Migrations};
 
 pub use accounts::{AccountRow, mark_reauth};
@@ -72,7 +72,12 @@ impl Store {
     /// [`Store::open`] with how long a write waits for another writer.
     pub fn open_with(path: &Path, busy_timeout: Duration) -> Result<Store> {
         prepare_file(path)?;
-        let mut conn = Connection::open(path)
+        // Not SQLite's default flags: with URI names on, `file:/x.db` would open `/x.db` while
+        // `prepare_file` made `./file:/x.db` private.
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let mut conn = Connection::open_with_flags(path, flags)
             .with_context(|| format!("opening database {}", path.display()))?;
         configure_patiently(&conn, busy_timeout)
             .with_context(|| format!("configuring database {}", path.display()))?;

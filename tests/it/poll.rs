@@ -425,6 +425,13 @@ async fn a_dead_refresh_token_exits_4_and_stops_the_polls_until_reauthorized() {
             .len(),
         1
     );
+    // `status` says so, with the exit code of re-authorization.
+    let status = sandbox.cmd().args(["status", "--json"]).output().unwrap();
+    assert_eq!(status.status.code(), Some(4));
+    assert_eq!(
+        crate::util::json(&status)["accountsNeedingReauth"],
+        json!(["acc"])
+    );
     // Not due while it waits for the user: no token request, no retry loop.
     let before = auth.books().refresh_requests;
     let out = run(&["--due", "--json"]);
