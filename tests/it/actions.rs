@@ -21,7 +21,7 @@ use trmctl::store::{EventFilter, Store};
 
 use crate::oauth::{AuthServer, CLIENT_SECRET};
 use crate::server::{Server, config as server_config, eventually, slack_signature};
-use crate::util::Sandbox;
+use crate::util::{Sandbox, closed_port};
 
 const REFRESH: &str = "1//actions-refresh";
 
@@ -852,6 +852,36 @@ async fn two_task_actions_on_one_event_make_a_task_each() {
         recorded("tod"),
         "each recorded its own task"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_http_action_that_cannot_connect_never_shows_its_url() {
+    // A webhook URL with a token in it, the usual way to authenticate such calls.
+    let text = format!(
+        "[integrations.gh]\nkind = \"github\"\nsecret = \"env:T_GH\"\n\
+         [[rules]]\nintegration = \"gh\"\nmatch = {{ subject = \"(?i)blocked\" }}\nemit = \"potentialTensionDetected\"\n\
+         [[actions]]\nname = \"hook\"\non = \"potentialTensionDetected\"\nkind = \"http\"\n\
+         url = \"http://127.0.0.1:{}/hooks?token=s3cr3t-in-url\"\nbody = '{{}}'\n",
+        closed_port()
+    );
+    let sandbox = Sandbox::with_config(&text);
+    record(&sandbox, &text, "d-url", "we are blocked");
+    let out = sandbox
+        .cmd()
+        .args(["--json", "-v", "actions", "flush"])
+        .env("T_GH", "gh-secret")
+        .output()
+        .unwrap();
+    let printed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(printed.contains("POST the action's URL"), "{printed}");
+    assert!(!printed.contains("s3cr3t-in-url"), "{printed}");
+    let state = sandbox.store().action_state("hook").unwrap().unwrap();
+    let stored = state.last_error.unwrap();
+    assert!(!stored.contains("s3cr3t-in-url"), "{stored}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

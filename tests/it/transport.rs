@@ -20,7 +20,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::server::*;
-use crate::util::Sandbox;
+use crate::util::{Sandbox, closed_port};
 
 const AUDIENCE: &str = "https://hooks.example.com/hooks/oidc";
 const SERVICE_ACCOUNT: &str = "push@proj.iam.gserviceaccount.com";
@@ -57,12 +57,6 @@ fn config_with_server_keys(keys: &str) -> String {
         "the base config changed its [server]"
     );
     base.replace(anchor, &format!("{anchor}{keys}\n"))
-}
-
-/// A port on 127.0.0.1 that nothing listens on (bound, then released).
-fn closed_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
 }
 
 // ---- Pub/Sub OIDC ---------------------------------------------------------------------------

@@ -137,3 +137,9 @@ interval = "5m"
 kind = "github"
 secret = "env:GITHUB_SECRET"
 "#;
+
+/// A port on 127.0.0.1 that nothing listens on (bound, then released).
+pub fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
