@@ -31,7 +31,8 @@ fn count(gmail: &Shared, endpoint: &'static str) -> usize {
         .unwrap_or(0)
 }
 
-/// A mailbox that stays empty: enough to see which requests serve makes, and when.
+/// A mailbox empty at the full sync; its history then holds one new message, `m-1`: enough to
+/// see which requests serve makes, and when.
 async fn fake_gmail() -> (String, Shared) {
     let gmail: Shared = Default::default();
     let hit = |gmail: &Shared, endpoint: &'static str| {
@@ -56,7 +57,25 @@ async fn fake_gmail() -> (String, Shared) {
             "/gmail/v1/users/me/history",
             get(move |State(g): State<Shared>| async move {
                 hit(&g, "history");
-                Json(json!({"historyId": "100"}))
+                let added = json!({"message": {"id": "m-1", "threadId": "t-1", "labelIds": ["INBOX"]}});
+                Json(json!({
+                    "historyId": "101",
+                    "history": [{"id": "101", "messages": [{"id": "m-1", "threadId": "t-1"}], "messagesAdded": [added]}],
+                }))
+            }),
+        )
+        .route(
+            "/gmail/v1/users/me/messages/m-1",
+            get(move |State(g): State<Shared>| async move {
+                hit(&g, "get");
+                Json(json!({
+                    "id": "m-1", "threadId": "t-1", "labelIds": ["INBOX"], "snippet": "hello",
+                    "historyId": "101", "internalDate": "1764000000000",
+                    "payload": {"headers": [
+                        {"name": "From", "value": "client@example.com"},
+                        {"name": "Subject", "value": "Hello"},
+                    ]},
+                }))
             }),
         )
         .route(
@@ -152,7 +171,10 @@ async fn serve_polls_due_integrations_renews_the_watch_and_polls_on_notification
         metrics.contains(r#"trmctl_poll_runs_total{integration="mail",outcome="ok"} 2"#),
         "{metrics}"
     );
-    assert!(metrics.contains(r#"trmctl_poll_events_total{integration="mail"} 0"#));
+    assert!(
+        metrics.contains(r#"trmctl_poll_events_total{integration="mail"} 1"#),
+        "the notification's poll stored m-1: {metrics}"
+    );
     assert_eq!(server.terminate().code(), Some(0));
     assert_eq!(
         count(&gmail, "watch"),
