@@ -415,8 +415,12 @@ async fn incremental(ctx: &mut Context<'_>, gmail: &Gmail<'_>, stored: Cursor) -
             .collect::<Result<Vec<_>, _>>()?;
         match &gmail.filter {
             Filter::Labels(labels) => pairs.retain(|(m, _)| labels.matches(m)),
-            Filter::Search => {
-                pairs.retain(|(m, _)| LabelFilter::default().matches(m));
+            Filter::Search { spam_trash } => {
+                let labels = LabelFilter {
+                    terms: Vec::new(),
+                    spam_trash: *spam_trash,
+                };
+                pairs.retain(|(m, _)| labels.matches(m));
                 if !pairs.is_empty() {
                     let candidates: Vec<&Value> = pairs.iter().map(|(m, _)| m).collect();
                     let found = gmail.search(&candidates).await?;
@@ -624,7 +628,11 @@ fn unescape_html(text: &str) -> String {
 #[derive(Debug, PartialEq, Eq)]
 enum Filter {
     Labels(LabelFilter),
-    Search,
+    /// Gmail's search decides; `spam_trash` when the query reaches into spam or trash, which
+    /// the label pre-filter must then keep.
+    Search {
+        spam_trash: bool,
+    },
 }
 
 /// Label terms, all of which must hold.
@@ -638,6 +646,10 @@ struct LabelFilter {
 
 impl Filter {
     fn parse(query: &str) -> Filter {
+        let spam_trash = query.split_whitespace().any(|term| {
+            let term = term.to_ascii_lowercase();
+            term == "in:anywhere" || matches!(label_of(&term), Some("SPAM" | "TRASH"))
+        });
         let mut labels = LabelFilter::default();
         for term in query.split_whitespace() {
             let (negated, term) = match term.strip_prefix('-') {
@@ -650,7 +662,7 @@ impl Filter {
                 continue;
             }
             let Some(label) = label_of(&term) else {
-                return Filter::Search;
+                return Filter::Search { spam_trash };
             };
             if matches!(label, "SPAM" | "TRASH") && !negated {
                 labels.spam_trash = true;
@@ -790,7 +802,17 @@ mod tests {
             "urgent",
             "label:work",
         ] {
-            assert_eq!(Filter::parse(q), Filter::Search, "{q}");
+            let spam_trash = false;
+            assert_eq!(Filter::parse(q), Filter::Search { spam_trash }, "{q}");
+        }
+        // Spam and trash stay in when the query reaches into them, whatever else it says.
+        for q in [
+            "in:anywhere from:boss@x.com",
+            "from:boss@x.com IN:SPAM",
+            "is:trash urgent",
+        ] {
+            let spam_trash = true;
+            assert_eq!(Filter::parse(q), Filter::Search { spam_trash }, "{q}");
         }
     }
 
