@@ -12,10 +12,13 @@
 //! unchanged one needs every key of the last read, so the cursor holds one short hash per row.
 //! That is inherent to diffing a sheet; it is a few dozen bytes a row, not the rows themselves.
 //!
-//! Dedupe keys carry the content hash (`sheets:{id}:{key}:{hash}`), so re-reading a sheet
-//! (`poll --full`, a crash before the commit) never makes an event twice. The flip side: a row
-//! edited back to content it had before gives no new event, and a row removed and re-added
-//! with the same content neither.
+//! Dedupe keys carry the content hash (`sheets:{id}:{key}:{hash}`, `…:removed:{hash}`), so
+//! re-reading a sheet (a crash before the commit) never makes an event twice. A row edited
+//! back to content it had before (a status set to `open`, `done`, then `open` again), or
+//! removed and re-added, is a change too: its key then gets the occurrence, `…:{hash}:2`, the
+//! first number no stored event has. And since `poll --full` forgets the cursor but not the
+//! events, a row it reads as added is compared with the row's latest event: the same content
+//! is no change.
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -126,6 +129,7 @@ pub async fn poll(ctx: &mut Context<'_>) -> Result<()> {
         &old,
         modified.unwrap_or_else(now),
     )?;
+    let events = settle(ctx.store, ctx.name, id, diff.events)?;
     let cursor = Cursor {
         version,
         spreadsheet: Some(id.to_string()),
@@ -133,7 +137,71 @@ pub async fn poll(ctx: &mut Context<'_>) -> Result<()> {
         key_column: Some(key_column.to_string()),
         rows: diff.rows,
     };
-    ctx.commit(diff.events, &serde_json::to_value(&cursor)?, diff.items)
+    ctx.commit(events, &serde_json::to_value(&cursor)?, diff.items)
+}
+
+/// Gives each change the dedupe key of its occurrence, and drops a row "added" with the content
+/// of its latest event (see the module comment).
+fn settle(
+    store: &crate::store::Store,
+    integration: &str,
+    spreadsheet: &str,
+    events: Vec<Event>,
+) -> Result<Vec<Event>> {
+    let mut settled = Vec::with_capacity(events.len());
+    for mut event in events {
+        let row = event.external_id.clone().unwrap_or_default();
+        let prefix = format!("sheets:{spreadsheet}:{row}:");
+        if event.event_type == EventType::SheetRowAdded {
+            let change = event.dedupe_key.strip_prefix(&prefix).and_then(change_of);
+            let latest = store
+                .dedupe_keys_with_prefix(integration, &prefix)?
+                .iter()
+                .find_map(|key| key.strip_prefix(&prefix).and_then(change_of));
+            if latest.is_some() && latest == change {
+                continue;
+            }
+        }
+        event.dedupe_key = unused_key(store, integration, &event.dedupe_key)?;
+        settled.push(event);
+    }
+    Ok(settled)
+}
+
+/// `key`, or `key:2`, `key:3`, … : the first no stored event has.
+fn unused_key(store: &crate::store::Store, integration: &str, key: &str) -> Result<String> {
+    if !store.has_dedupe_key(integration, key)? {
+        return Ok(key.to_string());
+    }
+    let mut occurrence = 2u32;
+    loop {
+        let numbered = format!("{key}:{occurrence}");
+        if !store.has_dedupe_key(integration, &numbered)? {
+            return Ok(numbered);
+        }
+        occurrence = occurrence.saturating_add(1);
+    }
+}
+
+/// The change a row's dedupe key names after `sheets:{id}:{row}:` — `{hash}` or
+/// `removed:{hash}`, without an occurrence number; `None` for anything else (the key of another
+/// row whose own key starts with this row's key and a colon).
+fn change_of(rest: &str) -> Option<String> {
+    let mut parts = rest.split(':');
+    let first = parts.next()?;
+    let (removed, hash) = match first {
+        "removed" => (true, parts.next()?),
+        hash => (false, hash),
+    };
+    let numbered = parts.next().is_none_or(|n| n.parse::<u32>().is_ok());
+    let is_hash = hash.len() == 32 && hash.bytes().all(|b| b.is_ascii_hexdigit());
+    (numbered && is_hash && parts.next().is_none()).then(|| {
+        if removed {
+            format!("removed:{hash}")
+        } else {
+            hash.to_string()
+        }
+    })
 }
 
 /// Drive's `version` and `modifiedTime` of the spreadsheet. An account authorized without a
@@ -382,6 +450,8 @@ fn text(value: &Value) -> String {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     #[test]
@@ -402,7 +472,6 @@ mod tests {
         };
         assert!(older.describes("sheet-1", "Plan!A1:D", "ID"));
     }
-    use serde_json::json;
 
     fn run(values: Value, old: &BTreeMap<String, String>) -> Diff {
         diff(
@@ -472,6 +541,20 @@ mod tests {
                 .dedupe_key
                 .starts_with("sheets:sheet1:b:removed:")
         );
+    }
+
+    #[test]
+    fn a_key_names_its_change_without_the_occurrence() {
+        let hash = "0123456789abcdef0123456789abcdef";
+        assert_eq!(change_of(hash).as_deref(), Some(hash));
+        assert_eq!(change_of(&format!("{hash}:3")).as_deref(), Some(hash));
+        let removed = format!("removed:{hash}");
+        assert_eq!(change_of(&removed), Some(removed.clone()));
+        assert_eq!(change_of(&format!("{removed}:2")), Some(removed));
+        // The keys of row `a:b` start like those of row `a`.
+        assert_eq!(change_of(&format!("b:{hash}")), None);
+        assert_eq!(change_of(&format!("{hash}:x")), None);
+        assert_eq!(change_of("short"), None);
     }
 
     #[test]

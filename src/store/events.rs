@@ -118,6 +118,25 @@ impl Store {
         Ok(events)
     }
 
+    /// The dedupe keys of an integration's events that start with `prefix`, newest first.
+    pub fn dedupe_keys_with_prefix(&self, integration: &str, prefix: &str) -> Result<Vec<String>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT dedupe_key FROM events
+             WHERE integration = ?1 AND dedupe_key >= ?2 AND dedupe_key < ?3 ORDER BY seq DESC",
+        )?;
+        let upper = format!("{prefix}\u{10FFFF}");
+        let keys = stmt.query_map(params![integration, prefix, upper], |r| r.get(0))?;
+        Ok(keys.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Whether the integration has an event with this dedupe key.
+    pub fn has_dedupe_key(&self, integration: &str, key: &str) -> Result<bool> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT 1 FROM events WHERE integration = ?1 AND dedupe_key = ?2")?;
+        Ok(stmt.exists(params![integration, key])?)
+    }
+
     /// One event by its id or by a unique prefix of at least 8 characters.
     pub fn find_event(&self, id: &str) -> Result<Option<StoredEvent>> {
         if let Ok(uuid) = Uuid::parse_str(id) {

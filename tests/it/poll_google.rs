@@ -701,6 +701,53 @@ async fn sheets_rows_by_key_column_with_a_one_request_idle_poll() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_row_edited_back_or_re_added_is_a_change_and_a_full_poll_is_not() {
+    let env = Env::start(&["plan"]).await;
+    let open: &[&str] = &["P1", "Alpha", "ann", "open"];
+    let done: &[&str] = &["P1", "Alpha", "ann", "done"];
+    let steps: [(&[&[&str]], EventType); 6] = [
+        (&[HEADER, open], EventType::SheetRowAdded),
+        (&[HEADER, done], EventType::SheetRowUpdated),
+        (&[HEADER, open], EventType::SheetRowUpdated),
+        (&[HEADER], EventType::SheetRowRemoved),
+        (&[HEADER, open], EventType::SheetRowAdded),
+        (&[HEADER], EventType::SheetRowRemoved),
+    ];
+    for (n, (sheet, kind)) in steps.into_iter().enumerate() {
+        env.google().set_sheet(sheet);
+        env.poll_ok("plan").await;
+        assert_eq!(
+            kinds(&env.new_events("plan", n)),
+            [(kind, "P1".into())],
+            "step {n}"
+        );
+    }
+    // The same content again gets the next occurrence; every key is its own.
+    let keys: Vec<String> = env
+        .events("plan")
+        .into_iter()
+        .map(|e| e.dedupe_key)
+        .collect();
+    assert!(keys[2].ends_with(":2") && keys[4].ends_with(":3") && keys[5].ends_with(":2"));
+    let mut unique = keys.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), keys.len(), "{keys:?}");
+
+    // `--full` forgets the cursor, not the events: rows as they were make no event.
+    env.google().set_sheet(&[HEADER, open]);
+    env.poll_ok("plan").await;
+    assert_eq!(env.events("plan").len(), 7);
+    let (out, _) = env.poll(&["--full", "plan"]).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(env.events("plan").len(), 7, "nothing changed");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn drive_changes_follow_page_tokens_in_one_folder() {
     let env = Env::start(&["docs"]).await;
     let old = Utc::now() - chrono::Duration::days(400);
