@@ -179,6 +179,16 @@ fn references(config: &Config) -> Vec<(String, String, String, SecretRef)> {
             add(name, key, format!("integrations.{name}.auth.{key}"), r);
         }
     }
+    for (i, action) in config.actions.iter().enumerate() {
+        if let Some(r) = &action.token {
+            add(
+                &action.secret_owner(),
+                "token",
+                format!("actions[{i}].token"),
+                r,
+            );
+        }
+    }
     for (i, sink) in config.sinks.iter().enumerate() {
         if let Some(r) = &sink.secret {
             add(

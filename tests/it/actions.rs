@@ -980,3 +980,17 @@ async fn kill_9_between_posting_and_recording_posts_no_second_message() {
         );
     }
 }
+
+#[test]
+fn secret_list_shows_an_actions_token() {
+    let sandbox = Sandbox::with_config(&slack_config("http://127.0.0.1:9", &["notify"]));
+    let rows = sandbox.json(&["secret", "list", "--json"]);
+    let row = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "actions.notify/token")
+        .unwrap_or_else(|| panic!("no row for the action's token: {rows}"));
+    assert_eq!(row["location"], "env:T_BOT");
+    assert_eq!(row["usedBy"], "actions[0].token");
+}
