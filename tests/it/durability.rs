@@ -145,6 +145,43 @@ async fn a_payload_off_schema_is_a_dead_letter_at_once_and_can_be_dropped() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_request_whose_head_arrives_after_sigterm_is_answered_503() {
+    let sandbox = Sandbox::with_config(&config(""));
+    let server = Server::start(&sandbox);
+    let body = r#"{"action":"opened"}"#;
+    let signature = github_signature(body.as_bytes());
+    let mut stream = TcpStream::connect(server.addr).unwrap();
+    let head = format!(
+        "POST /hooks/gh HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nX-GitHub-Event: issues\r\n\
+         X-GitHub-Delivery: late-1\r\nX-Hub-Signature-256: {signature}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        server.addr,
+        body.len()
+    );
+    // The connection is open and the request begun, but not yet handled, when SIGTERM comes.
+    stream.write_all(&head.as_bytes()[..20]).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    signal(server.pid(), "TERM");
+    eventually("the server begins to shut down", || {
+        server.log_text().contains("shutting down")
+    })
+    .await;
+    stream.write_all(&head.as_bytes()[20..]).unwrap();
+    stream.write_all(body.as_bytes()).unwrap();
+    let mut response = String::new();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 503"), "{response}");
+    assert!(
+        response.ends_with(r#"{"error":"shutting down"}"#),
+        "{response}"
+    );
+    assert_eq!(server.terminate().code(), Some(0));
+    assert!(all_events(&sandbox).is_empty(), "refused, so not stored");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn sigterm_finishes_requests_in_flight_and_exits_0() {
     let sandbox = Sandbox::with_config(&config(""));
     let server = Server::start(&sandbox);
