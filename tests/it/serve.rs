@@ -109,6 +109,7 @@ async fn refusals_have_their_status_codes_and_say_why() {
     // 405: wrong method.
     let response = client.get(server.url("/hooks/gh")).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(response.headers()["allow"], "POST");
     // 413: over max_body_bytes (4 KiB), with and without a Content-Length.
     let big = format!(r#"{{"pad":"{}"}}"#, "x".repeat(5000));
     let (status, _) = send(github_request(&client, &server, "gh", "d-413", &big)).await;
