@@ -461,6 +461,18 @@ async fn every_scheme_accepts_valid_and_refuses_invalid() {
         StatusCode::UNAUTHORIZED
     );
 
+    // Signed, but without the id the provider puts in the body: malformed.
+    let no_id = r#"{"type":"invoice.paid","created":1700000000,"data":{"object":{}}}"#;
+    let response = post("stripe")
+        .header("Stripe-Signature", stripe_signature(t, no_id.as_bytes()))
+        .body(no_id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let why = response.json::<Value>().await.unwrap();
+    assert!(why["error"].as_str().unwrap().contains("`/id`"), "{why}");
+
     // Slack: url_verification is answered with its challenge; messages are stored.
     let challenge = r#"{"type":"url_verification","challenge":"c-123","token":"x"}"#;
     let slack = |body: &'static str, ts: i64, sig: String| {
