@@ -40,7 +40,7 @@ pub use slack::METADATA_TYPE;
 
 use crate::config::Config;
 use crate::event::{Event, EventType};
-use crate::store::{ActionRecord, ActionVersion, Store, StoredEvent};
+use crate::store::{ActionRecord, ActionVersion, GaveUp, Store, StoredEvent};
 
 /// How often an idle action looks again without being woken.
 const TICK: Duration = Duration::from_secs(1);
@@ -278,7 +278,12 @@ pub async fn step(store: &mut Store, action: &Action) -> Result<Step> {
         Err(e) => {
             let error = format!("{e:#}");
             if attempts >= cfg.max_attempts {
-                store.action_done(name, from, seq, None, None, Some(&error))?;
+                let gave_up = GaveUp {
+                    event_id: event_id.clone(),
+                    attempts,
+                    error: error.clone(),
+                };
+                store.action_done(name, from, seq, None, None, Some(&gave_up))?;
                 tracing::warn!(action = %name, %event_id, attempts, error = %error,
                     "giving up on the event after max_attempts; moving on");
             } else {

@@ -8,6 +8,7 @@ use serde::Serialize;
 use super::Context;
 use crate::error::Code;
 use crate::registry::{self, Entry};
+use crate::store::ActionDeadLetters;
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -21,6 +22,8 @@ struct Report {
     accounts_needing_reauth: Vec<String>,
     /// Sinks that are disabled or have dead letters.
     sinks: Vec<crate::sinks::Entry>,
+    /// Actions that gave up on events.
+    actions: Vec<ActionDeadLetters>,
 }
 
 pub fn run(ctx: &Context) -> Result<ExitCode> {
@@ -32,6 +35,8 @@ pub fn run(ctx: &Context) -> Result<ExitCode> {
         .into_iter()
         .filter(|s| s.needs_attention())
         .collect();
+    let names: Vec<&str> = config.actions.iter().map(|a| a.name.as_str()).collect();
+    let actions = store.action_dead_letters(&names)?;
     let total = entries.len();
     let attention: Vec<Entry> = entries
         .into_iter()
@@ -41,12 +46,14 @@ pub fn run(ctx: &Context) -> Result<ExitCode> {
         ok: attention.is_empty()
             && counts.dead_letters == 0
             && counts.accounts_reauth.is_empty()
-            && sinks.is_empty(),
+            && sinks.is_empty()
+            && actions.is_empty(),
         integrations_total: total,
         integrations: attention,
         dead_letters: counts.dead_letters,
         accounts_needing_reauth: counts.accounts_reauth,
         sinks,
+        actions,
     };
     if ctx.out.json {
         ctx.out.json(&report)?;
@@ -94,6 +101,15 @@ fn render(ctx: &Context, r: &Report) -> String {
     }
     for sink in &r.sinks {
         lines.extend(sink_lines(ctx, sink));
+    }
+    for action in &r.actions {
+        lines.push(format!(
+            "action {} gave up on {} event{} (dead letters), the latest: {}",
+            action.name,
+            action.dead_letters,
+            if action.dead_letters == 1 { "" } else { "s" },
+            action.last_error.as_deref().unwrap_or("no error recorded")
+        ));
     }
     lines.join("\n")
 }

@@ -5,6 +5,7 @@
 use anyhow::{Context, Result};
 use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{OptionalExtension, params};
+use serde::Serialize;
 
 use super::{Store, StoredEvent, insert_event};
 use crate::event::Event;
@@ -18,6 +19,23 @@ pub struct ActionState {
     /// Failed attempts at the next event.
     pub attempts: u32,
     pub next_attempt_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+}
+
+/// An event an action gave up on after `max_attempts`.
+#[derive(Debug, Clone)]
+pub struct GaveUp {
+    pub event_id: String,
+    pub attempts: u32,
+    pub error: String,
+}
+
+/// How many events an action gave up on, and the error of the latest.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ActionDeadLetters {
+    pub name: String,
+    pub dead_letters: i64,
     pub last_error: Option<String>,
 }
 
@@ -210,8 +228,8 @@ impl Store {
 
     /// Moves the cursor past an event; with `created`, also records what the action created
     /// and stores its `externalTaskCreated` event; with `version`, records what it last wrote
-    /// for the source item; all in one transaction. False when the cursor was no longer at
-    /// `from` (nothing changed).
+    /// for the source item; with `gave_up`, records the event as a dead letter; all in one
+    /// transaction. False when the cursor was no longer at `from` (nothing changed).
     pub fn action_done(
         &mut self,
         name: &str,
@@ -219,16 +237,26 @@ impl Store {
         seq: i64,
         created: Option<(&ActionRecord, &Event)>,
         version: Option<&ActionVersion>,
-        error: Option<&str>,
+        gave_up: Option<&GaveUp>,
     ) -> Result<bool> {
         let at = now_stamp();
         self.transaction(|tx| {
+            let error = gave_up.map(|g| g.error.as_str());
             let moved = tx.execute(
                 "UPDATE actions SET last_seq = ?3, attempts = 0, next_attempt_at = NULL,
                      last_error = ?4, updated_at = ?5
                  WHERE name = ?1 AND last_seq = ?2",
                 params![name, from, seq, error, at],
             )?;
+            if moved == 1
+                && let Some(g) = gave_up
+            {
+                tx.execute(
+                    "INSERT INTO action_dead_letters (action, seq, event_id, attempts, last_error, failed_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING",
+                    params![name, seq, g.event_id, g.attempts, g.error, at],
+                )?;
+            }
             if moved == 1
                 && let Some((record, event)) = created
             {
@@ -271,6 +299,28 @@ impl Store {
             }
             Ok(moved == 1)
         })
+    }
+
+    /// The actions among `names` that gave up on events, for `status`.
+    pub fn action_dead_letters(&self, names: &[&str]) -> Result<Vec<ActionDeadLetters>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT count(*), (SELECT last_error FROM action_dead_letters
+                               WHERE action = ?1 ORDER BY seq DESC LIMIT 1)
+             FROM action_dead_letters WHERE action = ?1",
+        )?;
+        let mut found = Vec::new();
+        for name in names {
+            let (dead_letters, last_error) =
+                stmt.query_row([name], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            if dead_letters > 0 {
+                found.push(ActionDeadLetters {
+                    name: name.to_string(),
+                    dead_letters,
+                    last_error,
+                });
+            }
+        }
+        Ok(found)
     }
 
     /// Counts an attempt before it is made: should it reach the provider and trmctl die (or

@@ -22,7 +22,7 @@ use rusqlite::{Connection, OpenFlags};
 use rusqlite_migration::{M, Migrations};
 
 pub use accounts::{AccountRow, mark_reauth};
-pub use actions::{ActionRecord, ActionState, ActionVersion};
+pub use actions::{ActionDeadLetters, ActionRecord, ActionState, ActionVersion, GaveUp};
 pub use deliveries::{
     DeadLetter, Delivery, Enqueued, NewDelivery, due_attempts, enqueue, fail as fail_delivery,
     finish as finish_delivery,
@@ -39,6 +39,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0003_sinks.sql"),
     include_str!("migrations/0004_actions.sql"),
     include_str!("migrations/0005_action_versions.sql"),
+    include_str!("migrations/0006_action_dead_letters.sql"),
 ];
 
 fn migrations() -> Migrations<'static> {

@@ -994,3 +994,30 @@ fn secret_list_shows_an_actions_token() {
     assert_eq!(row["location"], "env:T_BOT");
     assert_eq!(row["usedBy"], "actions[0].token");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_action_that_gives_up_leaves_a_dead_letter_that_status_shows() {
+    let (base, slack) = start_slack().await;
+    let text =
+        slack_config(&base, &["notify"]).replace("retry_base", "max_attempts = 1\nretry_base");
+    let sandbox = Sandbox::with_config(&text);
+    record(&sandbox, &text, "d-refused", "we are blocked");
+    // Slack refuses the token: the one attempt fails and the action moves on.
+    let out = slack_flush(&sandbox)
+        .env("T_BOT", "xoxb-revoked")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(slack.lock().unwrap().posts.is_empty());
+    let status = sandbox.cmd().args(["status", "--json"]).output().unwrap();
+    assert_eq!(status.status.code(), Some(0), "not a re-authorization");
+    let status = crate::util::json(&status);
+    assert_eq!(status["ok"], false);
+    assert_eq!(status["actions"][0]["name"], "notify");
+    assert_eq!(status["actions"][0]["deadLetters"], 1);
+    let error = status["actions"][0]["lastError"].as_str().unwrap();
+    assert!(error.contains("invalid_auth"), "{error}");
+    let text = sandbox.cmd().arg("status").output().unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("action notify gave up on 1 event"), "{text}");
+}
