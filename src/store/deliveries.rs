@@ -238,16 +238,14 @@ impl Store {
         ids: Option<&[String]>,
         change: impl Fn(&Connection, &str) -> Result<bool>,
     ) -> Result<Vec<String>> {
-        // Delivery ids are lower-case UUIDs; one pasted in capitals is the same id.
-        let ids: Vec<String> = match ids {
-            Some(ids) => ids.iter().map(|id| id.to_ascii_lowercase()).collect(),
-            None => self
-                .dead_letters()?
-                .into_iter()
-                .map(|d| d.delivery_id)
-                .collect(),
-        };
         self.transaction(|tx| {
+            // Read in this transaction, `--all` cannot race a `drop`. Delivery ids are lower-case UUIDs; one pasted in capitals, or twice, is one id.
+            let mut ids: Vec<String> = match ids {
+                Some(ids) => ids.iter().map(|id| id.to_ascii_lowercase()).collect(),
+                None => all_dead(tx)?,
+            };
+            let mut seen = std::collections::HashSet::new();
+            ids.retain(|id| seen.insert(id.clone()));
             let mut changed = Vec::new();
             let mut missing = Vec::new();
             for id in ids {
@@ -268,6 +266,13 @@ impl Store {
             Ok(changed)
         })
     }
+}
+
+/// The ids of every dead letter, read in the caller's transaction (`retry --all`).
+fn all_dead(conn: &Connection) -> Result<Vec<String>> {
+    let mut stmt = conn.prepare("SELECT delivery_id FROM deliveries WHERE state = 'dead'")?;
+    let ids = stmt.query_map([], |r| r.get(0))?;
+    Ok(ids.collect::<rusqlite::Result<_>>()?)
 }
 
 #[cfg(test)]
@@ -354,7 +359,11 @@ mod tests {
         let err = store.drop_dead(&["d1".into(), "nope".into()]).unwrap_err();
         assert!(err.to_string().contains("not dead letters: nope"), "{err}");
         assert!(store.delivery("d1").unwrap().is_some());
-        assert_eq!(store.drop_dead(&["d1".into()]).unwrap(), ["d1"]);
+        // Named twice, or in capitals, it is still one id.
+        assert_eq!(
+            store.drop_dead(&["d1".into(), "D1".into()]).unwrap(),
+            ["d1"]
+        );
         assert!(store.delivery("d1").unwrap().is_none());
     }
 }
