@@ -154,8 +154,9 @@ fn settle(
         let prefix = format!("sheets:{spreadsheet}:{row}:");
         if event.event_type == EventType::SheetRowAdded {
             let change = event.dedupe_key.strip_prefix(&prefix).and_then(change_of);
+            // By external id too: row `X:removed`'s keys start like row `X`'s removals.
             let latest = store
-                .dedupe_keys_with_prefix(integration, &prefix)?
+                .item_dedupe_keys(integration, &row, &prefix)?
                 .iter()
                 .find_map(|key| key.strip_prefix(&prefix).and_then(change_of));
             if latest.is_some() && latest == change {

@@ -118,14 +118,23 @@ impl Store {
         Ok(events)
     }
 
-    /// The dedupe keys of an integration's events that start with `prefix`, newest first.
-    pub fn dedupe_keys_with_prefix(&self, integration: &str, prefix: &str) -> Result<Vec<String>> {
+    /// The dedupe keys of one item's events (by `externalId`) that start with `prefix`, newest
+    /// first.
+    pub fn item_dedupe_keys(
+        &self,
+        integration: &str,
+        external_id: &str,
+        prefix: &str,
+    ) -> Result<Vec<String>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT dedupe_key FROM events
-             WHERE integration = ?1 AND dedupe_key >= ?2 AND dedupe_key < ?3 ORDER BY seq DESC",
+             WHERE integration = ?1 AND dedupe_key >= ?2 AND dedupe_key < ?3 AND external_id = ?4
+             ORDER BY seq DESC",
         )?;
         let upper = format!("{prefix}\u{10FFFF}");
-        let keys = stmt.query_map(params![integration, prefix, upper], |r| r.get(0))?;
+        let keys = stmt.query_map(params![integration, prefix, upper, external_id], |r| {
+            r.get(0)
+        })?;
         Ok(keys.collect::<rusqlite::Result<_>>()?)
     }
 

@@ -748,6 +748,26 @@ async fn a_row_edited_back_or_re_added_is_a_change_and_a_full_poll_is_not() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_row_whose_key_extends_another_rows_key_stays_its_own_row() {
+    let env = Env::start(&["plan"]).await;
+    // `P1:removed`'s keys start like the keys of `P1`'s removals.
+    env.google().set_sheet(&[
+        HEADER,
+        &["P1", "Alpha", "ann", "open"],
+        &["P1:removed", "Beta", "bob", "open"],
+    ]);
+    env.poll_ok("plan").await;
+    assert_eq!(env.events("plan").len(), 2);
+    let (out, _) = env.poll(&["--full", "plan"]).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(env.events("plan").len(), 2, "unchanged rows make no event");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn drive_changes_follow_page_tokens_in_one_folder() {
     let env = Env::start(&["docs"]).await;
     let old = Utc::now() - chrono::Duration::days(400);
