@@ -28,7 +28,16 @@ pub fn database(config: &Config) -> Result<PathBuf> {
         return Ok(path.clone());
     }
     if let Some(path) = std::env::var_os("TRMCTL_DB").filter(|p| !p.is_empty()) {
-        return Ok(PathBuf::from(path));
+        let path = PathBuf::from(path);
+        if !path.is_absolute() {
+            // As for `[store] path`: cron and systemd would each open their own.
+            return Err(crate::error::Exit::usage(format!(
+                "$TRMCTL_DB must be an absolute path, not {}",
+                path.display()
+            ))
+            .into());
+        }
+        return Ok(path);
     }
     Ok(xdg_dir("XDG_DATA_HOME", ".local/share")?.join("trmctl.db"))
 }

@@ -139,6 +139,24 @@ fn usage_errors_exit_2() {
 }
 
 #[test]
+fn a_relative_database_path_is_refused() {
+    let sandbox = Sandbox::new();
+    sandbox
+        .cmd()
+        .args(["events", "list"])
+        .env("TRMCTL_DB", "trmctl.db")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "$TRMCTL_DB must be an absolute path",
+        ));
+    assert!(
+        !sandbox.dir.path().join("trmctl.db").exists(),
+        "nothing created"
+    );
+}
+
+#[test]
 fn with_json_a_refused_command_line_is_reported_in_json_too() {
     let sandbox = Sandbox::new();
     for args in [
