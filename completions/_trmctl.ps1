@@ -782,6 +782,7 @@ Register-ArgumentCompleter -Native -CommandName 'trmctl' -ScriptBlock {
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('flush', 'flush', [CompletionResultType]::ParameterValue, 'Run every pending event through the actions once (for cron); exit 1 if an action failed')
+            [CompletionResult]::new('deadletters', 'deadletters', [CompletionResultType]::ParameterValue, 'Events the actions gave up on after max_attempts')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -800,12 +801,88 @@ Register-ArgumentCompleter -Native -CommandName 'trmctl' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'trmctl;actions;deadletters' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours (NO_COLOR is honoured)')
+            [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'Format of log lines on stderr')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON on stdout')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more: -v for info, -vv for debug (RUST_LOG wins)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more: -v for info, -vv for debug (RUST_LOG wins)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List them with their last error')
+            [CompletionResult]::new('drop', 'drop', [CompletionResultType]::ParameterValue, 'Forget them (once dealt with), so `trmctl status` no longer counts them')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'trmctl;actions;deadletters;list' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours (NO_COLOR is honoured)')
+            [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'Format of log lines on stderr')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON on stdout')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more: -v for info, -vv for debug (RUST_LOG wins)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more: -v for info, -vv for debug (RUST_LOG wins)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'trmctl;actions;deadletters;drop' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours (NO_COLOR is honoured)')
+            [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'Format of log lines on stderr')
+            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Every one')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON on stdout')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more: -v for info, -vv for debug (RUST_LOG wins)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more: -v for info, -vv for debug (RUST_LOG wins)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'trmctl;actions;deadletters;help' {
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List them with their last error')
+            [CompletionResult]::new('drop', 'drop', [CompletionResultType]::ParameterValue, 'Forget them (once dealt with), so `trmctl status` no longer counts them')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'trmctl;actions;deadletters;help;list' {
+            break
+        }
+        'trmctl;actions;deadletters;help;drop' {
+            break
+        }
+        'trmctl;actions;deadletters;help;help' {
+            break
+        }
         'trmctl;actions;help' {
             [CompletionResult]::new('flush', 'flush', [CompletionResultType]::ParameterValue, 'Run every pending event through the actions once (for cron); exit 1 if an action failed')
+            [CompletionResult]::new('deadletters', 'deadletters', [CompletionResultType]::ParameterValue, 'Events the actions gave up on after max_attempts')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
         'trmctl;actions;help;flush' {
+            break
+        }
+        'trmctl;actions;help;deadletters' {
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List them with their last error')
+            [CompletionResult]::new('drop', 'drop', [CompletionResultType]::ParameterValue, 'Forget them (once dealt with), so `trmctl status` no longer counts them')
+            break
+        }
+        'trmctl;actions;help;deadletters;list' {
+            break
+        }
+        'trmctl;actions;help;deadletters;drop' {
             break
         }
         'trmctl;actions;help;help' {
@@ -990,9 +1067,21 @@ Register-ArgumentCompleter -Native -CommandName 'trmctl' -ScriptBlock {
         }
         'trmctl;help;actions' {
             [CompletionResult]::new('flush', 'flush', [CompletionResultType]::ParameterValue, 'Run every pending event through the actions once (for cron); exit 1 if an action failed')
+            [CompletionResult]::new('deadletters', 'deadletters', [CompletionResultType]::ParameterValue, 'Events the actions gave up on after max_attempts')
             break
         }
         'trmctl;help;actions;flush' {
+            break
+        }
+        'trmctl;help;actions;deadletters' {
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List them with their last error')
+            [CompletionResult]::new('drop', 'drop', [CompletionResultType]::ParameterValue, 'Forget them (once dealt with), so `trmctl status` no longer counts them')
+            break
+        }
+        'trmctl;help;actions;deadletters;list' {
+            break
+        }
+        'trmctl;help;actions;deadletters;drop' {
             break
         }
         'trmctl;help;status' {

@@ -58,17 +58,47 @@ _trmctl() {
             trmctl,status)
                 cmd="trmctl__subcmd__status"
                 ;;
+            trmctl__subcmd__actions,deadletters)
+                cmd="trmctl__subcmd__actions__subcmd__deadletters"
+                ;;
             trmctl__subcmd__actions,flush)
                 cmd="trmctl__subcmd__actions__subcmd__flush"
                 ;;
             trmctl__subcmd__actions,help)
                 cmd="trmctl__subcmd__actions__subcmd__help"
                 ;;
+            trmctl__subcmd__actions__subcmd__deadletters,drop)
+                cmd="trmctl__subcmd__actions__subcmd__deadletters__subcmd__drop"
+                ;;
+            trmctl__subcmd__actions__subcmd__deadletters,help)
+                cmd="trmctl__subcmd__actions__subcmd__deadletters__subcmd__help"
+                ;;
+            trmctl__subcmd__actions__subcmd__deadletters,list)
+                cmd="trmctl__subcmd__actions__subcmd__deadletters__subcmd__list"
+                ;;
+            trmctl__subcmd__actions__subcmd__deadletters__subcmd__help,drop)
+                cmd="trmctl__subcmd__actions__subcmd__deadletters__subcmd__help__subcmd__drop"
+                ;;
+            trmctl__subcmd__actions__subcmd__deadletters__subcmd__help,help)
+                cmd="trmctl__subcmd__actions__subcmd__deadletters__subcmd__help__subcmd__help"
+                ;;
+            trmctl__subcmd__actions__subcmd__deadletters__subcmd__help,list)
+                cmd="trmctl__subcmd__actions__subcmd__deadletters__subcmd__help__subcmd__list"
+                ;;
+            trmctl__subcmd__actions__subcmd__help,deadletters)
+                cmd="trmctl__subcmd__actions__subcmd__help__subcmd__deadletters"
+                ;;
             trmctl__subcmd__actions__subcmd__help,flush)
                 cmd="trmctl__subcmd__actions__subcmd__help__subcmd__flush"
                 ;;
             trmctl__subcmd__actions__subcmd__help,help)
                 cmd="trmctl__subcmd__actions__subcmd__help__subcmd__help"
+                ;;
+            trmctl__subcmd__actions__subcmd__help__subcmd__deadletters,drop)
+                cmd="trmctl__subcmd__actions__subcmd__help__subcmd__deadletters__subcmd__drop"
+                ;;
+            trmctl__subcmd__actions__subcmd__help__subcmd__deadletters,list)
+                cmd="trmctl__subcmd__actions__subcmd__help__subcmd__deadletters__subcmd__list"
                 ;;
             trmctl__subcmd__auth,export)
                 cmd="trmctl__subcmd__auth__subcmd__export"
@@ -220,8 +250,17 @@ _trmctl() {
             trmctl__subcmd__help,status)
                 cmd="trmctl__subcmd__help__subcmd__status"
                 ;;
+            trmctl__subcmd__help__subcmd__actions,deadletters)
+                cmd="trmctl__subcmd__help__subcmd__actions__subcmd__deadletters"
+                ;;
             trmctl__subcmd__help__subcmd__actions,flush)
                 cmd="trmctl__subcmd__help__subcmd__actions__subcmd__flush"
+                ;;
+            trmctl__subcmd__help__subcmd__actions__subcmd__deadletters,drop)
+                cmd="trmctl__subcmd__help__subcmd__actions__subcmd__deadletters__subcmd__drop"
+                ;;
+            trmctl__subcmd__help__subcmd__actions__subcmd__deadletters,list)
+                cmd="trmctl__subcmd__help__subcmd__actions__subcmd__deadletters__subcmd__list"
                 ;;
             trmctl__subcmd__help__subcmd__auth,export)
                 cmd="trmctl__subcmd__help__subcmd__auth__subcmd__export"
@@ -415,8 +454,142 @@ _trmctl() {
             return 0
             ;;
         trmctl__subcmd__actions)
-            opts="-q -v -h -V --config --json --quiet --verbose --color --log-format --help --version flush help"
+            opts="-q -v -h -V --config --json --quiet --verbose --color --log-format --help --version flush deadletters help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        trmctl__subcmd__actions__subcmd__deadletters)
+            opts="-q -v -h -V --config --json --quiet --verbose --color --log-format --help --version list drop help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        trmctl__subcmd__actions__subcmd__deadletters__subcmd__drop)
+            opts="-q -v -h -V --all --config --json --quiet --verbose --color --log-format --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        trmctl__subcmd__actions__subcmd__deadletters__subcmd__help)
+            opts="list drop help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        trmctl__subcmd__actions__subcmd__deadletters__subcmd__help__subcmd__drop)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        trmctl__subcmd__actions__subcmd__deadletters__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        trmctl__subcmd__actions__subcmd__deadletters__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        trmctl__subcmd__actions__subcmd__deadletters__subcmd__list)
+            opts="-q -v -h -V --config --json --quiet --verbose --color --log-format --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -467,8 +640,50 @@ _trmctl() {
             return 0
             ;;
         trmctl__subcmd__actions__subcmd__help)
-            opts="flush help"
+            opts="flush deadletters help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        trmctl__subcmd__actions__subcmd__help__subcmd__deadletters)
+            opts="list drop"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        trmctl__subcmd__actions__subcmd__help__subcmd__deadletters__subcmd__drop)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        trmctl__subcmd__actions__subcmd__help__subcmd__deadletters__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1353,8 +1568,50 @@ _trmctl() {
             return 0
             ;;
         trmctl__subcmd__help__subcmd__actions)
-            opts="flush"
+            opts="flush deadletters"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        trmctl__subcmd__help__subcmd__actions__subcmd__deadletters)
+            opts="list drop"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        trmctl__subcmd__help__subcmd__actions__subcmd__deadletters__subcmd__drop)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        trmctl__subcmd__help__subcmd__actions__subcmd__deadletters__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

@@ -704,6 +704,7 @@ set edit:completion:arg-completer[trmctl] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
             cand flush 'Run every pending event through the actions once (for cron); exit 1 if an action failed'
+            cand deadletters 'Events the actions gave up on after max_attempts'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'trmctl;actions;flush'= {
@@ -720,11 +721,77 @@ set edit:completion:arg-completer[trmctl] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'trmctl;actions;deadletters'= {
+            cand --config 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]'
+            cand --color 'When to use colours (NO_COLOR is honoured)'
+            cand --log-format 'Format of log lines on stderr'
+            cand --json 'Print machine-readable JSON on stdout'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -v 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
+            cand --verbose 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand list 'List them with their last error'
+            cand drop 'Forget them (once dealt with), so `trmctl status` no longer counts them'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'trmctl;actions;deadletters;list'= {
+            cand --config 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]'
+            cand --color 'When to use colours (NO_COLOR is honoured)'
+            cand --log-format 'Format of log lines on stderr'
+            cand --json 'Print machine-readable JSON on stdout'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -v 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
+            cand --verbose 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'trmctl;actions;deadletters;drop'= {
+            cand --config 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]'
+            cand --color 'When to use colours (NO_COLOR is honoured)'
+            cand --log-format 'Format of log lines on stderr'
+            cand --all 'Every one'
+            cand --json 'Print machine-readable JSON on stdout'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -v 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
+            cand --verbose 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'trmctl;actions;deadletters;help'= {
+            cand list 'List them with their last error'
+            cand drop 'Forget them (once dealt with), so `trmctl status` no longer counts them'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'trmctl;actions;deadletters;help;list'= {
+        }
+        &'trmctl;actions;deadletters;help;drop'= {
+        }
+        &'trmctl;actions;deadletters;help;help'= {
+        }
         &'trmctl;actions;help'= {
             cand flush 'Run every pending event through the actions once (for cron); exit 1 if an action failed'
+            cand deadletters 'Events the actions gave up on after max_attempts'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'trmctl;actions;help;flush'= {
+        }
+        &'trmctl;actions;help;deadletters'= {
+            cand list 'List them with their last error'
+            cand drop 'Forget them (once dealt with), so `trmctl status` no longer counts them'
+        }
+        &'trmctl;actions;help;deadletters;list'= {
+        }
+        &'trmctl;actions;help;deadletters;drop'= {
         }
         &'trmctl;actions;help;help'= {
         }
@@ -869,8 +936,17 @@ set edit:completion:arg-completer[trmctl] = {|@words|
         }
         &'trmctl;help;actions'= {
             cand flush 'Run every pending event through the actions once (for cron); exit 1 if an action failed'
+            cand deadletters 'Events the actions gave up on after max_attempts'
         }
         &'trmctl;help;actions;flush'= {
+        }
+        &'trmctl;help;actions;deadletters'= {
+            cand list 'List them with their last error'
+            cand drop 'Forget them (once dealt with), so `trmctl status` no longer counts them'
+        }
+        &'trmctl;help;actions;deadletters;list'= {
+        }
+        &'trmctl;help;actions;deadletters;drop'= {
         }
         &'trmctl;help;status'= {
         }

@@ -528,19 +528,20 @@ complete -c trmctl -n "__fish_trmctl_using_subcommand sinks; and __fish_seen_sub
 complete -c trmctl -n "__fish_trmctl_using_subcommand sinks; and __fish_seen_subcommand_from help" -f -a "enable" -d 'Re-enable a sink (after a 410 Gone, or `sinks disable`); its events resume in order'
 complete -c trmctl -n "__fish_trmctl_using_subcommand sinks; and __fish_seen_subcommand_from help" -f -a "disable" -d 'Stop sending to a sink; its events wait, in order, until `sinks enable`'
 complete -c trmctl -n "__fish_trmctl_using_subcommand sinks; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c trmctl -n "__fish_trmctl_using_subcommand actions; and not __fish_seen_subcommand_from flush help" -l config -d 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
-complete -c trmctl -n "__fish_trmctl_using_subcommand actions; and not __fish_seen_subcommand_from flush help" -l color -d 'When to use colours (NO_COLOR is honoured)' -r -f -a "auto\t''
+complete -c trmctl -n "__fish_trmctl_using_subcommand actions; and not __fish_seen_subcommand_from flush deadletters help" -l config -d 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
+complete -c trmctl -n "__fish_trmctl_using_subcommand actions; and not __fish_seen_subcommand_from flush deadletters help" -l color -d 'When to use colours (NO_COLOR is honoured)' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c trmctl -n "__fish_trmctl_using_subcommand actions; and not __fish_seen_subcommand_from flush help" -l log-format -d 'Format of log lines on stderr' -r -f -a "text\t''
+complete -c trmctl -n "__fish_trmctl_using_subcommand actions; and not __fish_seen_subcommand_from flush deadletters help" -l log-format -d 'Format of log lines on stderr' -r -f -a "text\t''
 json\t''"
-complete -c trmctl -n "__fish_trmctl_using_subcommand actions; and not __fish_seen_subcommand_from flush help" -l json -d 'Print machine-readable JSON on stdout'
-complete -c trmctl -n "__fish_trmctl_using_subcommand actions; and not __fish_seen_subcommand_from flush help" -s q -l quiet -d 'Print only errors'
-complete -c trmctl -n "__fish_trmctl_using_subcommand actions; and not __fish_seen_subcommand_from flush help" -s v -l verbose -d 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
-complete -c trmctl -n "__fish_trmctl_using_subcommand actions; and not __fish_seen_subcommand_from flush help" -s h -l help -d 'Print help'
-complete -c trmctl -n "__fish_trmctl_using_subcommand actions; and not __fish_seen_subcommand_from flush help" -s V -l version -d 'Print version'
-complete -c trmctl -n "__fish_trmctl_using_subcommand actions; and not __fish_seen_subcommand_from flush help" -f -a "flush" -d 'Run every pending event through the actions once (for cron); exit 1 if an action failed'
-complete -c trmctl -n "__fish_trmctl_using_subcommand actions; and not __fish_seen_subcommand_from flush help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c trmctl -n "__fish_trmctl_using_subcommand actions; and not __fish_seen_subcommand_from flush deadletters help" -l json -d 'Print machine-readable JSON on stdout'
+complete -c trmctl -n "__fish_trmctl_using_subcommand actions; and not __fish_seen_subcommand_from flush deadletters help" -s q -l quiet -d 'Print only errors'
+complete -c trmctl -n "__fish_trmctl_using_subcommand actions; and not __fish_seen_subcommand_from flush deadletters help" -s v -l verbose -d 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
+complete -c trmctl -n "__fish_trmctl_using_subcommand actions; and not __fish_seen_subcommand_from flush deadletters help" -s h -l help -d 'Print help'
+complete -c trmctl -n "__fish_trmctl_using_subcommand actions; and not __fish_seen_subcommand_from flush deadletters help" -s V -l version -d 'Print version'
+complete -c trmctl -n "__fish_trmctl_using_subcommand actions; and not __fish_seen_subcommand_from flush deadletters help" -f -a "flush" -d 'Run every pending event through the actions once (for cron); exit 1 if an action failed'
+complete -c trmctl -n "__fish_trmctl_using_subcommand actions; and not __fish_seen_subcommand_from flush deadletters help" -f -a "deadletters" -d 'Events the actions gave up on after max_attempts'
+complete -c trmctl -n "__fish_trmctl_using_subcommand actions; and not __fish_seen_subcommand_from flush deadletters help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c trmctl -n "__fish_trmctl_using_subcommand actions; and __fish_seen_subcommand_from flush" -l config -d 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
 complete -c trmctl -n "__fish_trmctl_using_subcommand actions; and __fish_seen_subcommand_from flush" -l color -d 'When to use colours (NO_COLOR is honoured)' -r -f -a "auto\t''
 always\t''
@@ -552,7 +553,22 @@ complete -c trmctl -n "__fish_trmctl_using_subcommand actions; and __fish_seen_s
 complete -c trmctl -n "__fish_trmctl_using_subcommand actions; and __fish_seen_subcommand_from flush" -s v -l verbose -d 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
 complete -c trmctl -n "__fish_trmctl_using_subcommand actions; and __fish_seen_subcommand_from flush" -s h -l help -d 'Print help'
 complete -c trmctl -n "__fish_trmctl_using_subcommand actions; and __fish_seen_subcommand_from flush" -s V -l version -d 'Print version'
+complete -c trmctl -n "__fish_trmctl_using_subcommand actions; and __fish_seen_subcommand_from deadletters" -l config -d 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
+complete -c trmctl -n "__fish_trmctl_using_subcommand actions; and __fish_seen_subcommand_from deadletters" -l color -d 'When to use colours (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c trmctl -n "__fish_trmctl_using_subcommand actions; and __fish_seen_subcommand_from deadletters" -l log-format -d 'Format of log lines on stderr' -r -f -a "text\t''
+json\t''"
+complete -c trmctl -n "__fish_trmctl_using_subcommand actions; and __fish_seen_subcommand_from deadletters" -l json -d 'Print machine-readable JSON on stdout'
+complete -c trmctl -n "__fish_trmctl_using_subcommand actions; and __fish_seen_subcommand_from deadletters" -s q -l quiet -d 'Print only errors'
+complete -c trmctl -n "__fish_trmctl_using_subcommand actions; and __fish_seen_subcommand_from deadletters" -s v -l verbose -d 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
+complete -c trmctl -n "__fish_trmctl_using_subcommand actions; and __fish_seen_subcommand_from deadletters" -s h -l help -d 'Print help'
+complete -c trmctl -n "__fish_trmctl_using_subcommand actions; and __fish_seen_subcommand_from deadletters" -s V -l version -d 'Print version'
+complete -c trmctl -n "__fish_trmctl_using_subcommand actions; and __fish_seen_subcommand_from deadletters" -f -a "list" -d 'List them with their last error'
+complete -c trmctl -n "__fish_trmctl_using_subcommand actions; and __fish_seen_subcommand_from deadletters" -f -a "drop" -d 'Forget them (once dealt with), so `trmctl status` no longer counts them'
+complete -c trmctl -n "__fish_trmctl_using_subcommand actions; and __fish_seen_subcommand_from deadletters" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c trmctl -n "__fish_trmctl_using_subcommand actions; and __fish_seen_subcommand_from help" -f -a "flush" -d 'Run every pending event through the actions once (for cron); exit 1 if an action failed'
+complete -c trmctl -n "__fish_trmctl_using_subcommand actions; and __fish_seen_subcommand_from help" -f -a "deadletters" -d 'Events the actions gave up on after max_attempts'
 complete -c trmctl -n "__fish_trmctl_using_subcommand actions; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c trmctl -n "__fish_trmctl_using_subcommand status" -l config -d 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
 complete -c trmctl -n "__fish_trmctl_using_subcommand status" -l color -d 'When to use colours (NO_COLOR is honoured)' -r -f -a "auto\t''
@@ -616,3 +632,4 @@ complete -c trmctl -n "__fish_trmctl_using_subcommand help; and __fish_seen_subc
 complete -c trmctl -n "__fish_trmctl_using_subcommand help; and __fish_seen_subcommand_from sinks" -f -a "enable" -d 'Re-enable a sink (after a 410 Gone, or `sinks disable`); its events resume in order'
 complete -c trmctl -n "__fish_trmctl_using_subcommand help; and __fish_seen_subcommand_from sinks" -f -a "disable" -d 'Stop sending to a sink; its events wait, in order, until `sinks enable`'
 complete -c trmctl -n "__fish_trmctl_using_subcommand help; and __fish_seen_subcommand_from actions" -f -a "flush" -d 'Run every pending event through the actions once (for cron); exit 1 if an action failed'
+complete -c trmctl -n "__fish_trmctl_using_subcommand help; and __fish_seen_subcommand_from actions" -f -a "deadletters" -d 'Events the actions gave up on after max_attempts'

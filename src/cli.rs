@@ -212,6 +212,25 @@ pub enum ActionsCommand {
         /// Only these actions [default: every action]
         names: Vec<String>,
     },
+    /// Events the actions gave up on after max_attempts
+    #[command(subcommand)]
+    Deadletters(ActionDeadlettersCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ActionDeadlettersCommand {
+    /// List them with their last error
+    List,
+    /// Forget them (once dealt with), so `trmctl status` no longer counts them
+    #[command(group = clap::ArgGroup::new("which").required(true))]
+    Drop {
+        /// Event ids
+        #[arg(group = "which")]
+        event_ids: Vec<String>,
+        /// Every one
+        #[arg(long, group = "which")]
+        all: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::Context;
 use crate::error::Code;
 use crate::registry::{self, Entry};
-use crate::store::ActionDeadLetters;
+use crate::store::ActionDeadLetterSummary;
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -23,7 +23,7 @@ struct Report {
     /// Sinks that are disabled or have dead letters.
     sinks: Vec<crate::sinks::Entry>,
     /// Actions that gave up on events.
-    actions: Vec<ActionDeadLetters>,
+    actions: Vec<ActionDeadLetterSummary>,
 }
 
 pub fn run(ctx: &Context) -> Result<ExitCode> {
@@ -104,7 +104,7 @@ fn render(ctx: &Context, r: &Report) -> String {
     }
     for action in &r.actions {
         lines.push(format!(
-            "action {} gave up on {} event{} (dead letters), the latest: {}",
+            "action {} gave up on {} event{} (`trmctl actions deadletters list`), the latest: {}",
             action.name,
             action.dead_letters,
             if action.dead_letters == 1 { "" } else { "s" },

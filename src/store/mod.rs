@@ -22,7 +22,9 @@ use rusqlite::{Connection, OpenFlags};
 use rusqlite_migration::{M, Migrations};
 
 pub use accounts::{AccountRow, mark_reauth};
-pub use actions::{ActionDeadLetters, ActionRecord, ActionState, ActionVersion, GaveUp};
+pub use actions::{
+    ActionDeadLetter, ActionDeadLetterSummary, ActionRecord, ActionState, ActionVersion, GaveUp,
+};
 pub use deliveries::{
     DeadLetter, Delivery, Enqueued, NewDelivery, due_attempts, enqueue, fail as fail_delivery,
     finish as finish_delivery,

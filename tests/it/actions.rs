@@ -996,12 +996,12 @@ fn secret_list_shows_an_actions_token() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn an_action_that_gives_up_leaves_a_dead_letter_that_status_shows() {
+async fn an_action_that_gives_up_leaves_a_dead_letter_that_status_shows_until_dropped() {
     let (base, slack) = start_slack().await;
     let text =
         slack_config(&base, &["notify"]).replace("retry_base", "max_attempts = 1\nretry_base");
     let sandbox = Sandbox::with_config(&text);
-    record(&sandbox, &text, "d-refused", "we are blocked");
+    let tension = record(&sandbox, &text, "d-refused", "we are blocked")[1].event_id;
     // Slack refuses the token: the one attempt fails and the action moves on.
     let out = slack_flush(&sandbox)
         .env("T_BOT", "xoxb-revoked")
@@ -1020,4 +1020,27 @@ async fn an_action_that_gives_up_leaves_a_dead_letter_that_status_shows() {
     let text = sandbox.cmd().arg("status").output().unwrap();
     let text = String::from_utf8_lossy(&text.stdout);
     assert!(text.contains("action notify gave up on 1 event"), "{text}");
+
+    // Listed with the event; dropped once dealt with (an unknown id changes nothing).
+    let listed = sandbox.json(&["actions", "deadletters", "list", "--json"]);
+    assert_eq!(listed[0]["action"], "notify");
+    assert_eq!(listed[0]["eventId"], tension.to_string());
+    sandbox
+        .cmd()
+        .args([
+            "actions",
+            "deadletters",
+            "drop",
+            &tension.to_string(),
+            "typo",
+        ])
+        .assert()
+        .code(2);
+    assert_eq!(
+        sandbox.json(&["actions", "deadletters", "list", "--json"]),
+        listed
+    );
+    let dropped = sandbox.json(&["actions", "deadletters", "drop", "--all", "--json"]);
+    assert_eq!(dropped["eventIds"], json!([tension.to_string()]));
+    assert_eq!(sandbox.json(&["status", "--json"])["ok"], true);
 }
