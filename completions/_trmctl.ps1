@@ -682,6 +682,7 @@ Register-ArgumentCompleter -Native -CommandName 'trmctl' -ScriptBlock {
             [CompletionResult]::new('flush', 'flush', [CompletionResultType]::ParameterValue, 'Send every pending event once (for cron); exit 1 if a sink failed')
             [CompletionResult]::new('enable', 'enable', [CompletionResultType]::ParameterValue, 'Re-enable a sink (after a 410 Gone, or `sinks disable`); its events resume in order')
             [CompletionResult]::new('disable', 'disable', [CompletionResultType]::ParameterValue, 'Stop sending to a sink; its events wait, in order, until `sinks enable`')
+            [CompletionResult]::new('deadletters', 'deadletters', [CompletionResultType]::ParameterValue, 'Events the sinks gave up on after max_attempts')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -745,11 +746,76 @@ Register-ArgumentCompleter -Native -CommandName 'trmctl' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'trmctl;sinks;deadletters' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours (NO_COLOR is honoured)')
+            [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'Format of log lines on stderr')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON on stdout')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more: -v for info, -vv for debug (RUST_LOG wins)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more: -v for info, -vv for debug (RUST_LOG wins)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List them with their last error')
+            [CompletionResult]::new('drop', 'drop', [CompletionResultType]::ParameterValue, 'Forget them (once dealt with), so `trmctl status` no longer counts them')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'trmctl;sinks;deadletters;list' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours (NO_COLOR is honoured)')
+            [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'Format of log lines on stderr')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON on stdout')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more: -v for info, -vv for debug (RUST_LOG wins)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more: -v for info, -vv for debug (RUST_LOG wins)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'trmctl;sinks;deadletters;drop' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours (NO_COLOR is honoured)')
+            [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'Format of log lines on stderr')
+            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Every one')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON on stdout')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more: -v for info, -vv for debug (RUST_LOG wins)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more: -v for info, -vv for debug (RUST_LOG wins)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'trmctl;sinks;deadletters;help' {
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List them with their last error')
+            [CompletionResult]::new('drop', 'drop', [CompletionResultType]::ParameterValue, 'Forget them (once dealt with), so `trmctl status` no longer counts them')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'trmctl;sinks;deadletters;help;list' {
+            break
+        }
+        'trmctl;sinks;deadletters;help;drop' {
+            break
+        }
+        'trmctl;sinks;deadletters;help;help' {
+            break
+        }
         'trmctl;sinks;help' {
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'Sinks with their status, cursor, pending events, dead letters and last error')
             [CompletionResult]::new('flush', 'flush', [CompletionResultType]::ParameterValue, 'Send every pending event once (for cron); exit 1 if a sink failed')
             [CompletionResult]::new('enable', 'enable', [CompletionResultType]::ParameterValue, 'Re-enable a sink (after a 410 Gone, or `sinks disable`); its events resume in order')
             [CompletionResult]::new('disable', 'disable', [CompletionResultType]::ParameterValue, 'Stop sending to a sink; its events wait, in order, until `sinks enable`')
+            [CompletionResult]::new('deadletters', 'deadletters', [CompletionResultType]::ParameterValue, 'Events the sinks gave up on after max_attempts')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -763,6 +829,17 @@ Register-ArgumentCompleter -Native -CommandName 'trmctl' -ScriptBlock {
             break
         }
         'trmctl;sinks;help;disable' {
+            break
+        }
+        'trmctl;sinks;help;deadletters' {
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List them with their last error')
+            [CompletionResult]::new('drop', 'drop', [CompletionResultType]::ParameterValue, 'Forget them (once dealt with), so `trmctl status` no longer counts them')
+            break
+        }
+        'trmctl;sinks;help;deadletters;list' {
+            break
+        }
+        'trmctl;sinks;help;deadletters;drop' {
             break
         }
         'trmctl;sinks;help;help' {
@@ -1051,6 +1128,7 @@ Register-ArgumentCompleter -Native -CommandName 'trmctl' -ScriptBlock {
             [CompletionResult]::new('flush', 'flush', [CompletionResultType]::ParameterValue, 'Send every pending event once (for cron); exit 1 if a sink failed')
             [CompletionResult]::new('enable', 'enable', [CompletionResultType]::ParameterValue, 'Re-enable a sink (after a 410 Gone, or `sinks disable`); its events resume in order')
             [CompletionResult]::new('disable', 'disable', [CompletionResultType]::ParameterValue, 'Stop sending to a sink; its events wait, in order, until `sinks enable`')
+            [CompletionResult]::new('deadletters', 'deadletters', [CompletionResultType]::ParameterValue, 'Events the sinks gave up on after max_attempts')
             break
         }
         'trmctl;help;sinks;list' {
@@ -1063,6 +1141,17 @@ Register-ArgumentCompleter -Native -CommandName 'trmctl' -ScriptBlock {
             break
         }
         'trmctl;help;sinks;disable' {
+            break
+        }
+        'trmctl;help;sinks;deadletters' {
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List them with their last error')
+            [CompletionResult]::new('drop', 'drop', [CompletionResultType]::ParameterValue, 'Forget them (once dealt with), so `trmctl status` no longer counts them')
+            break
+        }
+        'trmctl;help;sinks;deadletters;list' {
+            break
+        }
+        'trmctl;help;sinks;deadletters;drop' {
             break
         }
         'trmctl;help;actions' {

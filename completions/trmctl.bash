@@ -325,6 +325,9 @@ _trmctl() {
             trmctl__subcmd__help__subcmd__secret,set)
                 cmd="trmctl__subcmd__help__subcmd__secret__subcmd__set"
                 ;;
+            trmctl__subcmd__help__subcmd__sinks,deadletters)
+                cmd="trmctl__subcmd__help__subcmd__sinks__subcmd__deadletters"
+                ;;
             trmctl__subcmd__help__subcmd__sinks,disable)
                 cmd="trmctl__subcmd__help__subcmd__sinks__subcmd__disable"
                 ;;
@@ -336,6 +339,12 @@ _trmctl() {
                 ;;
             trmctl__subcmd__help__subcmd__sinks,list)
                 cmd="trmctl__subcmd__help__subcmd__sinks__subcmd__list"
+                ;;
+            trmctl__subcmd__help__subcmd__sinks__subcmd__deadletters,drop)
+                cmd="trmctl__subcmd__help__subcmd__sinks__subcmd__deadletters__subcmd__drop"
+                ;;
+            trmctl__subcmd__help__subcmd__sinks__subcmd__deadletters,list)
+                cmd="trmctl__subcmd__help__subcmd__sinks__subcmd__deadletters__subcmd__list"
                 ;;
             trmctl__subcmd__integrations,disable)
                 cmd="trmctl__subcmd__integrations__subcmd__disable"
@@ -391,6 +400,9 @@ _trmctl() {
             trmctl__subcmd__secret__subcmd__help,set)
                 cmd="trmctl__subcmd__secret__subcmd__help__subcmd__set"
                 ;;
+            trmctl__subcmd__sinks,deadletters)
+                cmd="trmctl__subcmd__sinks__subcmd__deadletters"
+                ;;
             trmctl__subcmd__sinks,disable)
                 cmd="trmctl__subcmd__sinks__subcmd__disable"
                 ;;
@@ -406,6 +418,27 @@ _trmctl() {
             trmctl__subcmd__sinks,list)
                 cmd="trmctl__subcmd__sinks__subcmd__list"
                 ;;
+            trmctl__subcmd__sinks__subcmd__deadletters,drop)
+                cmd="trmctl__subcmd__sinks__subcmd__deadletters__subcmd__drop"
+                ;;
+            trmctl__subcmd__sinks__subcmd__deadletters,help)
+                cmd="trmctl__subcmd__sinks__subcmd__deadletters__subcmd__help"
+                ;;
+            trmctl__subcmd__sinks__subcmd__deadletters,list)
+                cmd="trmctl__subcmd__sinks__subcmd__deadletters__subcmd__list"
+                ;;
+            trmctl__subcmd__sinks__subcmd__deadletters__subcmd__help,drop)
+                cmd="trmctl__subcmd__sinks__subcmd__deadletters__subcmd__help__subcmd__drop"
+                ;;
+            trmctl__subcmd__sinks__subcmd__deadletters__subcmd__help,help)
+                cmd="trmctl__subcmd__sinks__subcmd__deadletters__subcmd__help__subcmd__help"
+                ;;
+            trmctl__subcmd__sinks__subcmd__deadletters__subcmd__help,list)
+                cmd="trmctl__subcmd__sinks__subcmd__deadletters__subcmd__help__subcmd__list"
+                ;;
+            trmctl__subcmd__sinks__subcmd__help,deadletters)
+                cmd="trmctl__subcmd__sinks__subcmd__help__subcmd__deadletters"
+                ;;
             trmctl__subcmd__sinks__subcmd__help,disable)
                 cmd="trmctl__subcmd__sinks__subcmd__help__subcmd__disable"
                 ;;
@@ -420,6 +453,12 @@ _trmctl() {
                 ;;
             trmctl__subcmd__sinks__subcmd__help,list)
                 cmd="trmctl__subcmd__sinks__subcmd__help__subcmd__list"
+                ;;
+            trmctl__subcmd__sinks__subcmd__help__subcmd__deadletters,drop)
+                cmd="trmctl__subcmd__sinks__subcmd__help__subcmd__deadletters__subcmd__drop"
+                ;;
+            trmctl__subcmd__sinks__subcmd__help__subcmd__deadletters,list)
+                cmd="trmctl__subcmd__sinks__subcmd__help__subcmd__deadletters__subcmd__list"
                 ;;
             *)
                 ;;
@@ -2086,8 +2125,50 @@ _trmctl() {
             return 0
             ;;
         trmctl__subcmd__help__subcmd__sinks)
-            opts="list flush enable disable"
+            opts="list flush enable disable deadletters"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        trmctl__subcmd__help__subcmd__sinks__subcmd__deadletters)
+            opts="list drop"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        trmctl__subcmd__help__subcmd__sinks__subcmd__deadletters__subcmd__drop)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        trmctl__subcmd__help__subcmd__sinks__subcmd__deadletters__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -2636,8 +2717,142 @@ _trmctl() {
             return 0
             ;;
         trmctl__subcmd__sinks)
-            opts="-q -v -h -V --config --json --quiet --verbose --color --log-format --help --version list flush enable disable help"
+            opts="-q -v -h -V --config --json --quiet --verbose --color --log-format --help --version list flush enable disable deadletters help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        trmctl__subcmd__sinks__subcmd__deadletters)
+            opts="-q -v -h -V --config --json --quiet --verbose --color --log-format --help --version list drop help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        trmctl__subcmd__sinks__subcmd__deadletters__subcmd__drop)
+            opts="-q -v -h -V --all --config --json --quiet --verbose --color --log-format --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        trmctl__subcmd__sinks__subcmd__deadletters__subcmd__help)
+            opts="list drop help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        trmctl__subcmd__sinks__subcmd__deadletters__subcmd__help__subcmd__drop)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        trmctl__subcmd__sinks__subcmd__deadletters__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        trmctl__subcmd__sinks__subcmd__deadletters__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        trmctl__subcmd__sinks__subcmd__deadletters__subcmd__list)
+            opts="-q -v -h -V --config --json --quiet --verbose --color --log-format --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -2740,8 +2955,50 @@ _trmctl() {
             return 0
             ;;
         trmctl__subcmd__sinks__subcmd__help)
-            opts="list flush enable disable help"
+            opts="list flush enable disable deadletters help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        trmctl__subcmd__sinks__subcmd__help__subcmd__deadletters)
+            opts="list drop"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        trmctl__subcmd__sinks__subcmd__help__subcmd__deadletters__subcmd__drop)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        trmctl__subcmd__sinks__subcmd__help__subcmd__deadletters__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

@@ -615,6 +615,7 @@ set edit:completion:arg-completer[trmctl] = {|@words|
             cand flush 'Send every pending event once (for cron); exit 1 if a sink failed'
             cand enable 'Re-enable a sink (after a 410 Gone, or `sinks disable`); its events resume in order'
             cand disable 'Stop sending to a sink; its events wait, in order, until `sinks enable`'
+            cand deadletters 'Events the sinks gave up on after max_attempts'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'trmctl;sinks;list'= {
@@ -673,11 +674,69 @@ set edit:completion:arg-completer[trmctl] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'trmctl;sinks;deadletters'= {
+            cand --config 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]'
+            cand --color 'When to use colours (NO_COLOR is honoured)'
+            cand --log-format 'Format of log lines on stderr'
+            cand --json 'Print machine-readable JSON on stdout'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -v 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
+            cand --verbose 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand list 'List them with their last error'
+            cand drop 'Forget them (once dealt with), so `trmctl status` no longer counts them'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'trmctl;sinks;deadletters;list'= {
+            cand --config 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]'
+            cand --color 'When to use colours (NO_COLOR is honoured)'
+            cand --log-format 'Format of log lines on stderr'
+            cand --json 'Print machine-readable JSON on stdout'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -v 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
+            cand --verbose 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'trmctl;sinks;deadletters;drop'= {
+            cand --config 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]'
+            cand --color 'When to use colours (NO_COLOR is honoured)'
+            cand --log-format 'Format of log lines on stderr'
+            cand --all 'Every one'
+            cand --json 'Print machine-readable JSON on stdout'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -v 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
+            cand --verbose 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'trmctl;sinks;deadletters;help'= {
+            cand list 'List them with their last error'
+            cand drop 'Forget them (once dealt with), so `trmctl status` no longer counts them'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'trmctl;sinks;deadletters;help;list'= {
+        }
+        &'trmctl;sinks;deadletters;help;drop'= {
+        }
+        &'trmctl;sinks;deadletters;help;help'= {
+        }
         &'trmctl;sinks;help'= {
             cand list 'Sinks with their status, cursor, pending events, dead letters and last error'
             cand flush 'Send every pending event once (for cron); exit 1 if a sink failed'
             cand enable 'Re-enable a sink (after a 410 Gone, or `sinks disable`); its events resume in order'
             cand disable 'Stop sending to a sink; its events wait, in order, until `sinks enable`'
+            cand deadletters 'Events the sinks gave up on after max_attempts'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'trmctl;sinks;help;list'= {
@@ -687,6 +746,14 @@ set edit:completion:arg-completer[trmctl] = {|@words|
         &'trmctl;sinks;help;enable'= {
         }
         &'trmctl;sinks;help;disable'= {
+        }
+        &'trmctl;sinks;help;deadletters'= {
+            cand list 'List them with their last error'
+            cand drop 'Forget them (once dealt with), so `trmctl status` no longer counts them'
+        }
+        &'trmctl;sinks;help;deadletters;list'= {
+        }
+        &'trmctl;sinks;help;deadletters;drop'= {
         }
         &'trmctl;sinks;help;help'= {
         }
@@ -925,6 +992,7 @@ set edit:completion:arg-completer[trmctl] = {|@words|
             cand flush 'Send every pending event once (for cron); exit 1 if a sink failed'
             cand enable 'Re-enable a sink (after a 410 Gone, or `sinks disable`); its events resume in order'
             cand disable 'Stop sending to a sink; its events wait, in order, until `sinks enable`'
+            cand deadletters 'Events the sinks gave up on after max_attempts'
         }
         &'trmctl;help;sinks;list'= {
         }
@@ -933,6 +1001,14 @@ set edit:completion:arg-completer[trmctl] = {|@words|
         &'trmctl;help;sinks;enable'= {
         }
         &'trmctl;help;sinks;disable'= {
+        }
+        &'trmctl;help;sinks;deadletters'= {
+            cand list 'List them with their last error'
+            cand drop 'Forget them (once dealt with), so `trmctl status` no longer counts them'
+        }
+        &'trmctl;help;sinks;deadletters;list'= {
+        }
+        &'trmctl;help;sinks;deadletters;drop'= {
         }
         &'trmctl;help;actions'= {
             cand flush 'Run every pending event through the actions once (for cron); exit 1 if an action failed'

@@ -203,6 +203,9 @@ pub enum SinksCommand {
         /// Sink name
         name: String,
     },
+    /// Events the sinks gave up on after max_attempts
+    #[command(subcommand)]
+    Deadletters(GaveUpCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -214,11 +217,12 @@ pub enum ActionsCommand {
     },
     /// Events the actions gave up on after max_attempts
     #[command(subcommand)]
-    Deadletters(ActionDeadlettersCommand),
+    Deadletters(GaveUpCommand),
 }
 
+/// The events sinks or actions gave up on after `max_attempts`.
 #[derive(Debug, Subcommand)]
-pub enum ActionDeadlettersCommand {
+pub enum GaveUpCommand {
     /// List them with their last error
     List,
     /// Forget them (once dealt with), so `trmctl status` no longer counts them

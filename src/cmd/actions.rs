@@ -9,64 +9,17 @@ use std::sync::Arc;
 use anyhow::Result;
 
 use super::Context;
-use crate::cli::{ActionDeadlettersCommand, ActionsCommand};
+use crate::cli::ActionsCommand;
 use crate::error::Exit;
-use crate::output::cell;
+use crate::store::Follower;
 
 pub fn run(ctx: &Context, command: ActionsCommand) -> Result<ExitCode> {
     match command {
         ActionsCommand::Flush { names } => flush(ctx, &names),
-        ActionsCommand::Deadletters(command) => deadletters(ctx, command),
-    }
-}
-
-fn deadletters(ctx: &Context, command: ActionDeadlettersCommand) -> Result<ExitCode> {
-    let config = ctx.config()?;
-    let mut store = ctx.store(&config)?;
-    match command {
-        ActionDeadlettersCommand::List => {
-            let rows = store.action_dead_letter_list()?;
-            if ctx.out.json {
-                ctx.out.json(&rows)?;
-            } else if rows.is_empty() {
-                ctx.out.text("No action dead letters.")?;
-            } else {
-                let table: Vec<Vec<String>> = rows
-                    .iter()
-                    .map(|d| {
-                        vec![
-                            d.action.clone(),
-                            d.event_id.clone(),
-                            d.failed_at.clone(),
-                            d.attempts.to_string(),
-                            cell(Some(d.last_error.as_str())),
-                        ]
-                    })
-                    .collect();
-                ctx.out.table(
-                    &["ACTION", "EVENT ID", "FAILED", "ATTEMPTS", "LAST ERROR"],
-                    &table,
-                )?;
-            }
-        }
-        ActionDeadlettersCommand::Drop { event_ids, all } => {
-            let which = if all {
-                None
-            } else {
-                Some(event_ids.as_slice())
-            };
-            let dropped = store.drop_action_dead_letters(which)?;
-            if ctx.out.json {
-                ctx.out.json(&serde_json::json!({ "eventIds": dropped }))?;
-            } else {
-                let n = dropped.len();
-                let s = if n == 1 { "" } else { "s" };
-                ctx.out
-                    .text(&format!("Dropped the dead letters of {n} event{s}"))?;
-            }
+        ActionsCommand::Deadletters(command) => {
+            super::deadletters::gave_up(ctx, Follower::Action, command)
         }
     }
-    Ok(ExitCode::SUCCESS)
 }
 
 fn flush(ctx: &Context, names: &[String]) -> Result<ExitCode> {

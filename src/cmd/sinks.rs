@@ -19,6 +19,9 @@ pub fn run(ctx: &Context, command: SinksCommand) -> Result<ExitCode> {
         SinksCommand::Flush { names } => flush(ctx, &names),
         SinksCommand::Enable { name } => switch(ctx, &name, true),
         SinksCommand::Disable { name } => switch(ctx, &name, false),
+        SinksCommand::Deadletters(command) => {
+            super::deadletters::gave_up(ctx, crate::store::Follower::Sink, command)
+        }
     }
 }
 

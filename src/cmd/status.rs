@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::Context;
 use crate::error::Code;
 use crate::registry::{self, Entry};
-use crate::store::ActionDeadLetterSummary;
+use crate::store::{Follower, GaveUpCount};
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -23,7 +23,7 @@ struct Report {
     /// Sinks that are disabled or have dead letters.
     sinks: Vec<crate::sinks::Entry>,
     /// Actions that gave up on events.
-    actions: Vec<ActionDeadLetterSummary>,
+    actions: Vec<GaveUpCount>,
 }
 
 pub fn run(ctx: &Context) -> Result<ExitCode> {
@@ -36,7 +36,7 @@ pub fn run(ctx: &Context) -> Result<ExitCode> {
         .filter(|s| s.needs_attention())
         .collect();
     let names: Vec<&str> = config.actions.iter().map(|a| a.name.as_str()).collect();
-    let actions = store.action_dead_letters(&names)?;
+    let actions = store.gave_up_counts(Follower::Action, &names)?;
     let total = entries.len();
     let attention: Vec<Entry> = entries
         .into_iter()

@@ -5,10 +5,8 @@
 use anyhow::{Context, Result};
 use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{OptionalExtension, params};
-use serde::Serialize;
 
 use super::{Store, StoredEvent, insert_event};
-use crate::error::Exit;
 use crate::event::Event;
 
 /// One action's stored state.
@@ -29,26 +27,6 @@ pub struct GaveUp {
     pub event_id: String,
     pub attempts: u32,
     pub error: String,
-}
-
-/// An event an action gave up on, as `actions deadletters list` shows it.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ActionDeadLetter {
-    pub action: String,
-    pub event_id: String,
-    pub attempts: u32,
-    pub last_error: String,
-    pub failed_at: String,
-}
-
-/// How many events an action gave up on, and the error of the latest.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ActionDeadLetterSummary {
-    pub name: String,
-    pub dead_letters: i64,
-    pub last_error: Option<String>,
 }
 
 /// What an action created for one event.
@@ -310,89 +288,6 @@ impl Store {
                 )?;
             }
             Ok(moved == 1)
-        })
-    }
-
-    /// The actions among `names` that gave up on events, for `status`.
-    pub fn action_dead_letters(&self, names: &[&str]) -> Result<Vec<ActionDeadLetterSummary>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT count(*), (SELECT last_error FROM action_dead_letters
-                               WHERE action = ?1 ORDER BY seq DESC LIMIT 1)
-             FROM action_dead_letters WHERE action = ?1",
-        )?;
-        let mut found = Vec::new();
-        for name in names {
-            let (dead_letters, last_error) =
-                stmt.query_row([name], |r| Ok((r.get(0)?, r.get(1)?)))?;
-            if dead_letters > 0 {
-                found.push(ActionDeadLetterSummary {
-                    name: name.to_string(),
-                    dead_letters,
-                    last_error,
-                });
-            }
-        }
-        Ok(found)
-    }
-
-    /// Every event the actions gave up on, oldest first.
-    pub fn action_dead_letter_list(&self) -> Result<Vec<ActionDeadLetter>> {
-        let mut stmt = self.conn.prepare(
-            "SELECT action, event_id, attempts, last_error, failed_at FROM action_dead_letters
-             ORDER BY failed_at, action, seq",
-        )?;
-        let rows = stmt.query_map([], |r| {
-            Ok(ActionDeadLetter {
-                action: r.get(0)?,
-                event_id: r.get(1)?,
-                attempts: r.get(2)?,
-                last_error: r.get(3)?,
-                failed_at: r.get(4)?,
-            })
-        })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
-    }
-
-    /// Forgets the dead letters of these events (of every action), or all with `None`; the
-    /// event ids forgotten. With an id that has none, nothing changes and the error names it.
-    pub fn drop_action_dead_letters(
-        &mut self,
-        event_ids: Option<&[String]>,
-    ) -> Result<Vec<String>> {
-        self.transaction(|tx| {
-            let Some(ids) = event_ids else {
-                let mut stmt = tx.prepare(
-                    "DELETE FROM action_dead_letters RETURNING event_id",
-                )?;
-                let mut dropped: Vec<String> =
-                    stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
-                dropped.sort();
-                dropped.dedup();
-                return Ok(dropped);
-            };
-            let mut dropped = Vec::new();
-            let mut missing = Vec::new();
-            for id in ids {
-                let id = id.to_ascii_lowercase();
-                if dropped.contains(&id) {
-                    continue;
-                }
-                let deleted =
-                    tx.execute("DELETE FROM action_dead_letters WHERE event_id = ?1", [&id])?;
-                if deleted > 0 {
-                    dropped.push(id);
-                } else {
-                    missing.push(id);
-                }
-            }
-            if !missing.is_empty() {
-                return Err(Exit::usage(format!(
-                    "no action dead letters for: {} (nothing changed; `trmctl actions deadletters list` shows them)",
-                    missing.join(", ")
-                ))
-                .into());
-            }
-            Ok(dropped)
         })
     }
 

@@ -9,6 +9,7 @@ mod accounts;
 mod actions;
 mod deliveries;
 mod events;
+mod gave_up;
 mod outbox;
 mod polls;
 mod registry;
@@ -22,15 +23,14 @@ use rusqlite::{Connection, OpenFlags};
 use rusqlite_migration::{M, Migrations};
 
 pub use accounts::{AccountRow, mark_reauth};
-pub use actions::{
-    ActionDeadLetter, ActionDeadLetterSummary, ActionRecord, ActionState, ActionVersion, GaveUp,
-};
+pub use actions::{ActionRecord, ActionState, ActionVersion, GaveUp};
 pub use deliveries::{
     DeadLetter, Delivery, Enqueued, NewDelivery, due_attempts, enqueue, fail as fail_delivery,
     finish as finish_delivery,
 };
 pub use events::{EventFilter, StoredEvent, insert_event, record_event};
-pub use outbox::{Retry, SinkDeadLetter, SinkFilter, SinkState, events_stored};
+pub use gave_up::{Follower, GaveUpCount, GaveUpOn};
+pub use outbox::{Retry, SinkFilter, SinkState, events_stored};
 pub use polls::PollOutcome;
 pub use registry::{IntegrationRow, StatusCounts};
 

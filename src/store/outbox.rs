@@ -78,16 +78,6 @@ pub struct SinkState {
     pub disabled_reason: Option<String>,
 }
 
-/// An event a sink gave up on.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SinkDeadLetter {
-    pub seq: i64,
-    pub event_id: String,
-    pub attempts: u32,
-    pub last_error: String,
-    pub failed_at: String,
-}
-
 /// A failed attempt, to be tried again.
 #[derive(Debug, Clone, Copy)]
 pub struct Retry<'a> {
@@ -299,24 +289,6 @@ impl Store {
         Ok(())
     }
 
-    /// A sink's dead letters, oldest first.
-    pub fn sink_dead_letters(&self, name: &str) -> Result<Vec<SinkDeadLetter>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT seq, event_id, attempts, last_error, failed_at FROM sink_dead_letters
-             WHERE sink = ?1 ORDER BY seq",
-        )?;
-        let rows = stmt.query_map([name], |r| {
-            Ok(SinkDeadLetter {
-                seq: r.get(0)?,
-                event_id: r.get(1)?,
-                attempts: r.get(2)?,
-                last_error: r.get(3)?,
-                failed_at: r.get(4)?,
-            })
-        })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
-    }
-
     /// How many dead letters a sink has.
     pub fn sink_dead_letter_count(&self, name: &str) -> Result<i64> {
         Ok(self.conn.query_row(
@@ -434,7 +406,7 @@ mod tests {
         assert!(!store.sink_dead_letter("s", 0, &event, 2, "again").unwrap());
         let s = state(&store);
         assert_eq!((s.last_seq, s.attempts, s.next_attempt_at), (1, 0, None));
-        let dead = store.sink_dead_letters("s").unwrap();
+        let dead = store.gave_up_on(crate::store::Follower::Sink).unwrap();
         assert_eq!(dead.len(), 1);
         assert_eq!(dead[0].event_id, event.event.event_id.to_string());
         assert_eq!(store.sink_dead_letter_count("s").unwrap(), 1);

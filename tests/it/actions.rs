@@ -1023,7 +1023,7 @@ async fn an_action_that_gives_up_leaves_a_dead_letter_that_status_shows_until_dr
 
     // Listed with the event; dropped once dealt with (an unknown id changes nothing).
     let listed = sandbox.json(&["actions", "deadletters", "list", "--json"]);
-    assert_eq!(listed[0]["action"], "notify");
+    assert_eq!(listed[0]["name"], "notify");
     assert_eq!(listed[0]["eventId"], tension.to_string());
     sandbox
         .cmd()

@@ -560,13 +560,25 @@ async fn a_failing_command_is_retried_then_dead_lettered_and_the_sink_moves_on()
     assert_eq!(listed[0]["deadLetters"], 2);
     assert_eq!(listed[0]["pending"], 0);
     assert_eq!(listed[0]["lastSeq"], 2);
-    let dead = sandbox.store().sink_dead_letters("broken").unwrap();
-    let dead: Vec<String> = dead.into_iter().map(|d| d.event_id).collect();
+    let dead = sandbox.json(&["sinks", "deadletters", "list", "--json"]);
+    let dead: Vec<String> = dead
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            assert_eq!(d["name"], "broken");
+            d["eventId"].as_str().unwrap().to_string()
+        })
+        .collect();
     assert_eq!(dead, ids(&events));
     let status = status_json(&sandbox).await;
     assert_eq!(status["ok"], false);
     assert_eq!(status["sinks"][0]["deadLetters"], 2);
     assert_eq!(flush(&sandbox, &[]).await.0, 0, "nothing left to send");
+    // Dealt with: forgotten, and status is ok again.
+    let dropped = sandbox.json(&["sinks", "deadletters", "drop", "--all", "--json"]);
+    assert_eq!(dropped["eventIds"].as_array().unwrap().len(), 2);
+    assert_eq!(status_json(&sandbox).await["ok"], true);
 }
 
 #[tokio::test(flavor = "multi_thread")]
