@@ -4,6 +4,7 @@
 use std::process::ExitCode;
 
 use anyhow::Result;
+use serde::Serialize;
 
 use super::Context;
 use crate::cli::{DeadlettersCommand, GaveUpCommand};
@@ -15,61 +16,33 @@ pub fn run(ctx: &Context, command: DeadlettersCommand) -> Result<ExitCode> {
     let mut store = ctx.store(&config)?;
     match command {
         DeadlettersCommand::List => {
-            let rows = store.dead_letters()?;
-            if ctx.out.json {
-                ctx.out.json(&rows)?;
-            } else if rows.is_empty() {
-                ctx.out.text("No dead letters.")?;
-            } else {
-                let table: Vec<Vec<String>> = rows
-                    .iter()
-                    .map(|d| {
-                        vec![
-                            d.delivery_id.clone(),
-                            d.integration.clone(),
-                            d.received_at.clone(),
-                            d.attempts.to_string(),
-                            cell(d.last_error.as_deref()),
-                        ]
-                    })
-                    .collect();
-                ctx.out.table(
-                    &[
-                        "DELIVERY ID",
-                        "INTEGRATION",
-                        "RECEIVED",
-                        "ATTEMPTS",
-                        "LAST ERROR",
-                    ],
-                    &table,
-                )?;
-            }
-            Ok(ExitCode::SUCCESS)
+            let header = [
+                "DELIVERY ID",
+                "INTEGRATION",
+                "RECEIVED",
+                "ATTEMPTS",
+                "LAST ERROR",
+            ];
+            list(ctx, &store.dead_letters()?, &header, |d| {
+                vec![
+                    d.delivery_id.clone(),
+                    d.integration.clone(),
+                    d.received_at.clone(),
+                    d.attempts.to_string(),
+                    cell(d.last_error.as_deref()),
+                ]
+            })
         }
         DeadlettersCommand::Retry { ids, all } => {
             let which = if all { None } else { Some(ids.as_slice()) };
             let done = store.retry_dead(which, chrono::Utc::now())?;
-            report(ctx, "Requeued", &done)
+            changed(ctx, "deliveryIds", &done, "Requeued {n} dead letter{s}")
         }
         DeadlettersCommand::Drop { ids } => {
             let done = store.drop_dead(&ids)?;
-            report(ctx, "Dropped", &done)
+            changed(ctx, "deliveryIds", &done, "Dropped {n} dead letter{s}")
         }
     }
-}
-
-/// Prints what changed.
-fn report(ctx: &Context, verb: &str, done: &[String]) -> Result<ExitCode> {
-    if ctx.out.json {
-        ctx.out.json(&serde_json::json!({ "deliveryIds": done }))?;
-    } else {
-        ctx.out.text(&format!(
-            "{verb} {} dead letter{}",
-            done.len(),
-            if done.len() == 1 { "" } else { "s" }
-        ))?;
-    }
-    Ok(ExitCode::SUCCESS)
 }
 
 /// `trmctl sinks|actions deadletters`: list, or forget once dealt with.
@@ -78,32 +51,20 @@ pub fn gave_up(ctx: &Context, follower: Follower, command: GaveUpCommand) -> Res
     let mut store = ctx.store(&config)?;
     match command {
         GaveUpCommand::List => {
-            let rows = store.gave_up_on(follower)?;
-            if ctx.out.json {
-                ctx.out.json(&rows)?;
-            } else if rows.is_empty() {
-                ctx.out.text("No dead letters.")?;
-            } else {
-                let table: Vec<Vec<String>> = rows
-                    .iter()
-                    .map(|d| {
-                        vec![
-                            d.name.clone(),
-                            d.event_id.clone(),
-                            d.failed_at.clone(),
-                            d.attempts.to_string(),
-                            cell(Some(d.last_error.as_str())),
-                        ]
-                    })
-                    .collect();
-                let who = match follower {
-                    Follower::Sink => "SINK",
-                    Follower::Action => "ACTION",
-                };
-                let header = [who, "EVENT ID", "FAILED", "ATTEMPTS", "LAST ERROR"];
-                ctx.out.table(&header, &table)?;
-            }
-            Ok(ExitCode::SUCCESS)
+            let who = match follower {
+                Follower::Sink => "SINK",
+                Follower::Action => "ACTION",
+            };
+            let header = [who, "EVENT ID", "FAILED", "ATTEMPTS", "LAST ERROR"];
+            list(ctx, &store.gave_up_on(follower)?, &header, |d| {
+                vec![
+                    d.name.clone(),
+                    d.event_id.clone(),
+                    d.failed_at.clone(),
+                    d.attempts.to_string(),
+                    cell(Some(d.last_error.as_str())),
+                ]
+            })
         }
         GaveUpCommand::Drop { event_ids, all } => {
             let which = if all {
@@ -112,15 +73,40 @@ pub fn gave_up(ctx: &Context, follower: Follower, command: GaveUpCommand) -> Res
                 Some(event_ids.as_slice())
             };
             let dropped = store.forget_gave_up(follower, which)?;
-            if ctx.out.json {
-                ctx.out.json(&serde_json::json!({ "eventIds": dropped }))?;
-            } else {
-                let n = dropped.len();
-                let s = if n == 1 { "" } else { "s" };
-                ctx.out
-                    .text(&format!("Dropped the dead letters of {n} event{s}"))?;
-            }
-            Ok(ExitCode::SUCCESS)
+            let text = "Dropped the dead letters of {n} event{s}";
+            changed(ctx, "eventIds", &dropped, text)
         }
     }
+}
+
+/// The rows as JSON, or a table, or a line saying there are none.
+fn list<T: Serialize>(
+    ctx: &Context,
+    rows: &[T],
+    header: &[&str],
+    cells: impl Fn(&T) -> Vec<String>,
+) -> Result<ExitCode> {
+    if ctx.out.json {
+        ctx.out.json(&rows)?;
+    } else if rows.is_empty() {
+        ctx.out.text("No dead letters.")?;
+    } else {
+        let table: Vec<Vec<String>> = rows.iter().map(cells).collect();
+        ctx.out.table(header, &table)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// What changed: `{key: ids}` as JSON, else `text` with `{n}` the count and `{s}` its plural.
+fn changed(ctx: &Context, key: &str, ids: &[String], text: &str) -> Result<ExitCode> {
+    if ctx.out.json {
+        ctx.out.json(&serde_json::json!({ key: ids }))?;
+    } else {
+        let plural = if ids.len() == 1 { "" } else { "s" };
+        let line = text
+            .replace("{n}", &ids.len().to_string())
+            .replace("{s}", plural);
+        ctx.out.text(&line)?;
+    }
+    Ok(ExitCode::SUCCESS)
 }
