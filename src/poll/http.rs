@@ -19,7 +19,6 @@ use reqwest::StatusCode;
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue, RETRY_AFTER};
 use serde_json::Value;
 
-use super::watch::WATCH_UNITS;
 use crate::auth::tokens;
 use crate::config::{Config, PollConfig};
 use crate::error::{Code, Exit};
@@ -57,6 +56,9 @@ pub enum Cost {
     DriveQueries(u32),
     CalendarQueries(u32),
 }
+
+/// Quota units of Gmail's `users.watch`, its dearest request.
+pub const WATCH_UNITS: u32 = 100;
 
 /// An answer: the status, headers and JSON body (`None` for an empty body, such as a 304).
 pub struct Reply {

@@ -9,15 +9,13 @@ use chrono::Utc;
 use serde_json::json;
 
 use super::Poller;
-use super::http::Cost;
+use super::http::{Cost, WATCH_UNITS};
 use crate::config::Kind;
 
 /// Renew a watch when it has less than this left.
 const RENEW_BEFORE: chrono::Duration = chrono::Duration::days(1);
 /// Where Gmail's API lives unless the account's gmail integration says otherwise.
 const GMAIL: &str = "https://gmail.googleapis.com";
-/// Quota units of `users.watch`, Gmail's dearest request.
-pub const WATCH_UNITS: u32 = 100;
 
 /// Renews every watch that lapses within a day. Returns the integrations renewed.
 pub async fn renew_due(poller: &Poller) -> Result<Vec<String>> {
