@@ -1,7 +1,8 @@
 //! The `command` sink: runs a local program for each event, for scripts and notifications.
 //!
 //! The program runs without a shell (the config names it and its arguments), with the event
-//! JSON on stdin and `TRMCTL_EVENT_ID` / `TRMCTL_EVENT_TYPE` in its environment. Exit status 0
+//! JSON on stdin and `TRMCTL_EVENT_ID` / `TRMCTL_EVENT_TYPE` in its environment, which is
+//! trmctl's without the variables the config reads secrets from (`env:` references). Exit status 0
 //! is delivered; a non-zero exit, a signal, or running past the sink's `timeout` (the child is
 //! killed) is a failed attempt, with the tail of its stderr as the error. Its stdout is
 //! discarded: trmctl's own stdout carries data (`sinks flush --json`).
@@ -49,7 +50,11 @@ impl CommandSink {
             Ok(body) => body,
             Err(e) => return Outcome::Failed(format!("the event does not serialize: {e}")),
         };
-        let mut child = match Command::new(&self.program)
+        let mut command = Command::new(&self.program);
+        for name in crate::secrets::env_secret_names() {
+            command.env_remove(name);
+        }
+        let mut child = match command
             .args(&self.args)
             .env("TRMCTL_EVENT_ID", event.event_id.to_string())
             .env("TRMCTL_EVENT_TYPE", event.event_type.as_str())

@@ -169,7 +169,10 @@ fn command_sink(name: &str, argv: &[&str], extra: &str) -> String {
 /// Runs `trmctl` off the async threads (the receiver runs on them).
 async fn trmctl(sandbox: &Sandbox, args: &[&str]) -> Output {
     let mut cmd = sandbox.std_cmd();
-    cmd.env("SINK_SECRET", SECRET).args(args);
+    cmd.env("SINK_SECRET", SECRET)
+        .env("GITHUB_SECRET", "gh-secret-for-the-webhooks")
+        .env("PLAIN_VAR", "plain")
+        .args(args);
     tokio::task::spawn_blocking(move || cmd.output().unwrap())
         .await
         .unwrap()
@@ -461,8 +464,11 @@ async fn a_command_sink_gets_the_event_json_on_stdin() {
     let sandbox = Sandbox::new();
     let out = sandbox.dir.path().join("out");
     std::fs::create_dir_all(&out).unwrap();
+    // It also writes what it sees of two variables: one the config reads a secret from
+    // (`env:GITHUB_SECRET`), one it does not.
     let script = format!(
-        "cat > '{0}'/\"$TRMCTL_EVENT_ID\".json && echo \"$TRMCTL_EVENT_TYPE\" >> '{0}'/types",
+        "cat > '{0}'/\"$TRMCTL_EVENT_ID\".json && echo \"$TRMCTL_EVENT_TYPE\" >> '{0}'/types \
+         && echo \"[${{GITHUB_SECRET:-}}][${{PLAIN_VAR:-}}]\" > '{0}'/env",
         out.display()
     );
     sandbox.write_config(&format!(
@@ -483,6 +489,8 @@ async fn a_command_sink_gets_the_event_json_on_stdin() {
     }
     let types = std::fs::read_to_string(out.join("types")).unwrap();
     assert_eq!(types, "emailReceived\ngithubEventReceived\n");
+    let env = std::fs::read_to_string(out.join("env")).unwrap();
+    assert_eq!(env, "[][plain]\n", "the secret's variable is not passed on");
 }
 
 #[tokio::test(flavor = "multi_thread")]
