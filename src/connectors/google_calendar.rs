@@ -145,17 +145,18 @@ fn item_event(
         .filter(|id| !id.is_empty())
         .ok_or_else(|| SchemaError(format!("field `items[{index}].id` is missing")))?;
     let status = text("status");
-    // A cancelled event in an incremental sync may carry nothing but its id and status.
-    let version = text("updated").unwrap_or(if status == Some("cancelled") {
-        "cancelled"
-    } else {
-        ""
-    });
-    if version.is_empty() {
-        return Err(SchemaError(format!(
-            "field `items[{index}].updated` is missing"
-        )));
-    }
+    // A cancelled event in an incremental sync may carry nothing but its id, status and etag;
+    // the etag tells one cancellation from the next (cancelled, restored, cancelled again).
+    let version = match (text("updated"), status, text("etag")) {
+        (Some(updated), _, _) => updated.to_string(),
+        (None, Some("cancelled"), Some(etag)) => format!("cancelled:{}", etag.trim_matches('"')),
+        (None, Some("cancelled"), None) => "cancelled".to_string(),
+        _ => {
+            return Err(SchemaError(format!(
+                "field `items[{index}].updated` is missing"
+            )));
+        }
+    };
     let mut event = Event::new(
         EventType::CalendarEventChanged,
         integration,
@@ -199,12 +200,13 @@ mod tests {
                  "updated": "2026-11-24T10:00:00.123Z", "htmlLink": "https://x/e1",
                  "start": {"dateTime": "2026-11-25T09:00:00Z"}, "end": {"dateTime": "2026-11-25T09:15:00Z"},
                  "organizer": {"email": "a@x.com"}, "attendees": [{"email": "a@x.com"}, {"email": "b@x.com"}]},
-                {"id": "e2", "status": "cancelled"}
+                {"id": "e2", "status": "cancelled"},
+                {"kind": "calendar#event", "etag": "\"3181161784712000\"", "id": "e3", "status": "cancelled"}
             ]
         });
         let (events, items, next) =
             parse_page("cal", "primary", &Cursor::default(), &body).unwrap();
-        assert_eq!(items, 2);
+        assert_eq!(items, 3);
         assert_eq!(
             next,
             Cursor {
@@ -219,6 +221,11 @@ mod tests {
         assert_eq!(events[0].data["attendeesCount"], 2);
         assert_eq!(events[1].dedupe_key, "calendar:primary:e2:cancelled");
         assert_eq!(events[1].subject.as_deref(), Some("Cancelled: (no title)"));
+        // With its etag, a later cancellation of the same event has a key of its own.
+        assert_eq!(
+            events[2].dedupe_key,
+            "calendar:primary:e3:cancelled:3181161784712000"
+        );
     }
 
     #[test]
