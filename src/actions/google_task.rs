@@ -1,7 +1,7 @@
-//! `google-task`: creates a Google Task whose notes end with the marker
-//! `trmctl-event:{eventId} trmctl-action:{action}`. Before creating, the task list is searched for the marker, so a
-//! task created just before a crash (or whose answer was lost) is found and recorded instead
-//! of created again.
+//! `google-task`: creates a Google Task whose notes end with the marker line
+//! `trmctl-event:{eventId} trmctl-action:{action}`. Before creating, the task list is searched
+//! for the marker, so a task created just before a crash (or whose answer was lost) is found
+//! and recorded instead of created again.
 //!
 //! Updates: a task follows its source item (the causing event's integration and `externalId`).
 //! A later version of the same email, row or record (a `sheetRowUpdated` after the

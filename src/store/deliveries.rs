@@ -239,7 +239,8 @@ impl Store {
         change: impl Fn(&Connection, &str) -> Result<bool>,
     ) -> Result<Vec<String>> {
         self.transaction(|tx| {
-            // Read in this transaction, `--all` cannot race a `drop`. Delivery ids are lower-case UUIDs; one pasted in capitals, or twice, is one id.
+            // Read in this transaction, `--all` cannot race a `drop`. Delivery ids are
+            // lower-case UUIDs: one pasted in capitals, or twice, is one id.
             let mut ids: Vec<String> = match ids {
                 Some(ids) => ids.iter().map(|id| id.to_ascii_lowercase()).collect(),
                 None => all_dead(tx)?,
