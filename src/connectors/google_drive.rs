@@ -15,6 +15,11 @@
 //! `folder_id`, only files whose `parents` hold that folder count (direct children: Drive has
 //! no cheap recursive filter), and bare removals are skipped, since nothing tells which folder
 //! a vanished file was in.
+//!
+//! Keys: an update is keyed by the file's `modifiedTime` (Drive also logs changes that are no
+//! change of ours, such as someone viewing the file), a trashing or removal by the change's
+//! time. A file restored from the trash (or shared again) may keep its `modifiedTime`: when the
+//! file's latest event says it was gone, the change is keyed `…:restored:{change time}`.
 
 use anyhow::{Result, anyhow, bail};
 use chrono::{DateTime, Utc};
@@ -118,7 +123,8 @@ pub async fn poll(ctx: &mut Context<'_>) -> Result<()> {
                 window_start: Some(server_time(&reply)),
             },
         };
-        ctx.commit(page.events, &serde_json::to_value(&next)?, page.items)?;
+        let events = key_restores(ctx.store, ctx.name, page.events)?;
+        ctx.commit(events, &serde_json::to_value(&next)?, page.items)?;
         cursor = next;
         if !more {
             return Ok(());
@@ -186,7 +192,8 @@ enum Next {
 }
 
 struct Page {
-    events: Vec<Event>,
+    /// Each event with the time of its change.
+    events: Vec<(Event, String)>,
     items: u64,
     next: Next,
 }
@@ -213,7 +220,8 @@ fn parse_page(
     let mut events = Vec::new();
     for (index, change) in changes.iter().enumerate() {
         if let Some(event) = change_event(integration, folder, window, index, change)? {
-            events.push(event);
+            let time = change.get("time").and_then(Value::as_str).unwrap_or("");
+            events.push((event, time.to_string()));
         }
     }
     Ok(Page {
@@ -221,6 +229,36 @@ fn parse_page(
         items: changes.len() as u64,
         next,
     })
+}
+
+/// Gives a file that comes back (its latest event, stored or earlier on this page, says it
+/// was trashed or removed) the key of its restoring change (see the module comment).
+fn key_restores(
+    store: &crate::store::Store,
+    integration: &str,
+    changes: Vec<(Event, String)>,
+) -> Result<Vec<Event>> {
+    let mut gone_on_page = std::collections::HashMap::new();
+    let mut events = Vec::with_capacity(changes.len());
+    for (mut event, time) in changes {
+        let file = event.external_id.clone().unwrap_or_default();
+        let prefix = format!("drive:{file}:");
+        let gone_now = event.data["removed"] == true;
+        let was_gone = match gone_on_page.get(&file) {
+            Some(&gone) => gone,
+            None => store
+                .item_dedupe_keys(integration, &file, &prefix)?
+                .first()
+                .and_then(|key| key.strip_prefix(&prefix))
+                .is_some_and(|rest| rest.starts_with("trashed:") || rest.starts_with("removed:")),
+        };
+        if was_gone && !gone_now {
+            event.dedupe_key = format!("{prefix}restored:{time}");
+        }
+        gone_on_page.insert(file, gone_now);
+        events.push(event);
+    }
+    Ok(events)
 }
 
 /// The event of one change, or `None` for one that does not concern a file of ours.

@@ -768,6 +768,55 @@ async fn a_row_whose_key_extends_another_rows_key_stays_its_own_row() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_drive_file_restored_from_the_trash_is_a_change_even_with_its_old_modified_time() {
+    let env = Env::start(&["docs"]).await;
+    env.poll_ok("docs").await; // the start page token
+    let change = |trashed: bool, time: &str| {
+        json!({"kind": "drive#change", "changeType": "file", "fileId": "f1", "removed": false,
+               "time": time, "file": {
+                   "kind": "drive#file", "id": "f1", "name": "Plan.docx",
+                   "mimeType": "application/vnd.google-apps.document",
+                   "createdTime": "2025-01-01T00:00:00.000Z",
+                   "modifiedTime": "2025-06-01T00:00:00.000Z",
+                   "parents": ["folder-1"], "trashed": trashed }})
+    };
+    // Edited, trashed, restored, viewed (a change Drive logs that changes nothing of ours), then
+    // trashed and restored again: the modified time never moves.
+    for (n, (trashed, time)) in [
+        (false, "2026-11-24T10:00:00.000Z"),
+        (true, "2026-11-24T10:01:00.000Z"),
+        (false, "2026-11-24T10:02:00.000Z"),
+        (false, "2026-11-24T10:03:00.000Z"),
+        (true, "2026-11-24T10:04:00.000Z"),
+        (false, "2026-11-24T10:05:00.000Z"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        env.google().changes.push(change(trashed, time));
+        // Each one on its own poll but the last two, which share a page.
+        if n != 4 {
+            env.poll_ok("docs").await;
+        }
+    }
+    let keys: Vec<String> = env
+        .events("docs")
+        .into_iter()
+        .map(|e| e.dedupe_key)
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "drive:f1:2025-06-01T00:00:00.000Z",
+            "drive:f1:trashed:2026-11-24T10:01:00.000Z",
+            "drive:f1:restored:2026-11-24T10:02:00.000Z",
+            "drive:f1:trashed:2026-11-24T10:04:00.000Z",
+            "drive:f1:restored:2026-11-24T10:05:00.000Z",
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn drive_changes_follow_page_tokens_in_one_folder() {
     let env = Env::start(&["docs"]).await;
     let old = Utc::now() - chrono::Duration::days(400);
