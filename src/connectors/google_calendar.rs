@@ -87,6 +87,7 @@ pub async fn poll(ctx: &mut Context<'_>) -> Result<()> {
             .json
             .ok_or_else(|| anyhow!("GET /calendar/v3/…/events answered an empty body"))?;
         let (events, items, next) = parse_page(ctx.name, &calendar, &cursor, &body)?;
+        let events = without_repeated_cancellations(ctx.store, ctx.name, &calendar, events)?;
         let more = next.page_token.is_some();
         if next != cursor || !events.is_empty() {
             ctx.commit(events, &serde_json::to_value(&next)?, items)?;
@@ -98,6 +99,38 @@ pub async fn poll(ctx: &mut Context<'_>) -> Result<()> {
             return Ok(());
         }
     }
+}
+
+/// Drops a cancellation of an event whose latest event (stored, or earlier on the page) is a
+/// cancellation already: a full re-sync lists cancelled events again, and a cancellation
+/// stored before cancellations carried their etag has another key. A cancellation after a
+/// restore is a change: the restore's event came in between.
+fn without_repeated_cancellations(
+    store: &crate::store::Store,
+    integration: &str,
+    calendar: &str,
+    events: Vec<Event>,
+) -> Result<Vec<Event>> {
+    let mut cancelled_on_page = std::collections::HashMap::new();
+    let mut kept = Vec::with_capacity(events.len());
+    for event in events {
+        let id = event.external_id.clone().unwrap_or_default();
+        let prefix = format!("calendar:{calendar}:{id}:");
+        let cancels = event.data["status"] == "cancelled";
+        let was_cancelled = match cancelled_on_page.get(&id) {
+            Some(&cancelled) => cancelled,
+            None => store
+                .item_dedupe_keys(integration, &id, &prefix)?
+                .first()
+                .and_then(|key| key.strip_prefix(&prefix))
+                .is_some_and(|rest| rest.starts_with("cancelled")),
+        };
+        cancelled_on_page.insert(id, cancels);
+        if !(cancels && was_cancelled) {
+            kept.push(event);
+        }
+    }
+    Ok(kept)
 }
 
 /// The events of one page and the cursor after it.

@@ -124,9 +124,11 @@ impl Google {
         self.calendar_seq += 1;
         let updated = DateTime::parse_from_rfc3339("2026-11-24T10:00:00Z").unwrap()
             + chrono::Duration::seconds(self.calendar_seq as i64);
+        // A deleted event is sent as little more than its id (Events resource: `etag`, `id`,
+        // `status`); the etag changes with each change.
         let event = if status == "cancelled" {
-            json!({ "kind": "calendar#event", "id": id, "status": "cancelled",
-                    "updated": stamp(updated.with_timezone(&Utc)) })
+            json!({ "kind": "calendar#event", "etag": format!("\"{}\"", self.calendar_seq),
+                    "id": id, "status": "cancelled" })
         } else {
             json!({
                 "kind": "calendar#event", "id": id, "status": status, "summary": summary,
@@ -990,6 +992,34 @@ async fn drive_changes_follow_page_tokens_in_one_folder() {
             .iter()
             .all(|e| !e.external_id.as_deref().unwrap().starts_with("lost"))
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_calendar_event_cancelled_restored_and_cancelled_again_is_three_changes() {
+    let env = Env::start(&["team"]).await;
+    for (n, status) in ["confirmed", "cancelled", "confirmed", "cancelled"]
+        .into_iter()
+        .enumerate()
+    {
+        env.google().calendar_event("e1", "Standup", status);
+        env.poll_ok("team").await;
+        assert_eq!(env.events("team").len(), n + 1, "after {status}");
+    }
+    let keys: Vec<String> = env
+        .events("team")
+        .into_iter()
+        .map(|e| e.dedupe_key)
+        .collect();
+    assert!(keys[1].contains(":cancelled:") && keys[3].contains(":cancelled:"));
+    assert_ne!(keys[1], keys[3]);
+    // The sync token expires: the full re-sync lists the cancelled event again, no new event.
+    {
+        let mut g = env.google();
+        g.calendar_valid_from = g.calendar_seq + 1;
+    }
+    let report = env.poll_ok("team").await;
+    assert_eq!(report["eventsCreated"], 0, "{report}");
+    assert_eq!(env.events("team").len(), 4);
 }
 
 #[tokio::test(flavor = "multi_thread")]
