@@ -228,7 +228,7 @@ pub enum GaveUpCommand {
     /// Forget them (once dealt with), so `trmctl status` no longer counts them
     #[command(group = clap::ArgGroup::new("which").required(true))]
     Drop {
-        /// Event ids
+        /// Event ids (what every sink, or every action, gave up on for them)
         #[arg(group = "which")]
         event_ids: Vec<String>,
         /// Every one

@@ -51,11 +51,13 @@ pub fn gave_up(ctx: &Context, follower: Follower, command: GaveUpCommand) -> Res
     let mut store = ctx.store(&config)?;
     match command {
         GaveUpCommand::List => {
-            let who = match follower {
-                Follower::Sink => "SINK",
-                Follower::Action => "ACTION",
-            };
-            let header = [who, "EVENT ID", "FAILED", "ATTEMPTS", "LAST ERROR"];
+            let header = [
+                follower.header(),
+                "EVENT ID",
+                "FAILED",
+                "ATTEMPTS",
+                "LAST ERROR",
+            ];
             list(ctx, &store.gave_up_on(follower)?, &header, |d| {
                 vec![
                     d.name.clone(),

@@ -1,6 +1,6 @@
-//! `trmctl sinks list|flush|enable|disable`: where events go next. `flush` is for cron setups
-//! without `trmctl serve`: silent on success, a line per failing sink on stderr, a report per
-//! sink with `--json`, exit 1 when a sink failed.
+//! `trmctl sinks list|flush|enable|disable|deadletters`: where events go next. `flush` is for
+//! cron setups without `trmctl serve`: silent on success, a line per failing sink on stderr, a
+//! report per sink with `--json`, exit 1 when a sink failed.
 
 use std::process::ExitCode;
 

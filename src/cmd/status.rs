@@ -128,7 +128,7 @@ fn sink_lines(ctx: &Context, s: &crate::sinks::Entry) -> Vec<String> {
     }
     if s.dead_letters > 0 {
         lines.push(format!(
-            "sink {} gave up on {} event{} (dead letters)",
+            "sink {} gave up on {} event{} (`trmctl sinks deadletters list`)",
             s.name,
             s.dead_letters,
             if s.dead_letters == 1 { "" } else { "s" }

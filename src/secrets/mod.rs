@@ -106,8 +106,8 @@ impl SecretRef {
     }
 
     /// Reads the secret. `owner` and `key` name it in errors and give the keyring entry
-    /// `<owner>/<key>`. An empty value is an error too: no secret is empty, and an empty HMAC key would let
-    /// anyone sign (an `Environment=SECRET=` line in a unit file is enough to make one).
+    /// `<owner>/<key>`. An empty value is an error too: no secret is empty, and an empty HMAC
+    /// key would let anyone sign (an `Environment=SECRET=` line in a unit file makes one).
     pub fn resolve(&self, owner: &str, key: &str) -> Result<String> {
         let value = self.read(owner, key)?;
         if value.is_empty() {

@@ -2,7 +2,8 @@
 //!
 //! The program runs without a shell (the config names it and its arguments), with the event
 //! JSON on stdin and `TRMCTL_EVENT_ID` / `TRMCTL_EVENT_TYPE` in its environment, which is
-//! trmctl's without the variables the config reads secrets from (`env:` references). Exit status 0
+//! trmctl's without the variables the config reads secrets from (`env:` references) and
+//! without `CREDENTIALS_DIRECTORY`. Exit status 0
 //! is delivered; a non-zero exit, a signal, or running past the sink's `timeout` (the child is
 //! killed) is a failed attempt, with the tail of its stderr as the error. Its stdout is
 //! discarded: trmctl's own stdout carries data (`sinks flush --json`).
@@ -51,6 +52,8 @@ impl CommandSink {
             Err(e) => return Outcome::Failed(format!("the event does not serialize: {e}")),
         };
         let mut command = Command::new(&self.program);
+        // Nor systemd's credentials directory, where `credential:` secrets are read.
+        command.env_remove("CREDENTIALS_DIRECTORY");
         for name in crate::secrets::env_secret_names() {
             command.env_remove(name);
         }

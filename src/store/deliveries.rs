@@ -271,7 +271,9 @@ impl Store {
 
 /// The ids of every dead letter, read in the caller's transaction (`retry --all`).
 fn all_dead(conn: &Connection) -> Result<Vec<String>> {
-    let mut stmt = conn.prepare("SELECT delivery_id FROM deliveries WHERE state = 'dead'")?;
+    let mut stmt = conn.prepare(
+        "SELECT delivery_id FROM deliveries WHERE state = 'dead' ORDER BY received_at, rowid",
+    )?;
     let ids = stmt.query_map([], |r| r.get(0))?;
     Ok(ids.collect::<rusqlite::Result<_>>()?)
 }

@@ -32,6 +32,14 @@ impl Follower {
             Follower::Action => "actions",
         }
     }
+
+    /// `SINK` or `ACTION`, a table's column header.
+    pub fn header(self) -> &'static str {
+        match self {
+            Follower::Sink => "SINK",
+            Follower::Action => "ACTION",
+        }
+    }
 }
 
 /// One event a sink or action gave up on.
@@ -121,15 +129,12 @@ impl Store {
             };
             let mut forgotten = Vec::new();
             let mut missing = Vec::new();
+            let mut delete = tx.prepare(&format!("DELETE FROM {table} WHERE event_id = ?1"))?;
             for id in ids.iter().map(|id| id.to_ascii_lowercase()) {
-                if forgotten.contains(&id) {
+                if forgotten.contains(&id) || missing.contains(&id) {
                     continue;
                 }
-                let deleted = tx.execute(
-                    &format!("DELETE FROM {table} WHERE event_id = ?1"),
-                    params![id],
-                )?;
-                if deleted > 0 {
+                if delete.execute(params![id])? > 0 {
                     forgotten.push(id);
                 } else {
                     missing.push(id);

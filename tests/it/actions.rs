@@ -1033,9 +1033,11 @@ async fn an_action_that_gives_up_leaves_a_dead_letter_that_status_shows_until_dr
             "drop",
             &tension.to_string(),
             "typo",
+            "typo",
         ])
         .assert()
-        .code(2);
+        .code(2)
+        .stderr(predicates::str::contains("no dead letters for: typo ("));
     assert_eq!(
         sandbox.json(&["actions", "deadletters", "list", "--json"]),
         listed

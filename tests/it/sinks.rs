@@ -171,6 +171,7 @@ async fn trmctl(sandbox: &Sandbox, args: &[&str]) -> Output {
     let mut cmd = sandbox.std_cmd();
     cmd.env("SINK_SECRET", SECRET)
         .env("GITHUB_SECRET", "gh-secret-for-the-webhooks")
+        .env("CREDENTIALS_DIRECTORY", "/run/credentials/trmctl.service")
         .env("PLAIN_VAR", "plain")
         .args(args);
     tokio::task::spawn_blocking(move || cmd.output().unwrap())
@@ -468,7 +469,7 @@ async fn a_command_sink_gets_the_event_json_on_stdin() {
     // (`env:GITHUB_SECRET`), one it does not.
     let script = format!(
         "cat > '{0}'/\"$TRMCTL_EVENT_ID\".json && echo \"$TRMCTL_EVENT_TYPE\" >> '{0}'/types \
-         && echo \"[${{GITHUB_SECRET:-}}][${{PLAIN_VAR:-}}]\" > '{0}'/env",
+         && echo \"[${{GITHUB_SECRET:-}}][${{CREDENTIALS_DIRECTORY:-}}][${{PLAIN_VAR:-}}]\" > '{0}'/env",
         out.display()
     );
     sandbox.write_config(&format!(
@@ -490,7 +491,10 @@ async fn a_command_sink_gets_the_event_json_on_stdin() {
     let types = std::fs::read_to_string(out.join("types")).unwrap();
     assert_eq!(types, "emailReceived\ngithubEventReceived\n");
     let env = std::fs::read_to_string(out.join("env")).unwrap();
-    assert_eq!(env, "[][plain]\n", "the secret's variable is not passed on");
+    assert_eq!(
+        env, "[][][plain]\n",
+        "the secrets' variables are not passed on"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
