@@ -111,24 +111,19 @@ fn without_repeated_cancellations(
     calendar: &str,
     events: Vec<Event>,
 ) -> Result<Vec<Event>> {
-    let mut cancelled_on_page = std::collections::HashMap::new();
+    let mut latest = super::LatestKeys::new(store, integration);
     let mut kept = Vec::with_capacity(events.len());
     for event in events {
         let id = event.external_id.clone().unwrap_or_default();
         let prefix = format!("calendar:{calendar}:{id}:");
-        let cancels = event.data["status"] == "cancelled";
-        let was_cancelled = match cancelled_on_page.get(&id) {
-            Some(&cancelled) => cancelled,
-            None => store
-                .item_dedupe_keys(integration, &id, &prefix)?
-                .first()
-                .and_then(|key| key.strip_prefix(&prefix))
-                .is_some_and(|rest| rest.starts_with("cancelled")),
-        };
-        cancelled_on_page.insert(id, cancels);
-        if !(cancels && was_cancelled) {
-            kept.push(event);
+        let was_cancelled = latest
+            .after(&id, &prefix)?
+            .is_some_and(|rest| rest.starts_with("cancelled"));
+        if event.data["status"] == "cancelled" && was_cancelled {
+            continue;
         }
+        latest.made(&id, &event.dedupe_key);
+        kept.push(event);
     }
     Ok(kept)
 }

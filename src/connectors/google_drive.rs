@@ -238,24 +238,18 @@ fn key_restores(
     integration: &str,
     changes: Vec<(Event, String)>,
 ) -> Result<Vec<Event>> {
-    let mut gone_on_page = std::collections::HashMap::new();
+    let mut latest = super::LatestKeys::new(store, integration);
     let mut events = Vec::with_capacity(changes.len());
     for (mut event, time) in changes {
         let file = event.external_id.clone().unwrap_or_default();
         let prefix = format!("drive:{file}:");
-        let gone_now = event.data["removed"] == true;
-        let was_gone = match gone_on_page.get(&file) {
-            Some(&gone) => gone,
-            None => store
-                .item_dedupe_keys(integration, &file, &prefix)?
-                .first()
-                .and_then(|key| key.strip_prefix(&prefix))
-                .is_some_and(|rest| rest.starts_with("trashed:") || rest.starts_with("removed:")),
-        };
-        if was_gone && !gone_now {
+        let was_gone = latest
+            .after(&file, &prefix)?
+            .is_some_and(|rest| rest.starts_with("trashed:") || rest.starts_with("removed:"));
+        if was_gone && event.data["removed"] != true {
             event.dedupe_key = format!("{prefix}restored:{time}");
         }
-        gone_on_page.insert(file, gone_now);
+        latest.made(&file, &event.dedupe_key);
         events.push(event);
     }
     Ok(events)

@@ -156,9 +156,8 @@ fn settle(
             let change = event.dedupe_key.strip_prefix(&prefix).and_then(change_of);
             // By external id too: row `X:removed`'s keys start like row `X`'s removals.
             let latest = store
-                .item_dedupe_keys(integration, &row, &prefix)?
-                .iter()
-                .find_map(|key| key.strip_prefix(&prefix).and_then(change_of));
+                .latest_item_key(integration, &row, &prefix)?
+                .and_then(|key| key.strip_prefix(&prefix).and_then(change_of));
             if latest.is_some() && latest == change {
                 continue;
             }

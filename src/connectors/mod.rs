@@ -155,6 +155,38 @@ fn api_url(base: Option<&str>, default: &str, segments: &[&str]) -> anyhow::Resu
     Ok(url)
 }
 
+/// The newest dedupe key of each item of a page: made earlier on the page, else stored. For
+/// connectors that key a change by what came before it (a restore after a trashing).
+struct LatestKeys<'a> {
+    store: &'a crate::store::Store,
+    integration: &'a str,
+    on_page: std::collections::HashMap<String, String>,
+}
+
+impl<'a> LatestKeys<'a> {
+    fn new(store: &'a crate::store::Store, integration: &'a str) -> Self {
+        LatestKeys {
+            store,
+            integration,
+            on_page: Default::default(),
+        }
+    }
+
+    /// What follows `prefix` in the newest key of `item`.
+    fn after(&self, item: &str, prefix: &str) -> anyhow::Result<Option<String>> {
+        let key = match self.on_page.get(item) {
+            Some(key) => Some(key.clone()),
+            None => self.store.latest_item_key(self.integration, item, prefix)?,
+        };
+        Ok(key.and_then(|key| key.strip_prefix(prefix).map(str::to_string)))
+    }
+
+    /// The page made this key for `item`.
+    fn made(&mut self, item: &str, key: &str) {
+        self.on_page.insert(item.to_string(), key.to_string());
+    }
+}
+
 /// An RFC 3339 time as UTC, in the whole seconds events carry.
 fn rfc3339_seconds(text: Option<&str>) -> Option<DateTime<Utc>> {
     let time = DateTime::parse_from_rfc3339(text?)

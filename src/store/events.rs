@@ -118,24 +118,26 @@ impl Store {
         Ok(events)
     }
 
-    /// The dedupe keys of one item's events (by `externalId`) that start with `prefix`, newest
-    /// first.
-    pub fn item_dedupe_keys(
+    /// The dedupe key of one item's newest base event (by `externalId`, not derived by a rule)
+    /// that starts with `prefix`.
+    pub fn latest_item_key(
         &self,
         integration: &str,
         external_id: &str,
         prefix: &str,
-    ) -> Result<Vec<String>> {
+    ) -> Result<Option<String>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT dedupe_key FROM events
              WHERE integration = ?1 AND dedupe_key >= ?2 AND dedupe_key < ?3 AND external_id = ?4
-             ORDER BY seq DESC",
+                 AND derived_from IS NULL
+             ORDER BY seq DESC LIMIT 1",
         )?;
         let upper = format!("{prefix}\u{10FFFF}");
-        let keys = stmt.query_map(params![integration, prefix, upper, external_id], |r| {
-            r.get(0)
-        })?;
-        Ok(keys.collect::<rusqlite::Result<_>>()?)
+        Ok(stmt
+            .query_row(params![integration, prefix, upper, external_id], |r| {
+                r.get(0)
+            })
+            .optional()?)
     }
 
     /// Whether the integration has an event with this dedupe key.
