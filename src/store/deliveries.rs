@@ -7,7 +7,6 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
 use super::Store;
-use crate::error::Exit;
 
 /// A verified delivery, about to be stored.
 #[derive(Debug, Clone)]
@@ -239,32 +238,14 @@ impl Store {
         change: impl Fn(&Connection, &str) -> Result<bool>,
     ) -> Result<Vec<String>> {
         self.transaction(|tx| {
-            // Read in this transaction, `--all` cannot race a `drop`. Delivery ids are
-            // lower-case UUIDs: one pasted in capitals, or twice, is one id.
-            let mut ids: Vec<String> = match ids {
-                Some(ids) => ids.iter().map(|id| id.to_ascii_lowercase()).collect(),
+            // Read in this transaction, `--all` cannot race a `drop`.
+            let ids = match ids {
+                Some(ids) => ids.to_vec(),
                 None => all_dead(tx)?,
             };
-            let mut seen = std::collections::HashSet::new();
-            ids.retain(|id| seen.insert(id.clone()));
-            let mut changed = Vec::new();
-            let mut missing = Vec::new();
-            for id in ids {
-                if change(tx, &id)? {
-                    changed.push(id);
-                } else {
-                    missing.push(id);
-                }
-            }
-            if !missing.is_empty() {
-                // Returning the error rolls the transaction back: all named, or nothing.
-                return Err(Exit::usage(format!(
-                    "not dead letters: {} (nothing changed; `trmctl deadletters list` shows them)",
-                    missing.join(", ")
-                ))
-                .into());
-            }
-            Ok(changed)
+            let listed =
+                "not dead letters: {} (nothing changed; `trmctl deadletters list` shows them)";
+            super::change_each(ids, |id| change(tx, id), listed)
         })
     }
 }

@@ -7,7 +7,6 @@ use rusqlite::params;
 use serde::Serialize;
 
 use super::Store;
-use crate::error::Exit;
 
 /// What follows the event stream and can give up on an event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -127,29 +126,17 @@ impl Store {
                 forgotten.dedup();
                 return Ok(forgotten);
             };
-            let mut forgotten = Vec::new();
-            let mut missing = Vec::new();
             let mut delete = tx.prepare(&format!("DELETE FROM {table} WHERE event_id = ?1"))?;
-            for id in ids.iter().map(|id| id.to_ascii_lowercase()) {
-                if forgotten.contains(&id) || missing.contains(&id) {
-                    continue;
-                }
-                if delete.execute(params![id])? > 0 {
-                    forgotten.push(id);
-                } else {
-                    missing.push(id);
-                }
-            }
-            if !missing.is_empty() {
-                return Err(Exit::usage(format!(
-                    "no dead letters for: {} (nothing changed; `trmctl {} deadletters list` \
-                     shows them)",
-                    missing.join(", "),
-                    follower.command()
-                ))
-                .into());
-            }
-            Ok(forgotten)
+            let listed = format!(
+                "no dead letters for: {{}} (nothing changed; `trmctl {} deadletters list` shows \
+                 them)",
+                follower.command()
+            );
+            super::change_each(
+                ids.to_vec(),
+                |id| Ok(delete.execute(params![id])? > 0),
+                &listed,
+            )
         })
     }
 }

@@ -128,6 +128,35 @@ impl Store {
     }
 }
 
+/// Applies `change` to each id once, as a lower-case UUID (one pasted in capitals, or twice, is
+/// one id); the ids changed. If it changes nothing for some, the error is `message` with them
+/// in place of its `{}` (exit 2): returned inside a transaction, it rolls all of it back.
+fn change_each(
+    ids: Vec<String>,
+    mut change: impl FnMut(&str) -> Result<bool>,
+    message: &str,
+) -> Result<Vec<String>> {
+    let mut seen = std::collections::HashSet::new();
+    let mut changed = Vec::new();
+    let mut missing = Vec::new();
+    for id in ids.iter().map(|id| id.to_ascii_lowercase()) {
+        if !seen.insert(id.clone()) {
+            continue;
+        }
+        if change(&id)? {
+            changed.push(id);
+        } else {
+            missing.push(id);
+        }
+    }
+    if missing.is_empty() {
+        Ok(changed)
+    } else {
+        let missing = missing.join(", ");
+        Err(crate::error::Exit::usage(message.replacen("{}", &missing, 1)).into())
+    }
+}
+
 /// How long a write waits for another writer unless the config says otherwise.
 pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
