@@ -646,11 +646,15 @@ struct LabelFilter {
 
 impl Filter {
     fn parse(query: &str) -> Filter {
+        // Whatever decides, spam and trash are in when a (not negated) term names them.
         let spam_trash = query.split_whitespace().any(|term| {
             let term = term.to_ascii_lowercase();
             term == "in:anywhere" || matches!(label_of(&term), Some("SPAM" | "TRASH"))
         });
-        let mut labels = LabelFilter::default();
+        let mut labels = LabelFilter {
+            terms: Vec::new(),
+            spam_trash,
+        };
         for term in query.split_whitespace() {
             let (negated, term) = match term.strip_prefix('-') {
                 Some(rest) => (true, rest),
@@ -658,15 +662,11 @@ impl Filter {
             };
             let term = term.to_ascii_lowercase();
             if term == "in:anywhere" && !negated {
-                labels.spam_trash = true;
                 continue;
             }
             let Some(label) = label_of(&term) else {
                 return Filter::Search { spam_trash };
             };
-            if matches!(label, "SPAM" | "TRASH") && !negated {
-                labels.spam_trash = true;
-            }
             labels.terms.push(match term.as_str() {
                 // `is:read` is "not UNREAD".
                 "is:read" => (label, negated),
