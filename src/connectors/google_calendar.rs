@@ -116,10 +116,12 @@ fn without_repeated_cancellations(
     for event in events {
         let id = event.external_id.clone().unwrap_or_default();
         let prefix = format!("calendar:{calendar}:{id}:");
-        let was_cancelled = latest
-            .after(&id, &prefix)?
-            .is_some_and(|rest| rest.starts_with("cancelled"));
-        if event.data["status"] == "cancelled" && was_cancelled {
+        // Only a cancellation can repeat one: only then is the store asked.
+        let repeated = event.data["status"] == "cancelled"
+            && latest
+                .after(&id, &prefix)?
+                .is_some_and(|rest| rest.starts_with("cancelled"));
+        if repeated {
             continue;
         }
         latest.made(&id, &event.dedupe_key);

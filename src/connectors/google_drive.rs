@@ -243,10 +243,12 @@ fn key_restores(
     for (mut event, time) in changes {
         let file = event.external_id.clone().unwrap_or_default();
         let prefix = format!("drive:{file}:");
-        let was_gone = latest
-            .after(&file, &prefix)?
-            .is_some_and(|rest| rest.starts_with("trashed:") || rest.starts_with("removed:"));
-        if was_gone && event.data["removed"] != true {
+        // Only a file that is there now can come back: only then is the store asked.
+        let back = event.data["removed"] != true
+            && latest
+                .after(&file, &prefix)?
+                .is_some_and(|rest| rest.starts_with("trashed:") || rest.starts_with("removed:"));
+        if back {
             event.dedupe_key = format!("{prefix}restored:{time}");
         }
         latest.made(&file, &event.dedupe_key);
