@@ -170,6 +170,16 @@ fn keyring() -> SecretRef {
     SecretRef::Keyring
 }
 
+/// The keyring key of an account's refresh token: `<account>/refresh_token`.
+pub const REFRESH_TOKEN: &str = "refresh_token";
+
+impl AccountConfig {
+    /// Where the refresh token is kept: the configured reference, else the keyring.
+    pub fn refresh_source(&self) -> SecretRef {
+        self.refresh_token.clone().unwrap_or(SecretRef::Keyring)
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Provider {
@@ -429,6 +439,84 @@ impl Config {
             }
         };
         Config::parse(&text, &source.path)
+    }
+
+    /// Every secret reference in the config: (owner, key, config key, reference).
+    pub fn secret_references(&self) -> Vec<(String, String, String, SecretRef)> {
+        let mut refs = Vec::new();
+        let mut add = |owner: &str, key: &str, path: String, r: &SecretRef| {
+            refs.push((owner.to_string(), key.to_string(), path, r.clone()));
+        };
+        if let Some(r) = &self.server.admin_token {
+            add("server", "admin_token", "server.admin_token".into(), r);
+        }
+        for (name, account) in &self.accounts {
+            add(
+                name,
+                "client_secret",
+                format!("accounts.{name}.client_secret"),
+                &account.client_secret,
+            );
+            add(
+                name,
+                REFRESH_TOKEN,
+                format!("accounts.{name}.refresh_token"),
+                &account.refresh_source(),
+            );
+        }
+        for (name, integration) in &self.integrations {
+            for r in integration.secret.iter().flat_map(|s| s.0.iter()) {
+                add(name, "secret", format!("integrations.{name}.secret"), r);
+            }
+            if let Some(r) = &integration.token {
+                add(name, "token", format!("integrations.{name}.token"), r);
+            }
+            if let Some(auth) = &integration.auth {
+                let (key, r) = match auth {
+                    crate::config::HttpAuth::Bearer { token } => ("token", token),
+                    crate::config::HttpAuth::Header { value, .. } => ("value", value),
+                    crate::config::HttpAuth::Basic { password, .. } => ("password", password),
+                };
+                add(name, key, format!("integrations.{name}.auth.{key}"), r);
+            }
+        }
+        for (i, action) in self.actions.iter().enumerate() {
+            if let Some(r) = &action.token {
+                add(
+                    &action.secret_owner(),
+                    "token",
+                    format!("actions[{i}].token"),
+                    r,
+                );
+            }
+        }
+        for (i, sink) in self.sinks.iter().enumerate() {
+            if let Some(r) = &sink.secret {
+                add(
+                    &sink.secret_owner(),
+                    "secret",
+                    format!("sinks[{i}].secret"),
+                    r,
+                );
+            }
+        }
+        refs
+    }
+
+    /// The environment variables the config reads secrets from (`env:` references): programs
+    /// trmctl runs (command sinks) do not inherit them.
+    pub fn secret_env_vars(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .secret_references()
+            .into_iter()
+            .filter_map(|(.., reference)| match reference {
+                SecretRef::Env(name) => Some(name),
+                _ => None,
+            })
+            .collect();
+        names.sort();
+        names.dedup();
+        names
     }
 
     /// Parses and validates config text; `path` only names the file in errors.

@@ -29,7 +29,7 @@ pub const GOOGLE_TOKEN_URL: &str = "https://oauth2.googleapis.com/token";
 pub const GOOGLE_REVOKE_URL: &str = "https://oauth2.googleapis.com/revoke";
 
 /// The keyring keys of an account's tokens: `<account>/refresh_token`, `<account>/access_token`.
-pub const REFRESH_TOKEN: &str = "refresh_token";
+pub use crate::config::REFRESH_TOKEN;
 pub const ACCESS_TOKEN: &str = "access_token";
 
 /// Google's token response carries an OpenID `id_token`, which names the account's email.

@@ -41,14 +41,9 @@ impl Cached {
     }
 }
 
-/// Where an account's refresh token is kept.
-pub fn refresh_source(account: &AccountConfig) -> SecretRef {
-    account.refresh_token.clone().unwrap_or(SecretRef::Keyring)
-}
-
-/// [`refresh_source`] of the account named `name`; the keyring for one not configured.
+/// [`AccountConfig::refresh_source`] of the account named `name`; the keyring for one not configured.
 pub fn refresh_source_of(config: &Config, name: &str) -> SecretRef {
-    super::account(config, name).map_or(SecretRef::Keyring, refresh_source)
+    super::account(config, name).map_or(SecretRef::Keyring, AccountConfig::refresh_source)
 }
 
 /// A fresh access token for the account.
@@ -75,7 +70,7 @@ async fn token(
 ) -> Result<String> {
     let usable = |c: &Cached| c.fresh() && Some(c.token.as_str()) != rejected;
     let account = super::account(config, name)?;
-    let source = refresh_source(account);
+    let source = account.refresh_source();
     // With the token in the keyring only `trmctl auth google` can fix it: don't ask Google
     // again. A token read from a file or the environment may have been replaced: try it.
     if source == SecretRef::Keyring
@@ -223,7 +218,7 @@ fn record_reauth(store: &mut Store, name: &str, account: &AccountConfig) -> Resu
             event.data = json!({
                 "account": name,
                 "email": account.email,
-                "fix": reauth_fix(name, &refresh_source(account)),
+                "fix": reauth_fix(name, &account.refresh_source()),
             });
             record_event(tx, event, &Default::default())?;
         }

@@ -71,7 +71,7 @@ fn integrations_of(config: &Config, account: &str) -> Vec<String> {
 
 /// The refresh token must be trmctl's to write: a keyring entry, not an env/file reference.
 fn require_keyring(config: &Config, name: &str) -> Result<()> {
-    match tokens::refresh_source(auth::account(config, name)?) {
+    match auth::account(config, name)?.refresh_source() {
         SecretRef::Keyring => Ok(()),
         other => Err(Exit::usage(format!(
             "account {name} reads its refresh token from {other}, so trmctl cannot store a new one here: \
@@ -155,7 +155,7 @@ impl Summary {
     fn new(config: &Config, name: &str, row: Option<&AccountRow>) -> Summary {
         let account = config.accounts.get(name);
         let location = account
-            .map(|a| tokens::refresh_source(a).location(name, REFRESH_TOKEN))
+            .map(|a| a.refresh_source().location(name, REFRESH_TOKEN))
             .unwrap_or_default();
         Summary {
             name: name.to_string(),
@@ -252,7 +252,7 @@ fn status(
 
 fn revoke(ctx: &Context, config: &Config, store: &mut Store, name: &str) -> Result<ExitCode> {
     let account = auth::account(config, name)?;
-    let source = tokens::refresh_source(account);
+    let source = account.refresh_source();
     let refresh = source
         .resolve(name, REFRESH_TOKEN)
         .map_err(|e| anyhow!("account {name} has no refresh token to revoke ({e:#})"))?;
@@ -307,7 +307,7 @@ fn export(config: &Config, store: &Store, name: &str) -> Result<ExitCode> {
         provider: "google".into(),
         email: row.email,
         scopes: row.scopes,
-        refresh_token: tokens::refresh_source(account).resolve(name, REFRESH_TOKEN)?,
+        refresh_token: account.refresh_source().resolve(name, REFRESH_TOKEN)?,
     };
     let mut out = std::io::stdout().lock();
     serde_json::to_writer(&mut out, &exported)?;

@@ -11,7 +11,7 @@ use super::Context;
 use crate::cli::SecretCommand;
 use crate::config::Config;
 use crate::error::Exit;
-use crate::secrets::{SecretRef, entry_name, keyring, valid_entry_name};
+use crate::secrets::{entry_name, keyring, valid_entry_name};
 
 pub fn run(ctx: &Context, command: SecretCommand) -> Result<ExitCode> {
     let config = ctx.config()?;
@@ -93,7 +93,8 @@ struct Row {
 }
 
 fn list(ctx: &Context, config: &Config) -> Result<ExitCode> {
-    let mut rows: Vec<Row> = references(config)
+    let mut rows: Vec<Row> = config
+        .secret_references()
         .into_iter()
         .map(|(owner, key, used_by, reference)| Row {
             name: entry_name(&owner, &key),
@@ -137,67 +138,4 @@ fn list(ctx: &Context, config: &Config) -> Result<ExitCode> {
             .table(&["NAME", "KEPT IN", "USED BY", "PRESENT"], &table)?;
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Every secret reference in the config: (owner, key, config key, reference).
-fn references(config: &Config) -> Vec<(String, String, String, SecretRef)> {
-    let mut refs = Vec::new();
-    let mut add = |owner: &str, key: &str, path: String, r: &SecretRef| {
-        refs.push((owner.to_string(), key.to_string(), path, r.clone()));
-    };
-    if let Some(r) = &config.server.admin_token {
-        add("server", "admin_token", "server.admin_token".into(), r);
-    }
-    for (name, account) in &config.accounts {
-        add(
-            name,
-            "client_secret",
-            format!("accounts.{name}.client_secret"),
-            &account.client_secret,
-        );
-        let refresh = crate::auth::tokens::refresh_source(account);
-        add(
-            name,
-            crate::auth::REFRESH_TOKEN,
-            format!("accounts.{name}.refresh_token"),
-            &refresh,
-        );
-    }
-    for (name, integration) in &config.integrations {
-        for r in integration.secret.iter().flat_map(|s| s.0.iter()) {
-            add(name, "secret", format!("integrations.{name}.secret"), r);
-        }
-        if let Some(r) = &integration.token {
-            add(name, "token", format!("integrations.{name}.token"), r);
-        }
-        if let Some(auth) = &integration.auth {
-            let (key, r) = match auth {
-                crate::config::HttpAuth::Bearer { token } => ("token", token),
-                crate::config::HttpAuth::Header { value, .. } => ("value", value),
-                crate::config::HttpAuth::Basic { password, .. } => ("password", password),
-            };
-            add(name, key, format!("integrations.{name}.auth.{key}"), r);
-        }
-    }
-    for (i, action) in config.actions.iter().enumerate() {
-        if let Some(r) = &action.token {
-            add(
-                &action.secret_owner(),
-                "token",
-                format!("actions[{i}].token"),
-                r,
-            );
-        }
-    }
-    for (i, sink) in config.sinks.iter().enumerate() {
-        if let Some(r) = &sink.secret {
-            add(
-                &sink.secret_owner(),
-                "secret",
-                format!("sinks[{i}].secret"),
-                r,
-            );
-        }
-    }
-    refs
 }

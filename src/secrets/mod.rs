@@ -33,24 +33,6 @@ pub fn valid_entry_name(name: &str) -> bool {
     plain(parts.next()) && plain(parts.next()) && parts.next().is_none()
 }
 
-/// The environment variables the config reads secrets from (every `env:` reference parsed in
-/// this process): programs trmctl runs (command sinks) do not inherit them.
-static ENV_SECRETS: std::sync::Mutex<std::collections::BTreeSet<String>> =
-    std::sync::Mutex::new(std::collections::BTreeSet::new());
-
-fn remember_env_secret(name: &str) {
-    ENV_SECRETS
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .insert(name.to_string());
-}
-
-/// The names of the environment variables that hold the config's secrets.
-pub fn env_secret_names() -> Vec<String> {
-    let names = ENV_SECRETS.lock().unwrap_or_else(|p| p.into_inner());
-    names.iter().cloned().collect()
-}
-
 /// Where a secret is kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SecretRef {
@@ -77,9 +59,7 @@ impl SecretRef {
         if text == "keyring" {
             Ok(SecretRef::Keyring)
         } else if let Some(rest) = text.strip_prefix("env:") {
-            let name = nonempty(rest, "env:")?;
-            remember_env_secret(&name);
-            Ok(SecretRef::Env(name))
+            nonempty(rest, "env:").map(SecretRef::Env)
         } else if let Some(rest) = text.strip_prefix("file:") {
             let path = PathBuf::from(nonempty(rest, "file:")?);
             if !path.is_absolute() {

@@ -31,10 +31,13 @@ pub struct CommandSink {
     program: String,
     args: Vec<String>,
     timeout: Duration,
+    /// Variables of trmctl's environment the program does not get: those holding secrets.
+    hidden_env: Vec<String>,
 }
 
 impl CommandSink {
-    pub fn new(cfg: &SinkConfig) -> Result<CommandSink> {
+    /// `hidden_env`: the variables the config reads secrets from (`Config::secret_env_vars`).
+    pub fn new(cfg: &SinkConfig, hidden_env: &[String]) -> Result<CommandSink> {
         let Some((program, args)) = cfg.command.as_deref().and_then(<[String]>::split_first) else {
             bail!("sink {} needs `command`", cfg.name);
         };
@@ -42,6 +45,7 @@ impl CommandSink {
             program: program.clone(),
             args: args.to_vec(),
             timeout: cfg.timeout,
+            hidden_env: hidden_env.to_vec(),
         })
     }
 
@@ -54,7 +58,7 @@ impl CommandSink {
         let mut command = Command::new(&self.program);
         // Nor systemd's credentials directory, where `credential:` secrets are read.
         command.env_remove("CREDENTIALS_DIRECTORY");
-        for name in crate::secrets::env_secret_names() {
+        for name in &self.hidden_env {
             command.env_remove(name);
         }
         let mut child = match command
@@ -153,6 +157,7 @@ mod tests {
             program: argv[0].into(),
             args: argv[1..].iter().map(|a| a.to_string()).collect(),
             timeout,
+            hidden_env: Vec::new(),
         }
     }
 

@@ -59,11 +59,12 @@ pub struct Sink {
 
 impl Sink {
     /// Prepares a sink. Fails when its secret cannot be read or is not a `whsec_` key; the
-    /// error names the secret's entry, never its value.
-    pub fn new(cfg: &SinkConfig, client: &reqwest::Client) -> Result<Sink> {
+    /// error names the secret's entry, never its value. A command sink's program does not get
+    /// the environment variables in `hidden_env`.
+    pub fn new(cfg: &SinkConfig, client: &reqwest::Client, hidden_env: &[String]) -> Result<Sink> {
         let transport = match cfg.kind {
             SinkKind::Http => Transport::Http(http::HttpSink::new(cfg, client)?),
-            SinkKind::Command => Transport::Command(command::CommandSink::new(cfg)?),
+            SinkKind::Command => Transport::Command(command::CommandSink::new(cfg, hidden_env)?),
         };
         Ok(Sink {
             cfg: cfg.clone(),

@@ -38,10 +38,12 @@ pub async fn run(config: Arc<Config>, db: PathBuf, shutdown: CancellationToken) 
         }
     };
     let mut tasks = tokio::task::JoinSet::new();
+    let hidden_env: Arc<[String]> = config.secret_env_vars().into();
     for cfg in &config.sinks {
         let worker = SinkWorker {
             cfg: cfg.clone(),
             client: client.clone(),
+            hidden_env: hidden_env.clone(),
             db: db.clone(),
             busy: config.store.busy_timeout,
         };
@@ -62,6 +64,8 @@ fn prepare(config: &Config, db: &Path) -> Result<reqwest::Client> {
 struct SinkWorker {
     cfg: SinkConfig,
     client: reqwest::Client,
+    /// Environment variables a command sink's program does not get.
+    hidden_env: Arc<[String]>,
     db: PathBuf,
     busy: Duration,
 }
@@ -115,7 +119,7 @@ impl SinkWorker {
         };
         let ready = match sink.take() {
             Some(ready) => ready,
-            None => match Sink::new(&self.cfg, &self.client) {
+            None => match Sink::new(&self.cfg, &self.client, &self.hidden_env) {
                 Ok(ready) => ready,
                 Err(e) => {
                     let error = format!("{e:#}");
@@ -169,11 +173,12 @@ pub async fn flush(config: &Config, db: &Path, sinks: &[SinkConfig]) -> Result<V
     store.sync_sinks(config.sinks.iter().map(|s| s.name.as_str()))?;
     drop(store);
     let client = http::client()?;
+    let hidden_env: Arc<[String]> = config.secret_env_vars().into();
     let mut tasks = tokio::task::JoinSet::new();
     for (i, cfg) in sinks.iter().enumerate() {
         let (cfg, client, db) = (cfg.clone(), client.clone(), db.to_path_buf());
-        let busy = config.store.busy_timeout;
-        tasks.spawn(async move { (i, flush_one(&cfg, &client, &db, busy).await) });
+        let (busy, hidden_env) = (config.store.busy_timeout, hidden_env.clone());
+        tasks.spawn(async move { (i, flush_one(&cfg, &client, &hidden_env, &db, busy).await) });
     }
     let mut reports = Vec::with_capacity(sinks.len());
     while let Some(done) = tasks.join_next().await {
@@ -186,6 +191,7 @@ pub async fn flush(config: &Config, db: &Path, sinks: &[SinkConfig]) -> Result<V
 async fn flush_one(
     cfg: &SinkConfig,
     client: &reqwest::Client,
+    hidden_env: &[String],
     db: &Path,
     busy: Duration,
 ) -> FlushReport {
@@ -195,7 +201,7 @@ async fn flush_one(
     };
     let result = async {
         let mut store = Store::open_with(db, busy)?;
-        let outcome = send_pending(&mut store, cfg, client, &mut report).await;
+        let outcome = send_pending(&mut store, cfg, client, hidden_env, &mut report).await;
         let state = store.sink_state(&cfg.name)?.unwrap_or_default();
         report.disabled = state.disabled;
         report.pending = store.sink_pending(state.last_seq, filter(cfg))?;
@@ -214,6 +220,7 @@ async fn send_pending(
     store: &mut Store,
     cfg: &SinkConfig,
     client: &reqwest::Client,
+    hidden_env: &[String],
     report: &mut FlushReport,
 ) -> Result<()> {
     let mut sink = None;
@@ -227,7 +234,7 @@ async fn send_pending(
         };
         let ready = match sink.take() {
             Some(ready) => ready,
-            None => Sink::new(cfg, client).inspect_err(|e| {
+            None => Sink::new(cfg, client, hidden_env).inspect_err(|e| {
                 let _ = store.set_sink_error(&cfg.name, &format!("{e:#}"));
             })?,
         };
