@@ -112,9 +112,10 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: CancellationTo
     notify_systemd(sd_notify::NotifyState::Ready);
 
     shutdown.cancelled().await;
+    // Draining before the log line: whoever reads "shutting down" finds new requests refused.
+    app.draining.store(true, Ordering::SeqCst);
     tracing::info!("shutting down: finishing requests in flight");
     notify_systemd(sd_notify::NotifyState::Stopping);
-    app.draining.store(true, Ordering::SeqCst);
     handle.graceful_shutdown(Some(config.server.shutdown_timeout));
     server.await.context("server task")?.context("serving")?;
     refresher.abort();

@@ -198,7 +198,10 @@ async fn sigterm_finishes_requests_in_flight_and_exits_0() {
     stream.write_all(&body.as_bytes()[..10]).unwrap();
     std::thread::sleep(Duration::from_millis(300));
     signal(server.pid(), "TERM");
-    std::thread::sleep(Duration::from_millis(300));
+    eventually("the server begins to shut down", || {
+        server.log_text().contains("shutting down")
+    })
+    .await;
     stream.write_all(&body.as_bytes()[10..]).unwrap();
     let mut response = String::new();
     stream
