@@ -321,8 +321,11 @@ fn import(ctx: &Context, config: &Config, store: &mut Store, name: &str) -> Resu
     std::io::stdin()
         .read_to_string(&mut text)
         .context("reading the authorization from stdin")?;
-    let exported: Exported = serde_json::from_str(text.trim())
-        .map_err(|e| Exit::usage(format!("stdin is not an `auth export` document: {e}")))?;
+    let exported: Exported = serde_json::from_str(text.trim()).map_err(|e| {
+        // serde quotes the text it refused: a refresh token piped in without `jq -r`.
+        let why = crate::config::without_values(&e.to_string());
+        Exit::usage(format!("stdin is not an `auth export` document: {why}"))
+    })?;
     crate::secrets::keyring::set(&entry_name(name, REFRESH_TOKEN), &exported.refresh_token)?;
     crate::secrets::keyring::delete(&entry_name(name, auth::ACCESS_TOKEN))?;
     store.save_account(&AccountRow {

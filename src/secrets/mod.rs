@@ -8,7 +8,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, anyhow, bail};
 use serde::{Deserialize, Deserializer};
 
 pub mod keyring;
@@ -108,8 +108,15 @@ impl SecretRef {
                     "secret `{name}` is not in the keyring; set it with `trmctl secret set {name}`"
                 )
             }),
-            SecretRef::Env(var) => std::env::var(var)
-                .with_context(|| format!("secret `{name}`: environment variable {var} is not set")),
+            // Not `VarError`'s own text: for a value that is not UTF-8, it quotes the value.
+            SecretRef::Env(var) => std::env::var(var).map_err(|e| match e {
+                std::env::VarError::NotPresent => {
+                    anyhow!("secret `{name}`: environment variable {var} is not set")
+                }
+                std::env::VarError::NotUnicode(_) => {
+                    anyhow!("secret `{name}`: environment variable {var} is not valid UTF-8")
+                }
+            }),
             SecretRef::File(path) => read_secret_file(path)
                 .with_context(|| format!("secret `{name}`: reading {}", path.display())),
             SecretRef::Credential(file) => {
@@ -255,5 +262,21 @@ mod tests {
             .unwrap_err();
         let text = format!("{err:#}");
         assert!(text.contains("TRMCTL_TEST_SURELY_UNSET") && text.contains("github-repo/secret"));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn env_value_that_is_not_utf8_is_not_quoted() {
+        use std::os::unix::ffi::OsStrExt;
+        let var = "TRMCTL_TEST_NOT_UTF8_SECRET";
+        let value = std::ffi::OsStr::from_bytes(b"TOPSECRET-value\xff");
+        // SAFETY: no other test reads or writes this variable.
+        unsafe { std::env::set_var(var, value) };
+        let err = SecretRef::Env(var.into())
+            .resolve("core", "secret")
+            .unwrap_err();
+        let text = format!("{err:#}");
+        assert!(text.contains("not valid UTF-8"), "{text}");
+        assert!(!text.contains("TOPSECRET"), "{text}");
     }
 }

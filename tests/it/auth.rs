@@ -356,6 +356,40 @@ async fn revoke_asks_the_provider_and_deletes_local_tokens() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn import_of_a_bare_token_refuses_it_without_repeating_it() {
+    let server = AuthServer::start().await;
+    let name = unique("bare");
+    let sandbox = setup(&server, &name);
+    // `auth export … | jq .refreshToken` without `-r`: a JSON string, not the document.
+    let mut import = trmctl(&sandbox)
+        .args(["--json", "auth", "import", &name])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    import
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"\"1//0gREFRESH-TOKEN-SECRET\"\n")
+        .unwrap();
+    let out = import.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let printed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        printed.contains("not an `auth export` document"),
+        "{printed}"
+    );
+    assert!(!printed.contains("REFRESH-TOKEN-SECRET"), "{printed}");
+    assert_eq!(secret_tool_lookup(&format!("{name}/refresh_token")), None);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn export_and_import_move_an_authorization() {
     let server = AuthServer::start().await;
     let laptop = unique("laptop");
