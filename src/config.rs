@@ -688,6 +688,15 @@ fn validate_integration(
         }
         Kind::Gmail | Kind::GoogleDrive | Kind::GoogleCalendar => {}
     }
+    for (field, url) in [
+        ("url", &cfg.url),
+        ("base_url", &cfg.base_url),
+        ("jwks_url", &cfg.jwks_url),
+    ] {
+        if let Some(Err(why)) = url.as_deref().map(check_url) {
+            problems.push(Problem::new(key(field), why));
+        }
+    }
     for (field, pointer) in [
         ("items", &cfg.items),
         ("id", &cfg.id),
@@ -755,6 +764,26 @@ pub fn name_problems<'a>(section: &str, names: impl Iterator<Item = &'a str>) ->
     problems
 }
 
+/// An absolute `http` or `https` URL with no password in it; the reason it is not one
+/// otherwise, without echoing it (a URL may carry credentials). Errors and logs show the URLs
+/// trmctl calls, so a password belongs in a secret reference, not in the URL.
+pub fn check_url(url: &str) -> Result<(), &'static str> {
+    let parsed = reqwest::Url::parse(url).map_err(|_| "not a valid absolute URL")?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err("the URL must start with http:// or https://");
+    }
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return Err("the URL has no host");
+    }
+    if parsed.password().is_some() {
+        return Err(
+            "the URL holds a password; give credentials as a secret reference \
+                    (`auth`, `token`, `secret`) instead",
+        );
+    }
+    Ok(())
+}
+
 /// Integration names appear in URLs and keyring entries: keep them plain.
 pub fn valid_name(name: &str) -> bool {
     !name.is_empty()
@@ -765,7 +794,7 @@ pub fn valid_name(name: &str) -> bool {
 
 /// A serde message without the value it quotes: `invalid type: string "Bearer sk_live_…",
 /// expected …` would echo a secret pasted under the wrong key (`auth = "Bearer …"`).
-fn without_values(message: &str) -> String {
+pub fn without_values(message: &str) -> String {
     static VALUE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
         regex::Regex::new(
             r#"(invalid (?:type|value|length): [a-z ]+?|unknown variant) (?:"(?:[^"\\]|\\.)*"|`[^`]*`)"#,
@@ -830,6 +859,27 @@ mod tests {
             "{err}"
         );
         assert!(err.contains("3 problems"), "{err}");
+    }
+
+    #[test]
+    fn a_password_in_a_url_is_refused_without_echoing_it() {
+        let err = parse(
+            "[integrations.crm]\nkind = \"http-poll\"\nurl = \"https://me:hunter22@api.x/v1\"\n\
+             items = \"/items\"\nid = \"/id\"\n",
+        )
+        .unwrap_err();
+        assert!(
+            err.contains("integrations.crm.url: the URL holds a password"),
+            "{err}"
+        );
+        assert!(!err.contains("hunter22"), "{err}");
+        let err =
+            parse("[integrations.g]\nkind = \"gmail\"\naccount = \"a\"\nbase_url = \"ftp://x\"\n")
+                .unwrap_err();
+        assert!(
+            err.contains("integrations.g.base_url: the URL must start with http"),
+            "{err}"
+        );
     }
 
     #[test]

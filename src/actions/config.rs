@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::config::{AccountConfig, IntegrationConfig, Problem};
+use crate::config::{AccountConfig, IntegrationConfig, Problem, check_url};
 use crate::event::{Event, EventType};
 use crate::secrets::SecretRef;
 
@@ -284,24 +284,15 @@ pub fn validate(
             ActionKind::Http => {
                 need(&mut problems, "url", action.url.is_some());
                 need(&mut problems, "body", action.body.is_some());
-                if let Some(url) = &action.url
-                    && !valid_url(url)
-                {
-                    problems.push(Problem::new(
-                        key("url"),
-                        "not an absolute http:// or https:// URL",
-                    ));
+                if let Some(Err(why)) = action.url.as_deref().map(check_url) {
+                    problems.push(Problem::new(key("url"), why));
                 }
             }
         }
         if action.kind != ActionKind::Http
-            && let Some(url) = &action.base_url
-            && !valid_url(url)
+            && let Some(Err(why)) = action.base_url.as_deref().map(check_url)
         {
-            problems.push(Problem::new(
-                key("base_url"),
-                "not an absolute http:// or https:// URL",
-            ));
+            problems.push(Problem::new(key("base_url"), why));
         }
         if action.kind == ActionKind::Http && action.base_url.is_some() {
             problems.push(Problem::new(key("base_url"), "not a key of kind `http`"));
@@ -338,11 +329,6 @@ pub fn validate(
         }
     }
     problems
-}
-
-fn valid_url(url: &str) -> bool {
-    reqwest::Url::parse(url)
-        .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 use super::{SchemaError, rfc3339_seconds, subject};
 use crate::event::{Event, EventType, now};
 use crate::poll::context::Context;
-use crate::poll::http::Cost;
+use crate::poll::http::{Cost, shown_url};
 
 /// Default overlap window for `cursor_param`.
 const DEFAULT_OVERLAP: std::time::Duration = std::time::Duration::from_secs(60);
@@ -65,7 +65,7 @@ pub async fn poll(ctx: &mut Context<'_>) -> anyhow::Result<()> {
     }
     let body = reply
         .json
-        .ok_or_else(|| anyhow::anyhow!("GET {url} answered an empty body"))?;
+        .ok_or_else(|| anyhow::anyhow!("GET {} answered an empty body", shown_url(&url)))?;
     let items_at = cfg.items.as_deref().unwrap_or("");
     let items = body
         .pointer(items_at)

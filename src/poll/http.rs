@@ -213,7 +213,7 @@ impl Http {
                     } else {
                         format!("failed: {}", without_url(&e))
                     };
-                    Some((None, format!("{verb} {} {why}", path_of(url))))
+                    Some((None, format!("{verb} {} {why}", shown_url(url))))
                 }
                 Ok(response) => {
                     let status = response.status();
@@ -248,13 +248,13 @@ impl Http {
                     if !retryable(status, &body) {
                         return Err(anyhow!(
                             "{verb} {} answered {status}: {}",
-                            path_of(url),
-                            snippet(&body)
+                            shown_url(url),
+                            snippet(&body, token.as_ref().map(|(_, value)| value))
                         ));
                     }
                     Some((
                         retry_after,
-                        format!("{verb} {} answered {status}", path_of(url)),
+                        format!("{verb} {} answered {status}", shown_url(url)),
                     ))
                 }
             };
@@ -373,14 +373,14 @@ async fn reply(url: &str, response: reqwest::Response) -> Result<Reply> {
     let bytes = response
         .bytes()
         .await
-        .with_context(|| format!("GET {}: the body was cut off", path_of(url)))?;
+        .with_context(|| format!("GET {}: the body was cut off", shown_url(url)))?;
     let json = if bytes.iter().all(u8::is_ascii_whitespace) {
         None
     } else {
         Some(serde_json::from_slice(&bytes).with_context(|| {
             format!(
                 "GET {} answered {status} with a malformed JSON body",
-                path_of(url)
+                shown_url(url)
             )
         })?)
     };
@@ -415,22 +415,42 @@ fn httpdate_parse(text: &str) -> Option<std::time::SystemTime> {
         .map(std::time::SystemTime::from)
 }
 
-/// The URL without its query (which may carry parameters a user would not want in a log).
-fn path_of(url: &str) -> &str {
-    url.split('?').next().unwrap_or(url)
+/// A URL as errors and logs show it: without its query (which may carry an API key) and
+/// without user or password.
+pub fn shown_url(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut parsed) => {
+            let _ = parsed.set_username("");
+            let _ = parsed.set_password(None);
+            parsed.set_query(None);
+            parsed.set_fragment(None);
+            parsed.to_string()
+        }
+        Err(_) => "(a URL that does not parse)".to_string(),
+    }
 }
 
 fn without_url(error: &reqwest::Error) -> String {
     let mut text = error.to_string();
     if let Some(url) = error.url() {
-        text = text.replace(url.as_str(), path_of(url.as_str()));
+        text = text.replace(url.as_str(), &shown_url(url.as_str()));
     }
     text
 }
 
-/// The start of an error body, on one line.
-fn snippet(body: &str) -> String {
-    let line: String = body.split_whitespace().collect::<Vec<_>>().join(" ");
+/// The start of an error body, on one line, without the credential the request carried (an
+/// API may echo the header it refused).
+fn snippet(body: &str, credential: Option<&HeaderValue>) -> String {
+    let mut line: String = body.split_whitespace().collect::<Vec<_>>().join(" ");
+    if let Some(credential) = credential.and_then(|c| c.to_str().ok()) {
+        // The whole value, then its words long enough to be a key (`Bearer`, `Basic` stay).
+        let words = credential.split_whitespace().filter(|w| w.len() >= 8);
+        for secret in std::iter::once(credential.trim()).chain(words) {
+            if !secret.is_empty() {
+                line = line.replace(secret, "[redacted]");
+            }
+        }
+    }
     match line.char_indices().nth(200) {
         Some((cut, _)) => format!("{}…", &line[..cut]),
         None => line,
@@ -440,6 +460,38 @@ fn snippet(body: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn error_snippets_leave_out_the_credential_the_provider_echoes() {
+        let bearer = HeaderValue::from_static("Bearer CRM-TOPSECRET-TOKEN");
+        let body = r#"{"error": "invalid credentials", "received": "Bearer CRM-TOPSECRET-TOKEN"}"#;
+        let shown = snippet(body, Some(&bearer));
+        assert_eq!(
+            shown,
+            r#"{"error": "invalid credentials", "received": "[redacted]"}"#
+        );
+        let shown = snippet(r#"{"token": "CRM-TOPSECRET-TOKEN"}"#, Some(&bearer));
+        assert!(!shown.contains("TOPSECRET"), "{shown}");
+        let key = HeaderValue::from_static("k-0123456789");
+        assert_eq!(
+            snippet("bad key k-0123456789", Some(&key)),
+            "bad key [redacted]"
+        );
+        assert_eq!(snippet("not  found\n", None), "not found");
+    }
+
+    #[test]
+    fn urls_are_shown_without_credentials_or_query() {
+        assert_eq!(
+            shown_url("https://user:pw@api.example.com/v1/items?api_key=k#x"),
+            "https://api.example.com/v1/items"
+        );
+        assert_eq!(
+            shown_url("https://key@api.example.com/"),
+            "https://api.example.com/"
+        );
+        assert_eq!(shown_url("not a url"), "(a URL that does not parse)");
+    }
 
     #[test]
     fn a_quota_never_lets_more_than_its_budget_through_in_any_minute() {

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::config::{AccountConfig, IntegrationConfig, Problem};
+use crate::config::{AccountConfig, IntegrationConfig, Problem, check_url};
 use crate::event::EventType;
 use crate::secrets::SecretRef;
 
@@ -152,19 +152,6 @@ fn validate_kind(sink: &SinkConfig, key: &dyn Fn(&str) -> String, problems: &mut
     if sink.timeout.is_zero() {
         problems.push(Problem::new(key("timeout"), "must be longer than zero"));
     }
-}
-
-/// An absolute `http` or `https` URL; the reason it is not one otherwise (without echoing it,
-/// as a URL may carry credentials).
-fn check_url(url: &str) -> Result<(), &'static str> {
-    let parsed = reqwest::Url::parse(url).map_err(|_| "not a valid absolute URL")?;
-    if !matches!(parsed.scheme(), "http" | "https") {
-        return Err("the URL must start with http:// or https://");
-    }
-    if parsed.host_str().is_none_or(str::is_empty) {
-        return Err("the URL has no host");
-    }
-    Ok(())
 }
 
 fn validate_filters(
