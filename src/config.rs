@@ -1,6 +1,7 @@
 //! The configuration file (SPEC §3): what exists, where secrets live, how often to poll.
 //!
-//! Reading is strict: `deny_unknown_fields` makes a typo an error naming the key and its line,
+//! Reading is strict: `deny_unknown_fields` makes a typo an error naming the key and its line
+//! (every bad key at once, see [`read`]),
 //! durations and sizes are human strings, and secrets are references only. After parsing,
 //! [`Config::validate`] collects every cross-reference problem at once so `trmctl config check`
 //! can print them all.
@@ -15,10 +16,14 @@ use std::time::Duration;
 use bytesize::ByteSize;
 use serde::Deserialize;
 
+pub use read::{Unreadable, read};
+
 use crate::error::{Code, Exit};
 use crate::rules::RuleSet;
 use crate::secrets::{SecretRef, SecretRefs};
 use crate::webhooks::signature::{Algorithm, Encoding};
+
+mod read;
 
 /// The whole configuration file.
 #[derive(Debug, Default, Deserialize)]
@@ -530,24 +535,14 @@ impl Config {
         }
     }
 
-    /// Parses config text without validating it; a syntax error, unknown key or bad value is
-    /// a usage error naming the line.
+    /// Parses config text without validating it; a syntax error is a usage error naming the
+    /// line, unknown keys and bad values are every one of them, each with its key and line.
     pub fn from_toml(text: &str, path: &Path) -> Result<Config, Exit> {
-        toml::from_str(text).map_err(|e| {
-            // Not `e.to_string()`: that quotes the offending line, which may hold a pasted secret.
-            let place = match e.span().and_then(|span| text.get(..span.start)) {
-                Some(before) => {
-                    let line = before.matches('\n').count() + 1;
-                    let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
-                    format!(" at line {line}, column {column}")
-                }
-                None => String::new(),
-            };
-            Exit::usage(format!(
-                "invalid config {}{place}: {}",
-                path.display(),
-                without_values(e.message().trim_end())
-            ))
+        read::read(text).map_err(|unreadable| match unreadable {
+            Unreadable::Syntax(message) => {
+                Exit::usage(format!("invalid config {}{message}", path.display()))
+            }
+            Unreadable::Problems(problems) => invalid(path, &problems),
         })
     }
 

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::Context;
 use crate::cli::ConfigCommand;
-use crate::config::{Config, Problem, invalid};
+use crate::config::{Config, Problem, Unreadable, invalid};
 use crate::error::Exit;
 
 #[derive(Serialize)]
@@ -35,8 +35,17 @@ fn check(ctx: &Context) -> Result<ExitCode> {
     let path = source.path.display().to_string();
     let text = std::fs::read_to_string(&source.path)
         .map_err(|e| Exit::usage(format!("cannot read config {path}: {e}")))?;
-    let mut config = Config::from_toml(&text, &source.path)?;
-    let problems = config.validate();
+    // Keys serde refuses come first: the checks after it need a config that reads.
+    let (config, problems) = match crate::config::read::<Config>(&text) {
+        Ok(mut config) => {
+            let problems = config.validate();
+            (Some(config), problems)
+        }
+        Err(Unreadable::Problems(problems)) => (None, problems),
+        Err(Unreadable::Syntax(message)) => {
+            return Err(Exit::usage(format!("invalid config {path}{message}")).into());
+        }
+    };
     if ctx.out.json {
         ctx.out.json(&Report {
             path,
@@ -55,18 +64,18 @@ fn check(ctx: &Context) -> Result<ExitCode> {
             ExitCode::from(crate::error::Code::Usage as u8)
         });
     }
-    report_text(ctx, &source.path, &config, &problems)
+    report_text(ctx, &source.path, config.as_ref(), &problems)
 }
 
 fn report_text(
     ctx: &Context,
     path: &std::path::Path,
-    config: &Config,
+    config: Option<&Config>,
     problems: &[Problem],
 ) -> Result<ExitCode> {
-    if !problems.is_empty() {
+    let Some(config) = config.filter(|_| problems.is_empty()) else {
         return Err(invalid(path, problems).into());
-    }
+    };
     ctx.out
         .text(&format!(
             "{} is valid: {} integration{}, {} account{}, {} rule{}",
