@@ -211,6 +211,10 @@ fn configure(conn: &Connection, busy_timeout: Duration) -> rusqlite::Result<()> 
 /// Creates the directory `0700` and the file `0600` before SQLite touches them, so the
 /// database is never readable by others, not even for a moment. SQLite gives the `-wal` and
 /// `-shm` files the database file's mode.
+///
+/// An existing database is never opened here: closing any descriptor of a file drops every
+/// POSIX lock the process holds on it, SQLite's included, and without them another process
+/// would take this one's WAL for its own and delete it on close.
 fn prepare_file(path: &Path) -> Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
         && !dir.exists()
@@ -218,13 +222,15 @@ fn prepare_file(path: &Path) -> Result<()> {
         create_private_dir(dir).with_context(|| format!("creating directory {}", dir.display()))?;
     }
     let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(false);
+    options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options
-        .open(path)
-        .with_context(|| format!("creating database {}", path.display()))?;
-    Ok(())
+    match options.open(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        other => other
+            .map(drop)
+            .with_context(|| format!("creating database {}", path.display())),
+    }
 }
 
 fn create_private_dir(dir: &Path) -> std::io::Result<()> {

@@ -224,6 +224,54 @@ async fn sigterm_finishes_requests_in_flight_and_exits_0() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_command_run_beside_serve_does_not_take_its_deliveries_away() {
+    // Closing any descriptor of a file drops every POSIX lock the process holds on it,
+    // SQLite's included. A serve that did so could not stop another process from taking the
+    // WAL as its own and removing it on close: 202s given after that were lost to a kill -9.
+    let sandbox = Sandbox::with_config(&config(""));
+    let server = Server::start(&sandbox);
+    let client = reqwest::Client::new();
+    let send = |id: &'static str| {
+        github_request(&client, &server, "gh", id, r#"{"action":"opened"}"#).send()
+    };
+    assert_eq!(
+        send("beside-0").await.unwrap().status(),
+        StatusCode::ACCEPTED
+    );
+    // Another process reads the database and closes it: Python's sqlite3, as a user's script
+    // or the `sqlite3` shell would (their SQLite removes the WAL on close when it finds no
+    // other process holding the database).
+    let read = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sqlite3, sys\n\
+             c = sqlite3.connect(sys.argv[1])\n\
+             print(c.execute('SELECT count(*) FROM deliveries').fetchone()[0])\n\
+             c.close()",
+        ])
+        .arg(sandbox.db_path())
+        .output()
+        .unwrap();
+    assert!(read.status.success(), "{read:?}");
+    assert_eq!(String::from_utf8_lossy(&read.stdout).trim(), "1");
+    for id in ["beside-1", "beside-2", "beside-3"] {
+        assert_eq!(send(id).await.unwrap().status(), StatusCode::ACCEPTED);
+    }
+    server.kill();
+    let keys: Vec<String> = all_events(&sandbox)
+        .into_iter()
+        .filter(|e| e.derived_from.is_none())
+        .map(|e| e.dedupe_key)
+        .collect();
+    for id in ["beside-0", "beside-1", "beside-2", "beside-3"] {
+        assert!(
+            keys.contains(&format!("github:{id}")),
+            "{id} got a 202 but is gone: {keys:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn kill_9_under_load_loses_no_acknowledged_delivery() {
     let sandbox = Sandbox::with_config(&config("").replace(
         "[integrations.gh]",
