@@ -123,7 +123,8 @@ pub struct Event {
 }
 
 impl Event {
-    /// A new base event with a fresh UUIDv7, received now.
+    /// A new base event with a fresh UUIDv7, received now. An occurrence time RFC 3339
+    /// cannot carry (see [`storable`]) becomes the receive time.
     pub fn new(
         event_type: EventType,
         integration: &str,
@@ -131,6 +132,7 @@ impl Event {
         dedupe_key: String,
         occurred_at: DateTime<Utc>,
     ) -> Event {
+        let received_at = now();
         Event {
             event_id: Uuid::now_v7(),
             event_type,
@@ -138,13 +140,21 @@ impl Event {
             source_system: source_system.to_string(),
             external_id: None,
             dedupe_key,
-            occurred_at,
-            received_at: now(),
+            occurred_at: storable(occurred_at).unwrap_or(received_at),
+            received_at,
             subject: None,
             data: serde_json::Value::Object(Default::default()),
             derived_from: None,
         }
     }
+}
+
+/// `time` if RFC 3339 carries it: years 0001 to 9999. A provider's year 0 or 10000 would be
+/// stored as text no reader parses back, and one such event would stop every read of events.
+pub fn storable(time: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    (1..=9999)
+        .contains(&chrono::Datelike::year(&time))
+        .then_some(time)
 }
 
 /// The current time at the precision events carry (whole seconds, UTC).
@@ -189,6 +199,23 @@ pub mod rfc3339 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_occurrence_time_rfc_3339_cannot_carry_becomes_now() {
+        let year_zero = DateTime::parse_from_rfc3339("0001-01-01T00:00:00+01:00")
+            .unwrap()
+            .with_timezone(&Utc);
+        let e = Event::new(
+            EventType::ExternalEventReceived,
+            "x",
+            "x",
+            "k".into(),
+            year_zero,
+        );
+        let text = format_time(&e.occurred_at);
+        assert!(DateTime::parse_from_rfc3339(&text).is_ok(), "{text}");
+        assert_eq!(e.occurred_at, e.received_at);
+    }
 
     #[test]
     fn serializes_camel_case_with_utc_times() {

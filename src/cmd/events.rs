@@ -65,8 +65,7 @@ fn row(event: &Event) -> Vec<String> {
 
 fn show(ctx: &Context, store: &Store, id: &str) -> Result<()> {
     let stored = store
-        .find_event(id)
-        .map_err(|e| Exit::usage(e.to_string()))?
+        .find_event(id)?
         .ok_or_else(|| anyhow::anyhow!("no event with id `{id}`"))?;
     let event = stored.event;
     if ctx.out.json {

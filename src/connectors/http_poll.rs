@@ -114,6 +114,7 @@ fn item_event(
     };
     let changed = updated_at
         .and_then(|p| item.pointer(p))
+        .filter(|v| !v.is_null())
         .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string));
     let version = match &changed {
         Some(changed) => changed.clone(),
@@ -138,13 +139,17 @@ fn item_event(
     Ok(event)
 }
 
-/// Whether change time `a` is later than `b`: as times when both parse, else as text.
+/// Whether change time `a` is later than `b`: as times when both parse, as numbers when both
+/// are numbers, else as text. A time is later than what is not one, so one odd value
+/// (`"unknown"`) cannot hold the cursor above every real time.
 fn later(a: &str, b: &str) -> bool {
-    match (
-        DateTime::parse_from_rfc3339(a),
-        DateTime::parse_from_rfc3339(b),
-    ) {
-        (Ok(a), Ok(b)) => a > b,
+    let time = |t: &str| DateTime::parse_from_rfc3339(t).ok();
+    let number = |n: &str| n.parse::<f64>().ok().filter(|n| n.is_finite());
+    match ((time(a), time(b)), (number(a), number(b))) {
+        ((Some(a), Some(b)), _) => a > b,
+        ((Some(_), None), _) => true,
+        ((None, Some(_)), _) => false,
+        (_, (Some(a), Some(b))) => a > b,
         _ => a > b,
     }
 }
@@ -200,5 +205,30 @@ mod tests {
         let err = item_event("crm", "/id", None, 3, &json!({"name": "x"})).unwrap_err();
         assert!(err.0.contains("item 3"));
         assert!(later("2026-11-24T10:00:01Z", "2026-11-24T10:00:00Z"));
+    }
+
+    #[test]
+    fn an_odd_change_time_never_holds_the_cursor_above_real_ones() {
+        assert!(later("2026-11-24T10:00:00Z", "null"));
+        assert!(later("2026-11-24T10:00:00Z", "not a time"));
+        assert!(!later("not a time", "2026-11-24T10:00:00Z"));
+        assert!(later("10", "9"), "numbers compare as numbers");
+        assert!(later("b", "a"));
+        // A null change time is no change time: the item is versioned by its content.
+        let item = json!({"id": "x", "updatedAt": null});
+        let e = item_event("crm", "/id", Some("/updatedAt"), 0, &item).unwrap();
+        assert_eq!(e.data["updatedAt"], Value::Null);
+        assert!(!e.dedupe_key.ends_with(":null"), "{}", e.dedupe_key);
+    }
+
+    #[test]
+    fn a_change_time_past_year_9999_is_not_an_occurrence_time() {
+        let item = json!({"id": "x", "updatedAt": "0000-01-01T00:00:00+23:59"});
+        let e = item_event("crm", "/id", Some("/updatedAt"), 0, &item).unwrap();
+        assert!(crate::event::storable(e.occurred_at).is_some());
+        assert!(
+            (Utc::now() - e.occurred_at).num_seconds().abs() < 60,
+            "now instead"
+        );
     }
 }

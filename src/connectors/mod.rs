@@ -124,15 +124,16 @@ fn optional_array<'v>(value: &'v Value, field: &str) -> Result<&'v [Value], Sche
     }
 }
 
-/// Unix seconds (or milliseconds with `millis`) as a time, when in range.
+/// Unix seconds (or milliseconds with `millis`) as a time, when in range (years 1 to 9999).
 fn unix_time(value: Option<&Value>, millis: bool) -> Option<DateTime<Utc>> {
     let n = value?.as_i64()?;
-    if millis {
+    let time = if millis {
         DateTime::from_timestamp_millis(n)
             .map(|t| DateTime::from_timestamp(t.timestamp(), 0).unwrap_or(t))
     } else {
         DateTime::from_timestamp(n, 0)
-    }
+    };
+    time.and_then(crate::event::storable)
 }
 
 /// Drive's and Calendar's host when `base_url` is not set.
@@ -187,12 +188,12 @@ impl<'a> LatestKeys<'a> {
     }
 }
 
-/// An RFC 3339 time as UTC, in the whole seconds events carry.
+/// An RFC 3339 time as UTC, in the whole seconds events carry, when its UTC year is 1 to 9999.
 fn rfc3339_seconds(text: Option<&str>) -> Option<DateTime<Utc>> {
     let time = DateTime::parse_from_rfc3339(text?)
         .ok()?
         .with_timezone(&Utc);
-    DateTime::from_timestamp(time.timestamp(), 0)
+    DateTime::from_timestamp(time.timestamp(), 0).and_then(crate::event::storable)
 }
 
 /// A one-line subject of at most 120 characters.
@@ -231,6 +232,17 @@ pub(crate) mod test_support {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn provider_times_outside_years_1_to_9999_are_no_times() {
+        use serde_json::json;
+        assert!(super::unix_time(Some(&json!(-99_999_999_999i64)), false).is_none());
+        assert!(super::unix_time(Some(&json!(253_402_300_800i64)), false).is_none());
+        assert!(super::unix_time(Some(&json!(1_764_000_000)), false).is_some());
+        assert!(super::rfc3339_seconds(Some("0000-01-01T00:00:00+23:59")).is_none());
+        assert!(super::rfc3339_seconds(Some("9999-12-31T23:59:59-01:00")).is_none());
+        assert!(super::rfc3339_seconds(Some("2026-11-24T10:00:00+02:00")).is_some());
+    }
+
     #[test]
     fn subject_is_one_short_line() {
         assert_eq!(super::subject("hello\nworld"), "hello");

@@ -1,12 +1,13 @@
 //! Events: insert with dedupe on `(integration, dedupeKey)`, and the queries behind
 //! `trmctl events`.
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use uuid::Uuid;
 
 use super::Store;
+use crate::error::Exit;
 use crate::event::{Event, EventType, format_time};
 use crate::rules::RuleSet;
 
@@ -160,7 +161,10 @@ impl Store {
         }
         let prefix = id.to_ascii_lowercase();
         if prefix.len() < 8 || !prefix.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
-            bail!("`{id}` is not an event id (a UUID, or at least its first 8 characters)");
+            return Err(Exit::usage(format!(
+                "`{id}` is not an event id (a UUID, or at least its first 8 characters)"
+            ))
+            .into());
         }
         let sql =
             format!("SELECT {COLUMNS} FROM events WHERE event_id >= ?1 AND event_id < ?2 LIMIT 2");
@@ -170,7 +174,10 @@ impl Store {
         match found.len() {
             0 => Ok(None),
             1 => Ok(found.pop()),
-            _ => bail!("`{id}` matches several events; give more of the id"),
+            _ => Err(Exit::usage(format!(
+                "`{id}` matches several events; give more of the id"
+            ))
+            .into()),
         }
     }
 }
@@ -196,8 +203,10 @@ fn from_row(row: &Row) -> rusqlite::Result<RowResult> {
     let dedupe_key: String = row.get(6)?;
     let subject: Option<String> = row.get(9)?;
     Ok((|| {
-        let parse_time = |text: &str| -> Result<DateTime<Utc>> {
-            Ok(DateTime::parse_from_rfc3339(text)?.with_timezone(&Utc))
+        let parse_time = |field: &str, text: &str| -> Result<DateTime<Utc>> {
+            let time = DateTime::parse_from_rfc3339(text)
+                .with_context(|| format!("{field} `{text}` is not an RFC 3339 time"))?;
+            Ok(time.with_timezone(&Utc))
         };
         let event = Event {
             event_id: Uuid::parse_str(&event_id)?,
@@ -207,8 +216,8 @@ fn from_row(row: &Row) -> rusqlite::Result<RowResult> {
             source_system,
             external_id,
             dedupe_key,
-            occurred_at: parse_time(&occurred_at)?,
-            received_at: parse_time(&received_at)?,
+            occurred_at: parse_time("occurredAt", &occurred_at)?,
+            received_at: parse_time("receivedAt", &received_at)?,
             subject,
             data: serde_json::from_str(&data)?,
             derived_from: derived_from.as_deref().map(Uuid::parse_str).transpose()?,

@@ -116,6 +116,30 @@ fn show_by_id_and_prefix() {
         .args(["events", "show", "01234567-89ab-7def-8123-456789abcdef"])
         .assert()
         .code(1);
+    sandbox
+        .cmd()
+        .args(["events", "show", "not-hex!"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("is not an event id"));
+    // A row the store cannot read is a failure (1) with its cause, not a usage error.
+    sandbox
+        .store()
+        .transaction(|tx| {
+            tx.execute(
+                "UPDATE events SET occurred_at = '-0001-12-31T00:01:00Z' WHERE event_id = ?1",
+                [&id],
+            )?;
+            Ok(())
+        })
+        .unwrap();
+    sandbox
+        .cmd()
+        .args(["events", "show", &id])
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("reading stored event"))
+        .stderr(predicates::str::contains("occurred"));
 }
 
 #[test]
