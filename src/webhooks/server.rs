@@ -211,11 +211,14 @@ fn router(app: Arc<App>) -> Router {
             "/hooks/{integration}",
             post(receive).fallback(method_not_allowed),
         )
-        .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
-        .route("/readyz", get(readyz))
-        .route("/registry", get(registry))
-        .route("/registry/{name}", get(registry_entry))
-        .route("/metrics", get(metrics))
+        .route(
+            "/healthz",
+            get(|| async { Json(json!({"status": "ok"})) }).fallback(get_only),
+        )
+        .route("/readyz", get(readyz).fallback(get_only))
+        .route("/registry", get(registry).fallback(get_only))
+        .route("/registry/{name}", get(registry_entry).fallback(get_only))
+        .route("/metrics", get(metrics).fallback(get_only))
         .fallback(|| async { refusal(StatusCode::NOT_FOUND, "no such endpoint") })
         .with_state(app)
 }
@@ -227,13 +230,19 @@ fn refusal(status: StatusCode, reason: &str) -> Response {
 }
 
 async fn method_not_allowed() -> Response {
-    let mut response = refusal(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "webhooks are delivered with POST",
-    );
+    not_allowed("POST", "webhooks are delivered with POST")
+}
+
+/// The 405 of the endpoints that are only read.
+async fn get_only() -> Response {
+    not_allowed("GET,HEAD", "this endpoint is only read, with GET")
+}
+
+fn not_allowed(allow: &'static str, reason: &str) -> Response {
+    let mut response = refusal(StatusCode::METHOD_NOT_ALLOWED, reason);
     response
         .headers_mut()
-        .insert(header::ALLOW, HeaderValue::from_static("POST"));
+        .insert(header::ALLOW, HeaderValue::from_static(allow));
     response
 }
 

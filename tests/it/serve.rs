@@ -110,6 +110,20 @@ async fn refusals_have_their_status_codes_and_say_why() {
     let response = client.get(server.url("/hooks/gh")).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(response.headers()["allow"], "POST");
+    // …on every endpoint, with a JSON reason.
+    for path in [
+        "/healthz",
+        "/readyz",
+        "/registry",
+        "/registry/gh",
+        "/metrics",
+    ] {
+        let response = client.post(server.url(path)).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED, "{path}");
+        assert_eq!(response.headers()["allow"], "GET,HEAD", "{path}");
+        let why: serde_json::Value = response.json().await.unwrap();
+        assert!(why["error"].as_str().unwrap().contains("GET"), "{path}");
+    }
     // 413: over max_body_bytes (4 KiB), with and without a Content-Length.
     let big = format!(r#"{{"pad":"{}"}}"#, "x".repeat(5000));
     let (status, _) = send(github_request(&client, &server, "gh", "d-413", &big)).await;
