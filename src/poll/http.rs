@@ -234,7 +234,10 @@ impl Http {
                     }
                     let retry_after = parse_retry_after(response.headers());
                     let headers = response.headers().clone();
-                    let body = response.text().await.unwrap_or_default();
+                    let body = read_up_to(response, ERROR_BODY_BYTES)
+                        .await
+                        .map(|(body, _)| String::from_utf8_lossy(&body).into_owned())
+                        .unwrap_or_default();
                     // A status the caller handles is its to act on, unless it is a rate limit
                     // (a 403 can be either), which is retried like any other.
                     if handled.contains(&status.as_u16()) && !retryable(status, &body) {
@@ -370,10 +373,16 @@ impl Http {
 async fn reply(url: &str, response: reqwest::Response) -> Result<Reply> {
     let status = response.status();
     let headers = response.headers().clone();
-    let bytes = response
-        .bytes()
+    let (bytes, more) = read_up_to(response, MAX_ANSWER_BYTES)
         .await
-        .with_context(|| format!("GET {}: the body was cut off", shown_url(url)))?;
+        .with_context(|| format!("GET {}", shown_url(url)))?;
+    if more {
+        anyhow::bail!(
+            "GET {} answered more than {} MiB; ask for smaller pages",
+            shown_url(url),
+            MAX_ANSWER_BYTES >> 20
+        );
+    }
     let json = if bytes.iter().all(u8::is_ascii_whitespace) {
         None
     } else {
@@ -389,6 +398,31 @@ async fn reply(url: &str, response: reqwest::Response) -> Result<Reply> {
         headers,
         json,
     })
+}
+
+/// The largest answer a poll reads (after gzip): a page is held whole while it is parsed, so
+/// an API that ignores the page size must not take all the memory.
+const MAX_ANSWER_BYTES: usize = 32 << 20;
+
+/// How much of a failed answer is read: its start goes into the error.
+const ERROR_BODY_BYTES: usize = 64 << 10;
+
+/// At most `limit` bytes of a response's body, and whether it held more (left unread).
+async fn read_up_to(mut response: reqwest::Response, limit: usize) -> Result<(Vec<u8>, bool)> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| anyhow!("the body was cut off: {}", without_url(&e)))?
+    {
+        let room = limit - body.len();
+        if chunk.len() > room {
+            body.extend_from_slice(&chunk[..room]);
+            return Ok((body, true));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok((body, false))
 }
 
 /// Whether a failed status is worth another attempt.
@@ -438,10 +472,15 @@ fn without_url(error: &reqwest::Error) -> String {
     text
 }
 
-/// The start of an error body, on one line, without the credential the request carried (an
-/// API may echo the header it refused).
+/// The start of an error body, on one line, without control characters or the credential the
+/// request carried (an API may echo the header it refused).
 fn snippet(body: &str, credential: Option<&HeaderValue>) -> String {
-    let mut line: String = body.split_whitespace().collect::<Vec<_>>().join(" ");
+    // One line, and no control characters: a terminal would run an escape sequence.
+    let mut line: String = body
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .replace(char::is_control, "\u{fffd}");
     if let Some(credential) = credential.and_then(|c| c.to_str().ok()) {
         // The whole value, then its words long enough to be a key (`Bearer`, `Basic` stay).
         let words = credential.split_whitespace().filter(|w| w.len() >= 8);
@@ -478,6 +517,7 @@ mod tests {
             "bad key [redacted]"
         );
         assert_eq!(snippet("not  found\n", None), "not found");
+        assert_eq!(snippet("\u{1b}[31mred", None), "\u{fffd}[31mred");
     }
 
     #[test]

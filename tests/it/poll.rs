@@ -22,6 +22,10 @@ pub enum Fault {
     RetryAfter(u64),
     Malformed,
     Slow(u64),
+    /// A page past trmctl's 32 MiB limit.
+    Huge,
+    /// A 401 whose body repeats the credential it refused.
+    EchoCredential,
 }
 
 #[derive(Default)]
@@ -106,6 +110,18 @@ async fn contacts(
                 .into_response();
         }
         Some(Fault::Slow(ms)) => tokio::time::sleep(Duration::from_millis(ms)).await,
+        Some(Fault::Huge) => {
+            let page = format!(r#"{{"data": [], "pad": "{}"}}"#, "x".repeat(33 << 20));
+            return ([(header::CONTENT_TYPE, "application/json")], page).into_response();
+        }
+        Some(Fault::EchoCredential) => {
+            let sent = headers
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
+            let body = json!({"error": "invalid credentials", "received": sent});
+            return (StatusCode::UNAUTHORIZED, axum::Json(body)).into_response();
+        }
         None => {}
     }
     let api = api.lock().unwrap();
@@ -273,6 +289,44 @@ async fn transient_failures_are_retried_and_a_malformed_page_moves_nothing() {
     // The next good poll brings everything, once.
     assert!(poll(&sandbox, &[]).status.success());
     assert_eq!(event_keys(&sandbox).len(), 3);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_oversized_page_and_an_echoed_credential_stay_out() {
+    let crm = Crm::start().await;
+    crm.add(1, "Acme", "2026-11-24T10:00:00Z");
+    let sandbox = Sandbox::with_config(
+        &format!("{POLL}{}", crm.integration("crm"))
+            .replace("timeout = \"1s\"", "timeout = \"20s\""),
+    );
+    crm.api().faults.push_back(Fault::Huge);
+    let out = poll(&sandbox, &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("more than 32 MiB"), "{stderr}");
+    assert!(event_keys(&sandbox).is_empty());
+
+    crm.api().faults.push_back(Fault::EchoCredential);
+    let out = poll(&sandbox, &["--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let shown = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        shown.contains("invalid credentials") && shown.contains("[redacted]"),
+        "{shown}"
+    );
+    let registry = sandbox
+        .json(&["integrations", "list", "--json"])
+        .to_string();
+    for text in [&shown, &registry] {
+        assert!(!text.contains("crm-token-value"), "{text}");
+    }
+    // Then a good poll stores the item, once.
+    assert!(poll(&sandbox, &[]).status.success());
+    assert_eq!(event_keys(&sandbox).len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread")]
