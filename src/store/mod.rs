@@ -202,9 +202,42 @@ fn configure(conn: &Connection, busy_timeout: Duration) -> rusqlite::Result<()> 
         Ordering::Relaxed,
     );
     conn.busy_handler(Some(busy_wait))?;
+    check_ours(conn)?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(())
+}
+
+/// Refuses, before changing anything, a database this trmctl must not touch: one a newer
+/// trmctl wrote (its schema would be misread), or another program's (migrating it would add
+/// tables to it and switch it to WAL).
+fn check_ours(conn: &Connection) -> rusqlite::Result<()> {
+    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    let known = MIGRATIONS.len() as i64;
+    let refuse = |why: String| {
+        rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CANTOPEN),
+            Some(why),
+        )
+    };
+    if version > known {
+        return Err(refuse(format!(
+            "its schema is version {version}, newer than this trmctl knows ({known}): \
+             upgrade trmctl"
+        )));
+    }
+    if version == 0 {
+        let objects: i64 =
+            conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0))?;
+        if objects > 0 {
+            return Err(refuse(
+                "it is not a trmctl database (another program's tables are in it); point \
+                 [store] path or $TRMCTL_DB at a new file"
+                    .to_string(),
+            ));
+        }
+    }
     Ok(())
 }
 
@@ -244,6 +277,40 @@ fn create_private_dir(dir: &Path) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_newer_or_foreign_database_is_refused_and_left_as_it_was() {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, setup, why) in [
+            (
+                "newer.db",
+                "PRAGMA user_version = 99;",
+                "newer than this trmctl knows (6)",
+            ),
+            (
+                "foreign.db",
+                "CREATE TABLE notes (body TEXT);",
+                "not a trmctl database",
+            ),
+        ] {
+            let path = dir.path().join(name);
+            Connection::open(&path)
+                .unwrap()
+                .execute_batch(setup)
+                .unwrap();
+            let err = format!("{:#}", Store::open(&path).err().expect("refused"));
+            assert!(err.contains(why), "{err}");
+            let conn = Connection::open(&path).unwrap();
+            let mode: String = conn
+                .pragma_query_value(None, "journal_mode", |r| r.get(0))
+                .unwrap();
+            assert_eq!(mode, "delete", "not switched to WAL");
+            let tables: i64 = conn
+                .query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0))
+                .unwrap();
+            assert!(tables <= 1, "no tables added");
+        }
+    }
 
     #[test]
     fn migrations_are_valid() {
