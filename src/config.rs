@@ -569,6 +569,22 @@ impl Config {
                 "`tls_cert` and `tls_key` go together",
             ));
         }
+        problems.extend(self.limit_problems());
+        let account_urls = self.accounts.iter().flat_map(|(name, account)| {
+            [
+                ("auth_url", &account.auth_url),
+                ("token_url", &account.token_url),
+                ("revoke_url", &account.revoke_url),
+            ]
+            .map(|(key, url)| (format!("accounts.{name}.{key}"), url))
+        });
+        let urls = std::iter::once(("server.public_url".to_string(), &self.server.public_url))
+            .chain(account_urls);
+        for (key, url) in urls {
+            if let Some(Err(why)) = url.as_deref().map(check_url) {
+                problems.push(Problem::new(key, why));
+            }
+        }
         for (name, integration) in &self.integrations {
             validate_integration(name, integration, &self.accounts, &mut problems);
         }
@@ -589,6 +605,65 @@ impl Config {
         problems
     }
 
+    /// Numbers that parse but cannot work: a zero timeout times everything out, zero attempts
+    /// never try, a retry floor above its ceiling, more workers than file handles.
+    fn limit_problems(&self) -> Vec<Problem> {
+        let (server, worker, poll) = (&self.server, &self.worker, &self.poll);
+        let longer_than_zero = "must be longer than zero";
+        [
+            (
+                server.max_body_bytes.as_u64() == 0,
+                "server.max_body_bytes",
+                "must be more than zero bytes",
+            ),
+            (
+                server.header_timeout.is_zero(),
+                "server.header_timeout",
+                longer_than_zero,
+            ),
+            (
+                server.request_timeout.is_zero(),
+                "server.request_timeout",
+                longer_than_zero,
+            ),
+            (
+                !(1..=MAX_WORKERS).contains(&worker.concurrency),
+                "worker.concurrency",
+                "must be 1 to 64 (each worker holds a database connection)",
+            ),
+            (
+                worker.max_attempts == 0,
+                "worker.max_attempts",
+                "must be at least 1",
+            ),
+            (
+                worker.retry_base > worker.retry_max,
+                "worker.retry_base",
+                "must not be longer than `retry_max`",
+            ),
+            (poll.timeout.is_zero(), "poll.timeout", longer_than_zero),
+            (
+                poll.max_retries > MAX_RETRIES,
+                "poll.max_retries",
+                "must be at most 100",
+            ),
+            (
+                poll.retry_base > poll.retry_max,
+                "poll.retry_base",
+                "must not be longer than `retry_max`",
+            ),
+            (
+                poll.error_threshold == 0,
+                "poll.error_threshold",
+                "must be at least 1",
+            ),
+        ]
+        .into_iter()
+        .filter(|(wrong, _, _)| *wrong)
+        .map(|(_, key, why)| Problem::new(key, why))
+        .collect()
+    }
+
     /// The integration of that name, or a usage error listing the configured ones.
     pub fn integration(&self, name: &str) -> anyhow::Result<&IntegrationConfig> {
         self.integrations.get(name).ok_or_else(|| {
@@ -602,6 +677,12 @@ impl Config {
         })
     }
 }
+
+/// The most `[worker] concurrency` allows.
+const MAX_WORKERS: usize = 64;
+
+/// The most `[poll] max_retries` allows: more only holds a cron run (and its lock) for hours.
+const MAX_RETRIES: u32 = 100;
 
 /// The error for a config with validation problems: every problem on its own line.
 pub fn invalid(path: &Path, problems: &[Problem]) -> Exit {
@@ -854,6 +935,32 @@ mod tests {
             "{err}"
         );
         assert!(err.contains("3 problems"), "{err}");
+    }
+
+    #[test]
+    fn numbers_that_cannot_work_are_problems() {
+        let err = parse(
+            "[server]\nmax_body_bytes = \"0B\"\nrequest_timeout = \"0s\"\npublic_url = \"nope\"\n\
+             [worker]\nconcurrency = 100000\nmax_attempts = 0\nretry_base = \"2m\"\nretry_max = \"1m\"\n\
+             [poll]\ntimeout = \"0s\"\nmax_retries = 4294967295\nerror_threshold = 0\n\
+             [accounts.a]\nprovider = \"google\"\nclient_id = \"x\"\ntoken_url = \"nope\"\n",
+        )
+        .unwrap_err();
+        for key in [
+            "server.max_body_bytes:",
+            "server.request_timeout: must be longer than zero",
+            "server.public_url: not a valid absolute URL",
+            "worker.concurrency: must be 1 to 64",
+            "worker.max_attempts: must be at least 1",
+            "worker.retry_base: must not be longer",
+            "poll.timeout: must be longer than zero",
+            "poll.max_retries: must be at most 100",
+            "poll.error_threshold: must be at least 1",
+            "accounts.a.token_url: not a valid absolute URL",
+        ] {
+            assert!(err.contains(key), "{key} in {err}");
+        }
+        assert!(parse("").is_ok(), "the defaults are fine");
     }
 
     #[test]
