@@ -525,6 +525,10 @@ async fn read_body(body: Body, max: usize) -> Result<Bytes, (Refused, &'static s
             "too_large",
         )
     };
+    // A declared length over the limit is refused at once, not after waiting for the body.
+    if axum::body::HttpBody::size_hint(&body).lower() > max as u64 {
+        return Err(too_large());
+    }
     match axum::body::to_bytes(body, max).await {
         Ok(bytes) => Ok(bytes),
         Err(e) => {
@@ -657,9 +661,11 @@ async fn registry(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
 
 async fn registry_entry(
     State(app): State<Arc<App>>,
-    Path(name): Path<String>,
+    path: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
 ) -> Response {
+    // A name that is not UTF-8 names no integration: the usual JSON 404.
+    let name = path.map(|Path(name)| name).unwrap_or_default();
     if let Some(response) = admin_refusal(&app, &headers) {
         return response;
     }

@@ -128,6 +128,24 @@ async fn refusals_have_their_status_codes_and_say_why() {
     let big = format!(r#"{{"pad":"{}"}}"#, "x".repeat(5000));
     let (status, _) = send(github_request(&client, &server, "gh", "d-413", &big)).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    // A declared length over the limit is refused before any body is sent.
+    {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(server.addr).unwrap();
+        write!(
+            stream,
+            "POST /hooks/gh HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+             X-GitHub-Event: issues\r\nX-GitHub-Delivery: d-huge\r\nX-Hub-Signature-256: sha256=00\r\n\
+             Content-Length: 99999999999999\r\n\r\n{{"
+        )
+        .unwrap();
+        stream
+            .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+            .unwrap();
+        let mut head = [0u8; 12];
+        stream.read_exact(&mut head).unwrap();
+        assert_eq!(&head, b"HTTP/1.1 413");
+    }
     let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
         (0..10).map(|_| Ok(vec![b' '; 1000])).collect();
     let streamed = reqwest::Body::wrap_stream(futures_util::stream::iter(chunks));
@@ -665,15 +683,12 @@ async fn health_registry_and_metrics() {
         .await
         .unwrap();
     assert_eq!(one["kind"], "github");
-    assert_eq!(
-        client
-            .get(server.url("/registry/nope"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        StatusCode::NOT_FOUND
-    );
+    for missing in ["/registry/nope", "/registry/%FF"] {
+        let response = client.get(server.url(missing)).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{missing}");
+        let why: Value = response.json().await.unwrap();
+        assert_eq!(why["error"], "no such integration", "{missing}");
+    }
     let metrics = client
         .get(server.url("/metrics"))
         .send()
