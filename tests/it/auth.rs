@@ -495,6 +495,21 @@ async fn secret_set_reaches_the_keyring_and_nothing_else() {
 }
 
 #[test]
+fn secret_list_without_a_keyring_is_an_error_not_every_entry_missing() {
+    let sandbox =
+        Sandbox::with_config("[integrations.gh]\nkind = \"github\"\nsecret = \"keyring\"\n");
+    let out = trmctl(&sandbox)
+        .args(["secret", "list"])
+        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("keyring"), "{stderr}");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("missing"));
+}
+
+#[test]
 fn a_keyring_that_never_answers_is_a_clear_error_not_a_hang() {
     let sandbox = Sandbox::with_config("");
     let dir = tempfile::tempdir().unwrap();
