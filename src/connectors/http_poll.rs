@@ -106,9 +106,14 @@ fn item_event(
     let id = match item.pointer(id_at) {
         Some(Value::String(s)) if !s.is_empty() => s.clone(),
         Some(Value::Number(n)) => n.to_string(),
-        _ => {
+        found => {
+            let what = if found.is_some() {
+                "is not a non-empty string or a number"
+            } else {
+                "is missing"
+            };
             return Err(SchemaError(format!(
-                "item {index}: field `{id_at}` (the id) is missing"
+                "item {index}: field `{id_at}` (the id) {what}"
             )));
         }
     };
@@ -203,7 +208,13 @@ mod tests {
         assert_eq!(e.dedupe_key, "7:2026-11-24T10:00:00Z");
         assert_eq!(e.subject.as_deref(), Some("Acme"));
         let err = item_event("crm", "/id", None, 3, &json!({"name": "x"})).unwrap_err();
-        assert!(err.0.contains("item 3"));
+        assert!(err.0.contains("item 3") && err.0.contains("is missing"));
+        let err = item_event("crm", "/id", None, 4, &json!({"id": true})).unwrap_err();
+        assert!(
+            err.0.contains("is not a non-empty string or a number"),
+            "{}",
+            err.0
+        );
         assert!(later("2026-11-24T10:00:01Z", "2026-11-24T10:00:00Z"));
     }
 
