@@ -18,9 +18,11 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use rusqlite::{Connection, OpenFlags};
 use rusqlite_migration::{M, Migrations};
+
+use crate::error::{Code, Exit};
 
 pub use accounts::{AccountRow, mark_reauth};
 pub use actions::{ActionRecord, ActionState, ActionVersion, GaveUp};
@@ -82,6 +84,8 @@ impl Store {
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let mut conn = Connection::open_with_flags(path, flags)
             .with_context(|| format!("opening database {}", path.display()))?;
+        wait_when_busy(&conn, busy_timeout)?;
+        check_ours(&conn, path)?;
         configure_patiently(&conn, busy_timeout)
             .with_context(|| format!("configuring database {}", path.display()))?;
         migrate(&mut conn).with_context(|| format!("migrating database {}", path.display()))?;
@@ -178,13 +182,22 @@ fn busy_wait(tries: i32) -> bool {
     true
 }
 
+/// Makes writes wait up to `busy_timeout` for another process's write.
+fn wait_when_busy(conn: &Connection, busy_timeout: Duration) -> rusqlite::Result<()> {
+    BUSY_BUDGET_MICROS.store(
+        u64::try_from(busy_timeout.as_micros()).unwrap_or(u64::MAX),
+        Ordering::Relaxed,
+    );
+    conn.busy_handler(Some(busy_wait))
+}
+
 /// [`configure`], retried while another process is creating the same database: switching a
 /// new file to WAL needs an exclusive lock, and SQLite reports that race as busy at once
 /// instead of calling the busy handler.
 fn configure_patiently(conn: &Connection, busy_timeout: Duration) -> rusqlite::Result<()> {
     let started = std::time::Instant::now();
     loop {
-        match configure(conn, busy_timeout) {
+        match configure(conn) {
             Err(rusqlite::Error::SqliteFailure(e, _))
                 if e.code == rusqlite::ErrorCode::DatabaseBusy
                     && started.elapsed() < busy_timeout =>
@@ -196,13 +209,7 @@ fn configure_patiently(conn: &Connection, busy_timeout: Duration) -> rusqlite::R
     }
 }
 
-fn configure(conn: &Connection, busy_timeout: Duration) -> rusqlite::Result<()> {
-    BUSY_BUDGET_MICROS.store(
-        u64::try_from(busy_timeout.as_micros()).unwrap_or(u64::MAX),
-        Ordering::Relaxed,
-    );
-    conn.busy_handler(Some(busy_wait))?;
-    check_ours(conn)?;
+fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
@@ -212,31 +219,34 @@ fn configure(conn: &Connection, busy_timeout: Duration) -> rusqlite::Result<()> 
 /// Refuses, before changing anything, a database this trmctl must not touch: one a newer
 /// trmctl wrote (its schema would be misread), or another program's (migrating it would add
 /// tables to it and switch it to WAL).
-fn check_ours(conn: &Connection) -> rusqlite::Result<()> {
-    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+fn check_ours(conn: &Connection, path: &Path) -> Result<()> {
+    // One statement, one snapshot: another process may be migrating this new file right now,
+    // and its tables and its version commit together.
+    let (version, objects): (i64, i64) = conn.query_row(
+        "SELECT (SELECT user_version FROM pragma_user_version),
+                (SELECT count(*) FROM sqlite_schema)",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
     let known = MIGRATIONS.len() as i64;
-    let refuse = |why: String| {
-        rusqlite::Error::SqliteFailure(
-            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CANTOPEN),
-            Some(why),
-        )
-    };
     if version > known {
-        return Err(refuse(format!(
-            "its schema is version {version}, newer than this trmctl knows ({known}): \
-             upgrade trmctl"
-        )));
+        return Err(Exit::new(
+            Code::Failure,
+            format!(
+                "database {} has schema version {version}, newer than this trmctl knows \
+                 ({known}): upgrade trmctl",
+                path.display()
+            ),
+        )
+        .into());
     }
-    if version == 0 {
-        let objects: i64 =
-            conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0))?;
-        if objects > 0 {
-            return Err(refuse(
-                "it is not a trmctl database (another program's tables are in it); point \
-                 [store] path or $TRMCTL_DB at a new file"
-                    .to_string(),
-            ));
-        }
+    if version == 0 && objects > 0 {
+        return Err(Exit::usage(format!(
+            "{} is not a trmctl database (another program's tables are in it): point \
+             [store] path or $TRMCTL_DB at a new file",
+            path.display()
+        ))
+        .into());
     }
     Ok(())
 }
@@ -247,23 +257,30 @@ fn check_ours(conn: &Connection) -> rusqlite::Result<()> {
 ///
 /// An existing database is never opened here: closing any descriptor of a file drops every
 /// POSIX lock the process holds on it, SQLite's included, and without them another process
-/// would take this one's WAL for its own and delete it on close.
+/// would take this one's WAL for its own and delete it on close. (Only a file that does not
+/// exist yet is opened, before this process has a connection to it.)
 fn prepare_file(path: &Path) -> Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
         && !dir.exists()
     {
         create_private_dir(dir).with_context(|| format!("creating directory {}", dir.display()))?;
     }
+    if path.is_dir() {
+        bail!("the database path {} is a directory", path.display());
+    }
+    if path.exists() {
+        return Ok(());
+    }
+    // Not `create_new`: through a symlink to a file not made yet, that fails, and SQLite would
+    // then create the file with the default mode.
     let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
+    options.write(true).create(true).truncate(false);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    match options.open(path) {
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
-        other => other
-            .map(drop)
-            .with_context(|| format!("creating database {}", path.display())),
-    }
+    options
+        .open(path)
+        .map(drop)
+        .with_context(|| format!("creating database {}", path.display()))
 }
 
 fn create_private_dir(dir: &Path) -> std::io::Result<()> {
@@ -310,6 +327,20 @@ mod tests {
                 .unwrap();
             assert!(tables <= 1, "no tables added");
         }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_database_made_through_a_symlink_is_private_and_a_directory_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let (link, target) = (dir.path().join("link.db"), dir.path().join("target.db"));
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        drop(Store::open(&link).unwrap());
+        let mode = std::fs::metadata(&target).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let err = format!("{:#}", Store::open(dir.path()).err().expect("refused"));
+        assert!(err.contains("is a directory"), "{err}");
     }
 
     #[test]
