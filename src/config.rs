@@ -538,12 +538,7 @@ impl Config {
     /// Parses config text without validating it; a syntax error is a usage error naming the
     /// line, unknown keys and bad values are every one of them, each with its key and line.
     pub fn from_toml(text: &str, path: &Path) -> Result<Config, Exit> {
-        read::read(text).map_err(|unreadable| match unreadable {
-            Unreadable::Syntax(message) => {
-                Exit::usage(format!("invalid config {}{message}", path.display()))
-            }
-            Unreadable::Problems(problems) => invalid(path, &problems),
-        })
+        read::read(text).map_err(|unreadable| unreadable.into_exit(path))
     }
 
     /// Checks what serde cannot: cross-references, kind-specific keys, rule regexes. Compiles
@@ -609,59 +604,60 @@ impl Config {
     /// never try, a retry floor above its ceiling, more workers than file handles.
     fn limit_problems(&self) -> Vec<Problem> {
         let (server, worker, poll) = (&self.server, &self.worker, &self.poll);
-        let longer_than_zero = "must be longer than zero";
-        [
+        let longer_than_zero = || "must be longer than zero".to_string();
+        let checks = [
             (
                 server.max_body_bytes.as_u64() == 0,
                 "server.max_body_bytes",
-                "must be more than zero bytes",
+                "must be more than zero bytes".to_string(),
             ),
             (
                 server.header_timeout.is_zero(),
                 "server.header_timeout",
-                longer_than_zero,
+                longer_than_zero(),
             ),
             (
                 server.request_timeout.is_zero(),
                 "server.request_timeout",
-                longer_than_zero,
+                longer_than_zero(),
             ),
             (
                 !(1..=MAX_WORKERS).contains(&worker.concurrency),
                 "worker.concurrency",
-                "must be 1 to 64 (each worker holds a database connection)",
+                format!("must be 1 to {MAX_WORKERS} (each worker holds a database connection)"),
             ),
-            (
-                worker.max_attempts == 0,
-                "worker.max_attempts",
-                "must be at least 1",
-            ),
-            (
-                worker.retry_base > worker.retry_max,
-                "worker.retry_base",
-                "must not be longer than `retry_max`",
-            ),
-            (poll.timeout.is_zero(), "poll.timeout", longer_than_zero),
+            (poll.timeout.is_zero(), "poll.timeout", longer_than_zero()),
             (
                 poll.max_retries > MAX_RETRIES,
                 "poll.max_retries",
-                "must be at most 100",
-            ),
-            (
-                poll.retry_base > poll.retry_max,
-                "poll.retry_base",
-                "must not be longer than `retry_max`",
+                format!("must be at most {MAX_RETRIES}"),
             ),
             (
                 poll.error_threshold == 0,
                 "poll.error_threshold",
-                "must be at least 1",
+                "must be at least 1".to_string(),
             ),
-        ]
-        .into_iter()
-        .filter(|(wrong, _, _)| *wrong)
-        .map(|(_, key, why)| Problem::new(key, why))
-        .collect()
+        ];
+        let mut problems: Vec<Problem> = checks
+            .into_iter()
+            .filter(|(wrong, _, _)| *wrong)
+            .map(|(_, key, why)| Problem::new(key, why))
+            .collect();
+        let worker_key = |k: &str| format!("worker.{k}");
+        let poll_key = |k: &str| format!("poll.{k}");
+        problems.extend(retry_problems(
+            &worker_key,
+            Some(worker.max_attempts),
+            worker.retry_base,
+            worker.retry_max,
+        ));
+        problems.extend(retry_problems(
+            &poll_key,
+            None,
+            poll.retry_base,
+            poll.retry_max,
+        ));
+        problems
     }
 
     /// The integration of that name, or a usage error listing the configured ones.
@@ -676,6 +672,41 @@ impl Config {
             Exit::usage(format!("no integration named `{name}` ({hint})")).into()
         })
     }
+}
+
+impl Unreadable {
+    /// The usage error (exit 2) that says what is wrong in the config at `path`.
+    pub fn into_exit(self, path: &Path) -> Exit {
+        match self {
+            Unreadable::Syntax(message) => {
+                Exit::usage(format!("invalid config {}{message}", path.display()))
+            }
+            Unreadable::Problems(problems) => invalid(path, &problems),
+        }
+    }
+}
+
+/// The problems of a retry policy, under `key(name)`: no attempt at all (`max_attempts`, when
+/// it has one), a zero floor (backoff from zero retries in a hot loop), a ceiling below it.
+pub fn retry_problems(
+    key: &dyn Fn(&str) -> String,
+    max_attempts: Option<u32>,
+    base: Duration,
+    max: Duration,
+) -> Vec<Problem> {
+    [
+        (
+            max_attempts == Some(0),
+            "max_attempts",
+            "must be at least 1",
+        ),
+        (base.is_zero(), "retry_base", "must be longer than zero"),
+        (max < base, "retry_max", "must be at least `retry_base`"),
+    ]
+    .into_iter()
+    .filter(|(wrong, _, _)| *wrong)
+    .map(|(_, name, why)| Problem::new(key(name), why))
+    .collect()
 }
 
 /// The most `[worker] concurrency` allows.
@@ -853,8 +884,8 @@ pub fn check_url(url: &str) -> Result<(), &'static str> {
     }
     if parsed.password().is_some() {
         return Err(
-            "the URL holds a password; give credentials as a secret reference \
-                    (`auth`, `token`, `secret`) instead",
+            "the URL holds a password, which errors and logs would show; keep credentials \
+             in the keys that take secret references",
         );
     }
     Ok(())
@@ -941,8 +972,9 @@ mod tests {
     fn numbers_that_cannot_work_are_problems() {
         let err = parse(
             "[server]\nmax_body_bytes = \"0B\"\nrequest_timeout = \"0s\"\npublic_url = \"nope\"\n\
+             header_timeout = \"0s\"\n\
              [worker]\nconcurrency = 100000\nmax_attempts = 0\nretry_base = \"2m\"\nretry_max = \"1m\"\n\
-             [poll]\ntimeout = \"0s\"\nmax_retries = 4294967295\nerror_threshold = 0\n\
+             [poll]\ntimeout = \"0s\"\nmax_retries = 4294967295\nretry_base = \"0s\"\nerror_threshold = 0\n\
              [accounts.a]\nprovider = \"google\"\nclient_id = \"x\"\ntoken_url = \"nope\"\n",
         )
         .unwrap_err();
@@ -952,7 +984,9 @@ mod tests {
             "server.public_url: not a valid absolute URL",
             "worker.concurrency: must be 1 to 64",
             "worker.max_attempts: must be at least 1",
-            "worker.retry_base: must not be longer",
+            "worker.retry_max: must be at least `retry_base`",
+            "server.header_timeout: must be longer than zero",
+            "poll.retry_base: must be longer than zero",
             "poll.timeout: must be longer than zero",
             "poll.max_retries: must be at most 100",
             "poll.error_threshold: must be at least 1",

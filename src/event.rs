@@ -149,8 +149,9 @@ impl Event {
     }
 }
 
-/// `time` if RFC 3339 carries it: years 0001 to 9999. A provider's year 0 or 10000 would be
-/// stored as text no reader parses back, and one such event would stop every read of events.
+/// `time` if its four-digit year is 0001 to 9999. A provider's year -1 or 10000 would be
+/// written with a sign (`-0001-…`, `+10000-…`), which no RFC 3339 reader parses back, and one
+/// such stored event would stop every read of events.
 pub fn storable(time: DateTime<Utc>) -> Option<DateTime<Utc>> {
     (1..=9999)
         .contains(&chrono::Datelike::year(&time))

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::config::{AccountConfig, IntegrationConfig, Problem, check_url};
+use crate::config::{AccountConfig, IntegrationConfig, Problem, check_url, retry_problems};
 use crate::event::{Event, EventType};
 use crate::secrets::SecretRef;
 
@@ -318,15 +318,12 @@ pub fn validate(
         if action.timeout.is_zero() {
             problems.push(Problem::new(key("timeout"), "must be longer than zero"));
         }
-        if action.max_attempts == 0 {
-            problems.push(Problem::new(key("max_attempts"), "must be at least 1"));
-        }
-        if action.retry_base > action.retry_max {
-            problems.push(Problem::new(
-                key("retry_base"),
-                "must not be longer than `retry_max`",
-            ));
-        }
+        problems.extend(retry_problems(
+            &key,
+            Some(action.max_attempts),
+            action.retry_base,
+            action.retry_max,
+        ));
     }
     problems
 }

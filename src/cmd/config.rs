@@ -42,9 +42,7 @@ fn check(ctx: &Context) -> Result<ExitCode> {
             (Some(config), problems)
         }
         Err(Unreadable::Problems(problems)) => (None, problems),
-        Err(Unreadable::Syntax(message)) => {
-            return Err(Exit::usage(format!("invalid config {path}{message}")).into());
-        }
+        Err(syntax @ Unreadable::Syntax(_)) => return Err(syntax.into_exit(&source.path).into()),
     };
     if ctx.out.json {
         ctx.out.json(&Report {

@@ -2,7 +2,9 @@
 //!
 //! serde stops at its first error. So each error found is recorded with its dotted key and
 //! line, the key it points at is taken out of the parsed document, and the rest is read
-//! again, until it reads or nothing more can be taken out.
+//! again, until it reads or nothing more can be taken out. A table that lacks a required key
+//! is taken out whole: serde names one missing key at a time, so a table missing two shows
+//! the second once the first is added.
 
 use std::collections::HashMap;
 use std::ops::Range;
@@ -14,7 +16,10 @@ use toml::de::{DeArray, DeTable, DeValue, ValueDeserializer};
 use super::{Problem, without_values};
 
 /// More than this many problems are not worth reading on.
-const MOST: usize = 50;
+const MOST: usize = 100;
+
+/// The key of a problem whose place serde did not give.
+const SOMEWHERE: &str = "config";
 
 /// Why a config could not be read.
 #[derive(Debug)]
@@ -59,14 +64,22 @@ pub fn read<T: DeserializeOwned>(text: &str) -> Result<T, Unreadable> {
         let consequence =
             missing_field(&error).is_some_and(|field| taken.contains(&join(&key, field)));
         if !consequence {
-            let at = place(text, error.span());
-            let problem = Problem::new(
-                key.clone(),
-                format!("{} ({})", message(&error), at.trim_start_matches(" at ")),
-            );
+            let shown = if key.is_empty() { SOMEWHERE } else { &key };
+            let problem = match place(text, error.span()).strip_prefix(" at ") {
+                Some(at) => Problem::new(shown, format!("{} ({at})", message(&error))),
+                None => Problem::new(shown, message(&error)),
+            };
             problems.push((error.span().map_or(usize::MAX, |s| s.start), problem));
         }
-        if path.is_empty() || problems.len() >= MOST {
+        if problems.len() >= MOST {
+            let mut problems = in_file_order(problems);
+            problems.push(Problem::new(
+                SOMEWHERE,
+                format!("stopped after {MOST} problems: mend these and check again"),
+            ));
+            return Err(Unreadable::Problems(problems));
+        }
+        if path.is_empty() {
             return Err(Unreadable::Problems(in_file_order(problems)));
         }
         take_out(root.get_mut(), &path);
@@ -262,6 +275,17 @@ mod tests {
         // The second rule keeps its index after the first one is taken out.
         assert!(found[5].starts_with("rules[1]: missing field `integration` (line 13"));
         assert!(found[6].starts_with("rules[1].not_a_key: unknown field"));
+    }
+
+    #[test]
+    fn reading_stops_after_a_hundred_problems_and_says_so() {
+        let keys: String = (0..120).map(|i| format!("bogus{i:03} = 1\n")).collect();
+        let found = problems(&format!("[server]\n{keys}"));
+        assert_eq!(found.len(), MOST + 1);
+        assert_eq!(
+            found.last().unwrap(),
+            "config: stopped after 100 problems: mend these and check again"
+        );
     }
 
     #[test]

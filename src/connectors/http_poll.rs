@@ -233,7 +233,7 @@ mod tests {
     }
 
     #[test]
-    fn a_change_time_past_year_9999_is_not_an_occurrence_time() {
+    fn a_change_time_outside_years_1_to_9999_is_not_an_occurrence_time() {
         let item = json!({"id": "x", "updatedAt": "0000-01-01T00:00:00+23:59"});
         let e = item_event("crm", "/id", Some("/updatedAt"), 0, &item).unwrap();
         assert!(crate::event::storable(e.occurred_at).is_some());

@@ -373,12 +373,21 @@ impl Http {
 async fn reply(url: &str, response: reqwest::Response) -> Result<Reply> {
     let status = response.status();
     let headers = response.headers().clone();
-    let (bytes, more) = read_up_to(response, MAX_ANSWER_BYTES)
-        .await
-        .with_context(|| format!("GET {}", shown_url(url)))?;
+    // A declared length over the limit needs no reading to be refused.
+    let declared_over = response
+        .content_length()
+        .is_some_and(|n| n > MAX_ANSWER_BYTES as u64);
+    let (bytes, more) = if declared_over {
+        (Vec::new(), true)
+    } else {
+        read_up_to(response, MAX_ANSWER_BYTES)
+            .await
+            .with_context(|| format!("GET {}", shown_url(url)))?
+    };
     if more {
         anyhow::bail!(
-            "GET {} answered more than {} MiB; ask for smaller pages",
+            "GET {} answered more than the {} MiB trmctl reads of one answer; ask for less \
+             at a time (a smaller page size, or a narrower sheet range)",
             shown_url(url),
             MAX_ANSWER_BYTES >> 20
         );
@@ -481,19 +490,48 @@ fn snippet(body: &str, credential: Option<&HeaderValue>) -> String {
         .collect::<Vec<_>>()
         .join(" ")
         .replace(char::is_control, "\u{fffd}");
-    if let Some(credential) = credential.and_then(|c| c.to_str().ok()) {
-        // The whole value, then its words long enough to be a key (`Bearer`, `Basic` stay).
-        let words = credential.split_whitespace().filter(|w| w.len() >= 8);
-        for secret in std::iter::once(credential.trim()).chain(words) {
-            if !secret.is_empty() {
-                line = line.replace(secret, "[redacted]");
-            }
-        }
+    for secret in credential.map(secrets_in).unwrap_or_default() {
+        line = line.replace(&secret, "[redacted]");
     }
     match line.char_indices().nth(200) {
         Some((cut, _)) => format!("{}…", &line[..cut]),
         None => line,
     }
+}
+
+/// The texts an answer could echo of a credential header, longest first: the whole value, its
+/// words long enough to be a key (`Bearer` and `Basic` stay), a Basic header's decoded
+/// `user:password` and password, and each of those as JSON may escape it (`\/`).
+fn secrets_in(credential: &HeaderValue) -> Vec<String> {
+    use base64::Engine as _;
+    let value = String::from_utf8_lossy(credential.as_bytes())
+        .trim()
+        .to_string();
+    let mut secrets = vec![value.clone()];
+    secrets.extend(
+        value
+            .split_whitespace()
+            .filter(|w| w.len() >= 8)
+            .map(str::to_string),
+    );
+    if let Some(encoded) = value.strip_prefix("Basic ")
+        && let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(encoded.trim())
+    {
+        let pair = String::from_utf8_lossy(&decoded).into_owned();
+        if let Some((_, password)) = pair.split_once(':').filter(|(_, p)| p.len() >= 4) {
+            secrets.push(password.to_string());
+        }
+        secrets.push(pair);
+    }
+    let escaped: Vec<String> = secrets
+        .iter()
+        .filter(|s| s.contains('/'))
+        .map(|s| s.replace('/', "\\/"))
+        .collect();
+    secrets.extend(escaped);
+    secrets.retain(|s| !s.is_empty());
+    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    secrets
 }
 
 #[cfg(test)]
@@ -518,6 +556,16 @@ mod tests {
         );
         assert_eq!(snippet("not  found\n", None), "not found");
         assert_eq!(snippet("\u{1b}[31mred", None), "\u{fffd}[31mred");
+        // Escaped as some JSON encoders do, and a Basic header's decoded parts.
+        let slashed = HeaderValue::from_static("Bearer ab/cd+ef/gh==");
+        assert_eq!(
+            snippet(r#"{"got": "ab\/cd+ef\/gh=="}"#, Some(&slashed)),
+            r#"{"got": "[redacted]"}"#
+        );
+        // "me:hunter22"
+        let basic = HeaderValue::from_static("Basic bWU6aHVudGVyMjI=");
+        let shown = snippet("user me:hunter22 refused; password hunter22", Some(&basic));
+        assert!(!shown.contains("hunter22"), "{shown}");
     }
 
     #[test]

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::config::{AccountConfig, IntegrationConfig, Problem, check_url};
+use crate::config::{AccountConfig, IntegrationConfig, Problem, check_url, retry_problems};
 use crate::event::EventType;
 use crate::secrets::SecretRef;
 
@@ -109,7 +109,12 @@ pub fn validate(
         let key = |k: &str| format!("sinks[{i}].{k}");
         validate_kind(sink, &key, &mut problems);
         validate_filters(sink, integrations, accounts, &key, &mut problems);
-        validate_retries(sink, &key, &mut problems);
+        problems.extend(retry_problems(
+            &key,
+            Some(sink.max_attempts),
+            sink.retry_base,
+            sink.retry_max,
+        ));
     }
     problems
 }
@@ -187,21 +192,6 @@ fn validate_filters(
                 ));
             }
         }
-    }
-}
-
-fn validate_retries(sink: &SinkConfig, key: &dyn Fn(&str) -> String, problems: &mut Vec<Problem>) {
-    if sink.max_attempts == 0 {
-        problems.push(Problem::new(key("max_attempts"), "must be at least 1"));
-    }
-    if sink.retry_base.is_zero() {
-        problems.push(Problem::new(key("retry_base"), "must be longer than zero"));
-    }
-    if sink.retry_max < sink.retry_base {
-        problems.push(Problem::new(
-            key("retry_max"),
-            "must be at least `retry_base`",
-        ));
     }
 }
 

@@ -303,7 +303,7 @@ async fn an_oversized_page_and_an_echoed_credential_stay_out() {
     let out = poll(&sandbox, &[]);
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("more than 32 MiB"), "{stderr}");
+    assert!(stderr.contains("more than the 32 MiB"), "{stderr}");
     assert!(event_keys(&sandbox).is_empty());
 
     crm.api().faults.push_back(Fault::EchoCredential);
