@@ -141,10 +141,11 @@ impl Poller {
         };
         let result = self.run(name, full, &mut report).await;
         report.duration_ms = started.elapsed().as_millis() as u64;
-        if let Err(e) = self.record(name, &result) {
-            tracing::error!(integration = name, error = %format!("{e:#}"), "recording the poll failed");
-        }
-        match result {
+        // What was stored stays stored; a run whose outcome could not be recorded still failed.
+        let recorded = self
+            .record(name, &result)
+            .context("recording the poll's outcome");
+        match result.and(recorded) {
             Ok(()) => report,
             Err(e) => failed(report, &e, started),
         }

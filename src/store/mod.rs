@@ -172,9 +172,20 @@ const BUSY_STEP: Duration = Duration::from_micros(250);
 
 /// Waits for another connection's write in short steps. SQLite's own handler sleeps up to
 /// 100 ms a try, so a writer that lost a race idles long after the lock is free; under load
-/// that idling, not the disk, would bound the inbox's throughput.
+/// that idling, not the disk, would bound the inbox's throughput. The budget is measured on
+/// the clock: a sleep of 250 µs takes longer, so counting tries would wait too long.
 fn busy_wait(tries: i32) -> bool {
-    let waited = u64::try_from(tries).unwrap_or(0) * BUSY_STEP.as_micros() as u64;
+    thread_local! {
+        static SINCE: std::cell::Cell<Option<std::time::Instant>> = const { std::cell::Cell::new(None) };
+    }
+    let now = std::time::Instant::now();
+    let since = SINCE.with(|since| {
+        if tries == 0 || since.get().is_none() {
+            since.set(Some(now));
+        }
+        since.get().unwrap_or(now)
+    });
+    let waited = u64::try_from(now.duration_since(since).as_micros()).unwrap_or(u64::MAX);
     if waited >= BUSY_BUDGET_MICROS.load(Ordering::Relaxed) {
         return false;
     }

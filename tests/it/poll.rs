@@ -330,6 +330,35 @@ async fn an_oversized_page_and_an_echoed_credential_stay_out() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_poll_whose_outcome_cannot_be_recorded_fails() {
+    let crm = Crm::start().await;
+    crm.add(1, "Acme", "2026-11-24T10:00:00Z");
+    let sandbox = Sandbox::with_config(&format!("{POLL}{}", crm.integration("crm")));
+    assert!(poll(&sandbox, &[]).status.success());
+    crm.add(2, "Globex", "2026-11-24T10:05:00Z");
+    // As if the disk filled up between storing the page and recording the run.
+    sandbox
+        .store()
+        .transaction(|tx| {
+            tx.execute_batch(
+                "CREATE TRIGGER full BEFORE UPDATE OF last_sync_time ON integrations
+                 BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END;",
+            )?;
+            Ok(())
+        })
+        .unwrap();
+    let out = poll(&sandbox, &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("recording the poll's outcome"), "{stderr}");
+    assert_eq!(
+        event_keys(&sandbox).len(),
+        2,
+        "what was stored stays stored"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn repeated_failures_turn_the_status_to_error_then_back() {
     let crm = Crm::start().await;
     let sandbox = Sandbox::with_config(&format!("{POLL}{}", crm.integration("crm")));
