@@ -66,6 +66,38 @@ fn migrate(conn: &mut Connection) -> Result<()> {
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+    /// The files the connection writes, as they were once it was open.
+    opened: Files,
+}
+
+/// Which files the database and its WAL were: `(device, inode)`, `None` where there was no
+/// file (or no way to tell).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Files {
+    db: Option<(u64, u64)>,
+    wal: Option<(u64, u64)>,
+}
+
+impl Files {
+    fn at(path: &Path) -> Files {
+        let mut wal = path.as_os_str().to_owned();
+        wal.push("-wal");
+        Files {
+            db: file_id(path),
+            wal: file_id(Path::new(&wal)),
+        }
+    }
+}
+
+#[cfg(unix)]
+fn file_id(path: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+}
+
+#[cfg(not(unix))]
+fn file_id(_: &Path) -> Option<(u64, u64)> {
+    None
 }
 
 impl Store {
@@ -92,7 +124,25 @@ impl Store {
         Ok(Store {
             conn,
             path: path.to_path_buf(),
+            opened: Files::at(path),
         })
+    }
+
+    /// Fails when the database or its WAL at the path is no longer the file this connection
+    /// writes: deleted, moved, or replaced by a restored copy while trmctl ran. What it
+    /// commits then goes to a file no one will read again.
+    pub fn check_in_place(&self) -> Result<()> {
+        let now = Files::at(&self.path);
+        let moved =
+            now.db != self.opened.db || (self.opened.wal.is_some() && now.wal != self.opened.wal);
+        if moved {
+            bail!(
+                "the database {} (or its -wal file) was deleted or replaced while trmctl had \
+                 it open: nothing written now would be kept; restart trmctl",
+                self.path.display()
+            );
+        }
+        Ok(())
     }
 
     pub fn path(&self) -> &Path {
@@ -109,9 +159,19 @@ impl Store {
         Ok(())
     }
 
-    /// Proves the database takes writes right now (for `/readyz`).
-    pub fn check_writable(&self) -> Result<()> {
-        self.conn.execute_batch("BEGIN IMMEDIATE; ROLLBACK;")?;
+    /// Proves the database takes a write lock right now, on the file at its path (for
+    /// `/readyz`). With `commit`, proves a write reaches the disk too (a full disk still gives
+    /// the lock): rewrites the schema version with its own value.
+    pub fn check_writable(&self, commit: bool) -> Result<()> {
+        self.check_in_place()?;
+        if commit {
+            let version: i64 = self
+                .conn
+                .pragma_query_value(None, "user_version", |r| r.get(0))?;
+            self.conn.pragma_update(None, "user_version", version)?;
+        } else {
+            self.conn.execute_batch("BEGIN IMMEDIATE; ROLLBACK;")?;
+        }
         Ok(())
     }
 
@@ -352,6 +412,26 @@ mod tests {
         assert_eq!(mode & 0o777, 0o600);
         let err = format!("{:#}", Store::open(dir.path()).err().expect("refused"));
         assert!(err.contains("is a directory"), "{err}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_database_deleted_or_replaced_under_an_open_store_is_noticed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let store = Store::open(&path).unwrap();
+        store.check_writable(true).unwrap();
+        // Restored from a copy: another file at the same path.
+        let copy = dir.path().join("copy.db");
+        std::fs::copy(&path, &copy).unwrap();
+        std::fs::rename(&copy, &path).unwrap();
+        let err = format!("{:#}", store.check_writable(false).unwrap_err());
+        assert!(err.contains("deleted or replaced"), "{err}");
+
+        let other = dir.path().join("u.db");
+        let store = Store::open(&other).unwrap();
+        std::fs::remove_file(dir.path().join("u.db-wal")).unwrap();
+        assert!(store.check_in_place().is_err(), "the WAL is gone");
     }
 
     #[test]

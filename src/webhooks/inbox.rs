@@ -38,6 +38,9 @@ struct Job {
 #[derive(Clone)]
 pub struct Inbox {
     jobs: mpsc::Sender<Job>,
+    /// Why the last commit failed, until one succeeds (for `/readyz`: a full disk still
+    /// gives the write lock that readiness checks for).
+    failing: Arc<std::sync::Mutex<Option<String>>>,
 }
 
 impl Inbox {
@@ -51,6 +54,8 @@ impl Inbox {
     ) -> Result<(Inbox, JoinHandle<()>)> {
         let mut store = Store::open_with(db, busy)?;
         let (jobs, mut queue) = mpsc::channel::<Job>(MAX_BATCH * 4);
+        let failing = Arc::new(std::sync::Mutex::new(None));
+        let last_failure = failing.clone();
         let writer = std::thread::Builder::new()
             .name("inbox-writer".into())
             .spawn(move || {
@@ -62,11 +67,25 @@ impl Inbox {
                             Err(_) => break,
                         }
                     }
-                    commit(&mut store, batch, &processing, &pending);
+                    let failure = commit(&mut store, batch, &processing, &pending);
+                    *last_failure.lock().unwrap_or_else(|p| p.into_inner()) = failure;
                 }
             })
             .context("starting the inbox writer")?;
-        Ok((Inbox { jobs }, writer))
+        Ok((Inbox { jobs, failing }, writer))
+    }
+
+    /// Whether the last commit failed, with no commit succeeding since.
+    pub fn failing(&self) -> bool {
+        self.failing
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some()
+    }
+
+    /// A write got through another way (`/readyz` proved one): the store works again.
+    pub fn recovered(&self) {
+        *self.failing.lock().unwrap_or_else(|p| p.into_inner()) = None;
     }
 
     /// Stores a delivery durably, with its events if given; returns once it is on disk.
@@ -91,13 +110,13 @@ impl Inbox {
     }
 }
 
-/// Stores one batch and answers every job in it.
+/// Stores one batch and answers every job in it; why it failed, if it did.
 fn commit(
     store: &mut Store,
     mut batch: Vec<Job>,
     processing: &Processing,
     pending: &std_mpsc::Sender<()>,
-) {
+) -> Option<String> {
     let started = Instant::now();
     let stored = store.transaction(|tx| {
         let mut stored = Vec::with_capacity(batch.len());
@@ -113,6 +132,8 @@ fn commit(
         }
         Ok(stored)
     });
+    // Committed to a file that was deleted or replaced: as good as not stored.
+    let stored = stored.and_then(|stored| store.check_in_place().map(|()| stored));
     match stored {
         Ok(stored) => {
             let seconds = started.elapsed().as_secs_f64() / batch.len() as f64;
@@ -127,6 +148,7 @@ fn commit(
             if left_pending {
                 let _ = pending.send(());
             }
+            None
         }
         Err(e) => {
             let message = format!("storing deliveries failed: {e:#}");
@@ -134,6 +156,7 @@ fn commit(
             for job in batch {
                 let _ = job.reply.send(Err(message.clone()));
             }
+            Some(message)
         }
     }
 }

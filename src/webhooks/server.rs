@@ -637,7 +637,12 @@ async fn readyz(State(app): State<Arc<App>>) -> Response {
         .lock()
         .map(|w| w.as_ref().is_some_and(Workers::running))
         .unwrap_or(false);
-    let writable = with_reader(&app, |store, _| store.check_writable()).await;
+    // After a failed commit, only a write that reaches the disk proves the store works again.
+    let failing = app.inbox.failing();
+    let writable = with_reader(&app, move |store, _| store.check_writable(failing)).await;
+    if failing && writable.is_ok() {
+        app.inbox.recovered();
+    }
     match (workers, writable) {
         (true, Ok(())) => Json(json!({"status": "ready"})).into_response(),
         (false, _) => refusal(StatusCode::SERVICE_UNAVAILABLE, "workers are not running"),

@@ -272,6 +272,32 @@ async fn a_command_run_beside_serve_does_not_take_its_deliveries_away() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_database_deleted_under_serve_gets_no_more_202s() {
+    let sandbox = Sandbox::with_config(&config(""));
+    let server = Server::start(&sandbox);
+    let client = reqwest::Client::new();
+    let send = |id: &'static str| {
+        github_request(&client, &server, "gh", id, r#"{"action":"opened"}"#).send()
+    };
+    assert_eq!(send("gone-0").await.unwrap().status(), StatusCode::ACCEPTED);
+    for suffix in ["", "-wal", "-shm"] {
+        let mut file = sandbox.db_path().into_os_string();
+        file.push(suffix);
+        std::fs::remove_file(file).unwrap();
+    }
+    // Stored in a file no one will read again: refused, so the provider sends it again.
+    let response = send("gone-1").await.unwrap();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let ready = client.get(server.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(
+        server.log_text().contains("deleted or replaced"),
+        "{}",
+        server.log_text()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn kill_9_under_load_loses_no_acknowledged_delivery() {
     let sandbox = Sandbox::with_config(&config("").replace(
         "[integrations.gh]",
