@@ -13,6 +13,7 @@
 
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc as std_mpsc;
 use std::thread::JoinHandle;
 use std::time::Instant;
@@ -38,9 +39,9 @@ struct Job {
 #[derive(Clone)]
 pub struct Inbox {
     jobs: mpsc::Sender<Job>,
-    /// Why the last commit failed, until one succeeds (for `/readyz`: a full disk still
+    /// Whether the last commit failed, until one succeeds (for `/readyz`: a full disk still
     /// gives the write lock that readiness checks for).
-    failing: Arc<std::sync::Mutex<Option<String>>>,
+    failing: Arc<AtomicBool>,
 }
 
 impl Inbox {
@@ -54,8 +55,8 @@ impl Inbox {
     ) -> Result<(Inbox, JoinHandle<()>)> {
         let mut store = Store::open_with(db, busy)?;
         let (jobs, mut queue) = mpsc::channel::<Job>(MAX_BATCH * 4);
-        let failing = Arc::new(std::sync::Mutex::new(None));
-        let last_failure = failing.clone();
+        let failing = Arc::new(AtomicBool::new(false));
+        let last_failed = failing.clone();
         let writer = std::thread::Builder::new()
             .name("inbox-writer".into())
             .spawn(move || {
@@ -67,8 +68,8 @@ impl Inbox {
                             Err(_) => break,
                         }
                     }
-                    let failure = commit(&mut store, batch, &processing, &pending);
-                    *last_failure.lock().unwrap_or_else(|p| p.into_inner()) = failure;
+                    let failed = commit(&mut store, batch, &processing, &pending);
+                    last_failed.store(failed, Ordering::SeqCst);
                 }
             })
             .context("starting the inbox writer")?;
@@ -77,15 +78,12 @@ impl Inbox {
 
     /// Whether the last commit failed, with no commit succeeding since.
     pub fn failing(&self) -> bool {
-        self.failing
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .is_some()
+        self.failing.load(Ordering::SeqCst)
     }
 
     /// A write got through another way (`/readyz` proved one): the store works again.
     pub fn recovered(&self) {
-        *self.failing.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        self.failing.store(false, Ordering::SeqCst);
     }
 
     /// Stores a delivery durably, with its events if given; returns once it is on disk.
@@ -110,13 +108,13 @@ impl Inbox {
     }
 }
 
-/// Stores one batch and answers every job in it; why it failed, if it did.
+/// Stores one batch and answers every job in it; whether that failed.
 fn commit(
     store: &mut Store,
     mut batch: Vec<Job>,
     processing: &Processing,
     pending: &std_mpsc::Sender<()>,
-) -> Option<String> {
+) -> bool {
     let started = Instant::now();
     let stored = store.transaction(|tx| {
         let mut stored = Vec::with_capacity(batch.len());
@@ -148,7 +146,7 @@ fn commit(
             if left_pending {
                 let _ = pending.send(());
             }
-            None
+            false
         }
         Err(e) => {
             let message = format!("storing deliveries failed: {e:#}");
@@ -156,7 +154,7 @@ fn commit(
             for job in batch {
                 let _ = job.reply.send(Err(message.clone()));
             }
-            Some(message)
+            true
         }
     }
 }
