@@ -81,6 +81,37 @@ emit = "potentialTensionDetected"
 }
 
 #[test]
+fn config_check_lists_every_unknown_key_and_bad_value_as_json_too() {
+    let sandbox = Sandbox::with_config(
+        "[server]\nbnd = 1\n[worker]\nretry_base = \"2 parsecs\"\n[integrations.gh]\nkind = \"github\"\nsecrt = \"x\"\n",
+    );
+    let out = sandbox
+        .cmd()
+        .args(["config", "check", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let report = json(&out);
+    assert_eq!(report["valid"], false);
+    let keys: Vec<&str> = report["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        keys,
+        ["server.bnd", "worker.retry_base", "integrations.gh.secrt"]
+    );
+    assert!(
+        report["problems"][1]["message"]
+            .as_str()
+            .unwrap()
+            .ends_with("(line 4, column 14)")
+    );
+}
+
+#[test]
 fn unknown_key_is_a_usage_error_with_its_line() {
     let sandbox = Sandbox::with_config("[server]\nbind = \"127.0.0.1:9\"\nbnd = 1\n");
     sandbox
