@@ -280,8 +280,14 @@ fn configure_patiently(conn: &Connection, busy_timeout: Duration) -> rusqlite::R
     }
 }
 
+/// What the WAL file is cut back to once a checkpoint has emptied it. A reader that holds a
+/// snapshot (an open `sqlite3` shell, a backup) keeps checkpoints from finishing, so the WAL
+/// grows by every commit meanwhile; without a limit the file kept that size for good.
+const WAL_SIZE_LIMIT: i64 = 64 << 20;
+
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     Ok(())
@@ -493,6 +499,11 @@ mod tests {
             .pragma_query_value(None, "synchronous", |r| r.get(0))
             .unwrap();
         assert_eq!(sync, 2, "FULL");
+        let limit: i64 = store
+            .conn
+            .pragma_query_value(None, "journal_size_limit", |r| r.get(0))
+            .unwrap();
+        assert_eq!(limit, WAL_SIZE_LIMIT);
         let fk: i64 = store
             .conn
             .pragma_query_value(None, "foreign_keys", |r| r.get(0))
