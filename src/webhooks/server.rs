@@ -46,6 +46,7 @@ struct App {
     reader: Mutex<Store>,
     workers: Mutex<Option<Workers>>,
     draining: AtomicBool,
+    refusals: RefusalLog,
     /// `Some` when admin endpoints need a token (bound off loopback).
     admin_token: Option<Option<String>>,
     scheme: &'static str,
@@ -93,6 +94,7 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: CancellationTo
         reader: Mutex::new(reader),
         workers: Mutex::new(Some(workers)),
         draining: AtomicBool::new(false),
+        refusals: RefusalLog::default(),
         admin_token: admin_token(&config)?,
         scheme: if config.server.tls_cert.is_some() {
             "https"
@@ -308,15 +310,60 @@ async fn receive(
         }
     };
     app.metrics.delivery(label, outcome);
-    tracing::info!(
-        integration = label,
-        delivery_id = delivery_id.as_deref().unwrap_or("-"),
-        outcome,
-        status = response.status().as_u16(),
-        latency_ms = started.elapsed().as_secs_f64() * 1000.0,
-        "webhook"
-    );
+    let status = response.status();
+    // Every delivery taken gets its line; refusals at most one a second of each kind.
+    let unlogged = if status.is_success() {
+        Some(0)
+    } else {
+        app.refusals.admit(label, outcome)
+    };
+    if let Some(unlogged) = unlogged {
+        tracing::info!(
+            integration = label,
+            delivery_id = delivery_id.as_deref().unwrap_or("-"),
+            outcome,
+            status = status.as_u16(),
+            latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+            like_this_unlogged = unlogged,
+            "webhook"
+        );
+    }
     response
+}
+
+/// Refused requests cost a sender nothing (no signature needed), and a log line for each
+/// would flood the journal; `/metrics` counts every one. So a refusal is logged at most once
+/// a second per integration and outcome, with how many like it went unlogged since.
+#[derive(Default)]
+struct RefusalLog(Mutex<HashMap<RefusalKind, (Instant, u64)>>);
+
+/// An integration (or `unknown`) and an outcome.
+type RefusalKind = (String, &'static str);
+
+impl RefusalLog {
+    /// `Some(unlogged since the last line)` when this refusal is to be logged.
+    fn admit(&self, label: &str, outcome: &'static str) -> Option<u64> {
+        self.admit_at(label, outcome, Instant::now())
+    }
+
+    fn admit_at(&self, label: &str, outcome: &'static str, now: Instant) -> Option<u64> {
+        let mut last = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        // Keys are bounded: configured names (or "unknown") times a fixed set of outcomes.
+        match last.get_mut(&(label.to_string(), outcome)) {
+            Some((at, unlogged)) if now.duration_since(*at) < Duration::from_secs(1) => {
+                *unlogged += 1;
+                None
+            }
+            Some((at, unlogged)) => {
+                *at = now;
+                Some(std::mem::take(unlogged))
+            }
+            None => {
+                last.insert((label.to_string(), outcome), (now, 0));
+                Some(0)
+            }
+        }
+    }
 }
 
 /// A refusal with the outcome label it is counted under.
@@ -752,5 +799,25 @@ fn notify_systemd(state: sd_notify::NotifyState) {
         && let Err(e) = sd_notify::notify(&[state])
     {
         tracing::warn!(error = %e, "sd_notify failed");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_are_logged_once_a_second_per_kind_with_the_count_left_out() {
+        let log = RefusalLog::default();
+        let start = Instant::now();
+        assert_eq!(log.admit_at("gh", "unauthorized", start), Some(0));
+        assert_eq!(log.admit_at("gh", "unauthorized", start), None);
+        assert_eq!(log.admit_at("gh", "unauthorized", start), None);
+        // Another kind, or another integration, has its own second.
+        assert_eq!(log.admit_at("gh", "not_found", start), Some(0));
+        assert_eq!(log.admit_at("unknown", "unauthorized", start), Some(0));
+        let later = start + Duration::from_millis(1500);
+        assert_eq!(log.admit_at("gh", "unauthorized", later), Some(2));
+        assert_eq!(log.admit_at("gh", "unauthorized", later), None);
     }
 }
