@@ -69,6 +69,12 @@ emit = "potentialTensionDetected"
         .stderr(predicate::str::contains(
             "rules[0].match.subject: invalid regex",
         ));
+    let report = invalid_config_report(&sandbox);
+    assert_eq!(report["problems"].as_array().unwrap().len(), 3);
+}
+
+/// `config check --json` of a config with problems: exit 2 and the report.
+fn invalid_config_report(sandbox: &Sandbox) -> serde_json::Value {
     let out = sandbox
         .cmd()
         .args(["config", "check", "--json"])
@@ -77,7 +83,7 @@ emit = "potentialTensionDetected"
     assert_eq!(out.status.code(), Some(2));
     let report = json(&out);
     assert_eq!(report["valid"], false);
-    assert_eq!(report["problems"].as_array().unwrap().len(), 3);
+    report
 }
 
 #[test]
@@ -85,14 +91,7 @@ fn config_check_lists_every_unknown_key_and_bad_value_as_json_too() {
     let sandbox = Sandbox::with_config(
         "[server]\nbnd = 1\n[worker]\nretry_base = \"2 parsecs\"\n[integrations.gh]\nkind = \"github\"\nsecrt = \"x\"\n",
     );
-    let out = sandbox
-        .cmd()
-        .args(["config", "check", "--json"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let report = json(&out);
-    assert_eq!(report["valid"], false);
+    let report = invalid_config_report(&sandbox);
     let keys: Vec<&str> = report["problems"]
         .as_array()
         .unwrap()
