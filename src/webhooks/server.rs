@@ -46,7 +46,8 @@ struct App {
     reader: Mutex<Store>,
     workers: Mutex<Option<Workers>>,
     draining: AtomicBool,
-    refusals: RefusalLog,
+    /// Refusals are logged through it (see [`LogSampler`]).
+    refusals: LogSampler,
     /// `Some` when admin endpoints need a token (bound off loopback).
     admin_token: Option<Option<String>>,
     scheme: &'static str,
@@ -94,7 +95,7 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: CancellationTo
         reader: Mutex::new(reader),
         workers: Mutex::new(Some(workers)),
         draining: AtomicBool::new(false),
-        refusals: RefusalLog::default(),
+        refusals: LogSampler::default(),
         admin_token: admin_token(&config)?,
         scheme: if config.server.tls_cert.is_some() {
             "https"
@@ -171,6 +172,14 @@ async fn serve(
 ) -> Result<ServeFuture> {
     listener.set_nonblocking(true)?;
     let service = router.into_make_service();
+    // axum-server backs off and keeps accepting; without this, running out of file
+    // descriptors would leave no trace of its own in the log.
+    let sampler = Arc::new(LogSampler::default());
+    let on_accept_error = move |_: Option<&std::net::SocketAddr>, e: &std::io::Error| {
+        if let Some(unlogged) = sampler.admit("accept", "error") {
+            tracing::error!(error = %e, like_this_unlogged = unlogged, "accepting a connection failed");
+        }
+    };
     let header_timeout = config.server.header_timeout;
     match (&config.server.tls_cert, &config.server.tls_key) {
         (Some(cert), Some(key)) => {
@@ -189,6 +198,7 @@ async fn serve(
             let tls = axum_server::tls_rustls::RustlsConfig::from_config(Arc::new(only_http1));
             let mut server = axum_server::from_tcp_rustls(listener, tls)?
                 .http1_only()
+                .accept_error_handler(on_accept_error)
                 .handle(handle);
             server
                 .http_builder()
@@ -197,7 +207,10 @@ async fn serve(
             Ok(Box::pin(server.serve(service)))
         }
         _ => {
-            let mut server = axum_server::from_tcp(listener)?.http1_only().handle(handle);
+            let mut server = axum_server::from_tcp(listener)?
+                .http1_only()
+                .accept_error_handler(on_accept_error)
+                .handle(handle);
             server
                 .http_builder()
                 .http1()
@@ -331,16 +344,17 @@ async fn receive(
     response
 }
 
-/// Refused requests cost a sender nothing (no signature needed), and a log line for each
-/// would flood the journal; `/metrics` counts every one. So a refusal is logged at most once
-/// a second per integration and outcome, with how many like it went unlogged since.
+/// At most one log line a second of each kind, with how many like it went unlogged since.
+/// Refused requests cost a sender nothing (no signature needed), and a line for each would
+/// flood the journal (`/metrics` counts every one); so do failed accepts while the process is
+/// out of file descriptors.
 #[derive(Default)]
-struct RefusalLog(Mutex<HashMap<RefusalKind, (Instant, u64)>>);
+struct LogSampler(Mutex<HashMap<SampledKind, (Instant, u64)>>);
 
-/// An integration (or `unknown`) and an outcome.
-type RefusalKind = (String, &'static str);
+/// What is logged: an integration (or `unknown`) and an outcome, or `accept` and `error`.
+type SampledKind = (String, &'static str);
 
-impl RefusalLog {
+impl LogSampler {
     /// `Some(unlogged since the last line)` when this refusal is to be logged.
     fn admit(&self, label: &str, outcome: &'static str) -> Option<u64> {
         self.admit_at(label, outcome, Instant::now())
@@ -808,7 +822,7 @@ mod tests {
 
     #[test]
     fn refusals_are_logged_once_a_second_per_kind_with_the_count_left_out() {
-        let log = RefusalLog::default();
+        let log = LogSampler::default();
         let start = Instant::now();
         assert_eq!(log.admit_at("gh", "unauthorized", start), Some(0));
         assert_eq!(log.admit_at("gh", "unauthorized", start), None);

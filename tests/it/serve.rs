@@ -746,3 +746,36 @@ async fn admin_endpoints_need_the_token_off_loopback() {
         StatusCode::OK
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn out_of_file_descriptors_serve_says_so_and_recovers() {
+    let sandbox = Sandbox::with_config(&config(""));
+    let server = Server::start_under(&sandbox, &[], &["prlimit", "--nofile=48:48", "--"]);
+    // Idle connections until accepting fails for want of descriptors.
+    let mut held = Vec::new();
+    for _ in 0..80 {
+        match std::net::TcpStream::connect(server.addr) {
+            Ok(stream) => held.push(stream),
+            Err(_) => break,
+        }
+    }
+    eventually("the failed accepts are logged", || {
+        server.log_text().contains("accepting a connection failed")
+    })
+    .await;
+    drop(held);
+    eventually("serve answers again", || {
+        std::net::TcpStream::connect(server.addr).is_ok_and(|mut s| {
+            use std::io::{Read, Write};
+            let _ = s.set_read_timeout(Some(std::time::Duration::from_secs(2)));
+            s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                .is_ok()
+                && {
+                    let mut answer = String::new();
+                    let _ = s.read_to_string(&mut answer);
+                    answer.starts_with("HTTP/1.1 200")
+                }
+        })
+    })
+    .await;
+}

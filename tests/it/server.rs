@@ -117,7 +117,20 @@ impl Server {
 
     /// Starts `trmctl serve` with extra environment variables.
     pub fn start_with_env(sandbox: &Sandbox, env: &[(&str, &str)]) -> Server {
-        let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("trmctl"));
+        Server::start_under(sandbox, env, &[])
+    }
+
+    /// Starts `trmctl serve` under a wrapper command (`prlimit --nofile=…`), if any.
+    pub fn start_under(sandbox: &Sandbox, env: &[(&str, &str)], wrapper: &[&str]) -> Server {
+        let trmctl = assert_cmd::cargo::cargo_bin("trmctl");
+        let mut cmd = match wrapper.split_first() {
+            Some((program, args)) => {
+                let mut cmd = Command::new(program);
+                cmd.args(args).arg(&trmctl);
+                cmd
+            }
+            None => Command::new(&trmctl),
+        };
         cmd.envs(env.iter().copied());
         cmd.args(["-v", "serve"])
             .current_dir(sandbox.dir.path())
