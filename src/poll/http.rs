@@ -267,15 +267,23 @@ impl Http {
             if attempt > self.settings.max_retries {
                 return Err(anyhow!("{why}; gave up after {attempt} attempts"));
             }
-            let delay = retry_after
-                .unwrap_or_else(|| {
-                    crate::retry::full_jitter(
-                        self.settings.retry_base,
-                        self.settings.retry_max,
-                        attempt,
-                    )
-                })
-                .min(Duration::from_secs(300));
+            // A wait longer than retry_max is not sat out here: a cron run would hold its lock
+            // (and `serve` a poll) for it. The next run tries again, no sooner than asked.
+            if let Some(wait) = retry_after.filter(|wait| *wait > self.settings.retry_max) {
+                return Err(anyhow!(
+                    "{why}; it asks to wait {}, longer than [poll] retry_max ({}): the next run \
+                     tries again",
+                    humantime::format_duration(wait),
+                    humantime::format_duration(self.settings.retry_max)
+                ));
+            }
+            let delay = retry_after.unwrap_or_else(|| {
+                crate::retry::full_jitter(
+                    self.settings.retry_base,
+                    self.settings.retry_max,
+                    attempt,
+                )
+            });
             tracing::info!(
                 attempt,
                 delay_ms = delay.as_millis() as u64,

@@ -258,6 +258,11 @@ async fn transient_failures_are_retried_and_a_malformed_page_moves_nothing() {
     assert_eq!(reports(&out)[0]["requests"], 3);
 
     crm.add(2, "Globex", "2026-11-24T10:05:00Z");
+    // A wait within retry_max is sat out; a longer one ends the run, no retry sooner.
+    sandbox.write_config(
+        &format!("{POLL}{}", crm.integration("crm"))
+            .replace("retry_max = \"50ms\"", "retry_max = \"3s\""),
+    );
     crm.api().faults.push_back(Fault::RetryAfter(1));
     let started = std::time::Instant::now();
     assert!(poll(&sandbox, &[]).status.success());
@@ -266,9 +271,27 @@ async fn transient_failures_are_retried_and_a_malformed_page_moves_nothing() {
         "Retry-After is honoured"
     );
     assert_eq!(event_keys(&sandbox).len(), 2);
+    crm.add(3, "Hooli", "2026-11-24T10:06:00Z");
+    crm.api().faults.push_back(Fault::RetryAfter(120));
+    let requests = crm.api().requests;
+    let out = poll(&sandbox, &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("asks to wait 2m, longer than [poll] retry_max (3s)"),
+        "{stderr}"
+    );
+    assert_eq!(
+        crm.api().requests,
+        requests + 1,
+        "not retried sooner than asked"
+    );
+    assert!(poll(&sandbox, &[]).status.success());
+    assert_eq!(event_keys(&sandbox).len(), 3);
+    sandbox.write_config(&format!("{POLL}{}", crm.integration("crm")));
 
     // A malformed page: exit 1, the error said on stderr, nothing stored, cursor kept.
-    crm.add(3, "Initech", "2026-11-24T10:07:00Z");
+    crm.add(4, "Initech", "2026-11-24T10:07:00Z");
     crm.api().faults.push_back(Fault::Malformed);
     let out = poll(&sandbox, &[]);
     assert_eq!(out.status.code(), Some(1));
@@ -277,7 +300,7 @@ async fn transient_failures_are_retried_and_a_malformed_page_moves_nothing() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(event_keys(&sandbox).len(), 2);
+    assert_eq!(event_keys(&sandbox).len(), 3);
     // A timeout, retried until the attempts run out, is a failure too.
     crm.api().faults.extend([
         Fault::Slow(1500),
@@ -288,7 +311,7 @@ async fn transient_failures_are_retried_and_a_malformed_page_moves_nothing() {
     assert_eq!(poll(&sandbox, &[]).status.code(), Some(1));
     // The next good poll brings everything, once.
     assert!(poll(&sandbox, &[]).status.success());
-    assert_eq!(event_keys(&sandbox).len(), 3);
+    assert_eq!(event_keys(&sandbox).len(), 4);
 }
 
 #[tokio::test(flavor = "multi_thread")]
