@@ -263,6 +263,16 @@ fn through_rules(sandbox: &Sandbox, text: &str, base: Event) -> Vec<Event> {
         .unwrap()
 }
 
+/// The JSON report of a run that must have succeeded (its stderr shown if it did not).
+fn ok(out: &std::process::Output) -> Value {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    crate::util::json(out)
+}
+
 fn flush(sandbox: &Sandbox) -> std::process::Output {
     sandbox
         .cmd()
@@ -300,13 +310,7 @@ async fn a_google_task_is_created_once_even_when_its_answer_is_lost() {
     assert_eq!(stored.len(), 2, "the rule fired");
     let tension = stored[1].clone();
     assert_eq!(tension.event_type, EventType::PotentialTensionDetected);
-    let out = flush(&sandbox);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report = crate::util::json(&out);
+    let report = ok(&flush(&sandbox));
     assert_eq!(report[0]["created"], 1, "{report}");
     {
         let tasks = tasks.lock().unwrap();
@@ -360,13 +364,7 @@ async fn a_google_task_is_created_once_even_when_its_answer_is_lost() {
     // creating a second one.
     tokio::time::sleep(Duration::from_millis(100)).await;
     let creates_before = tasks.lock().unwrap().creates;
-    let out = flush(&sandbox);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(crate::util::json(&out)[0]["created"], 1);
+    assert_eq!(ok(&flush(&sandbox))[0]["created"], 1);
     assert_eq!(
         tasks.lock().unwrap().creates,
         creates_before,
@@ -416,14 +414,6 @@ async fn a_later_version_of_the_source_item_updates_its_task_last_write_wins() {
         "notes = \"From {integration}\"\nretry_base = \"10ms\"\nretry_max = \"20ms\"\n",
     )
     .await;
-    let ok = |out: &std::process::Output| {
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        crate::util::json(out)
-    };
 
     // (a) The first version of row-1 creates a task; the second updates it: one task, one PATCH.
     let first = record_version(&sandbox, &text, "r1v1", "row-1", "blocked v1", now())[1].clone();
@@ -832,12 +822,7 @@ async fn two_task_actions_on_one_event_make_a_task_each() {
     );
     sandbox.write_config(&text);
     let tension = record(&sandbox, &text, "d-two", "we are blocked")[1].event_id;
-    let out = flush(&sandbox);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    ok(&flush(&sandbox));
     let tasks = tasks.lock().unwrap();
     let mut titles: Vec<_> = tasks.items.iter().map(|t| t.title.as_str()).collect();
     titles.sort();
@@ -916,12 +901,7 @@ async fn kill_9_between_creating_a_task_and_recording_it_creates_no_second_task(
         "not recorded"
     );
 
-    let out = flush(&sandbox);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    ok(&flush(&sandbox));
     let tasks = tasks.lock().unwrap();
     assert_eq!(tasks.creates, 1, "the marker was found: no second task");
     assert_eq!(tasks.items.len(), 1);
