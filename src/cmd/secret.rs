@@ -11,7 +11,7 @@ use super::Context;
 use crate::cli::SecretCommand;
 use crate::config::Config;
 use crate::error::Exit;
-use crate::secrets::{SecretRef, entry_name, keyring, valid_entry_name};
+use crate::secrets::{entry_name, keyring, valid_entry_name};
 
 pub fn run(ctx: &Context, command: SecretCommand) -> Result<ExitCode> {
     let config = ctx.config()?;
@@ -97,17 +97,11 @@ fn list(ctx: &Context, config: &Config) -> Result<ExitCode> {
         .secret_references()
         .into_iter()
         .map(|(owner, key, used_by, reference)| {
-            let name = entry_name(&owner, &key);
-            // A keyring that cannot be reached is an error, not every entry "missing".
-            let present = match reference {
-                SecretRef::Keyring => keyring::get(&name)?.is_some_and(|v| !v.is_empty()),
-                _ => reference.resolve(&owner, &key).is_ok(),
-            };
             Ok(Row {
+                name: entry_name(&owner, &key),
                 location: reference.location(&owner, &key),
-                name,
                 used_by: Some(used_by),
-                present,
+                present: reference.is_present(&owner, &key)?,
             })
         })
         .collect::<Result<_>>()?;

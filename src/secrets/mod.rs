@@ -100,6 +100,17 @@ impl SecretRef {
         Ok(value)
     }
 
+    /// Whether the secret can be read now: `Ok(false)` when it is absent or empty, an error
+    /// when its keyring cannot be asked at all (so a dead keyring is not "every entry missing").
+    pub fn is_present(&self, owner: &str, key: &str) -> Result<bool> {
+        match self {
+            SecretRef::Keyring => {
+                Ok(keyring::get(&entry_name(owner, key))?.is_some_and(|v| !v.is_empty()))
+            }
+            _ => Ok(self.resolve(owner, key).is_ok()),
+        }
+    }
+
     fn read(&self, owner: &str, key: &str) -> Result<String> {
         let name = entry_name(owner, key);
         match self {

@@ -160,18 +160,21 @@ impl Store {
     }
 
     /// Proves the database takes a write lock right now, on the file at its path (for
-    /// `/readyz`). With `commit`, proves a write reaches the disk too (a full disk still gives
-    /// the lock): rewrites the schema version with its own value.
-    pub fn check_writable(&self, commit: bool) -> Result<()> {
+    /// `/readyz`).
+    pub fn check_writable(&self) -> Result<()> {
         self.check_in_place()?;
-        if commit {
-            let version: i64 = self
-                .conn
-                .pragma_query_value(None, "user_version", |r| r.get(0))?;
-            self.conn.pragma_update(None, "user_version", version)?;
-        } else {
-            self.conn.execute_batch("BEGIN IMMEDIATE; ROLLBACK;")?;
-        }
+        self.conn.execute_batch("BEGIN IMMEDIATE; ROLLBACK;")?;
+        Ok(())
+    }
+
+    /// Proves a write reaches the disk, which the lock alone does not (a full disk still gives
+    /// it): commits the schema version rewritten with its own value.
+    pub fn check_commit(&self) -> Result<()> {
+        self.check_in_place()?;
+        let version: i64 = self
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))?;
+        self.conn.pragma_update(None, "user_version", version)?;
         Ok(())
     }
 
@@ -426,12 +429,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.db");
         let store = Store::open(&path).unwrap();
-        store.check_writable(true).unwrap();
+        store.check_commit().unwrap();
         // Restored from a copy: another file at the same path.
         let copy = dir.path().join("copy.db");
         std::fs::copy(&path, &copy).unwrap();
         std::fs::rename(&copy, &path).unwrap();
-        let err = format!("{:#}", store.check_writable(false).unwrap_err());
+        let err = format!("{:#}", store.check_writable().unwrap_err());
         assert!(err.contains("deleted or replaced"), "{err}");
 
         let other = dir.path().join("u.db");

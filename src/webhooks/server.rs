@@ -700,7 +700,14 @@ async fn readyz(State(app): State<Arc<App>>) -> Response {
         .unwrap_or(false);
     // After a failed commit, only a write that reaches the disk proves the store works again.
     let failing = app.inbox.failing();
-    let writable = with_reader(&app, move |store, _| store.check_writable(failing)).await;
+    let writable = with_reader(&app, move |store, _| {
+        if failing {
+            store.check_commit()
+        } else {
+            store.check_writable()
+        }
+    })
+    .await;
     if failing && writable.is_ok() {
         app.inbox.recovered();
     }
