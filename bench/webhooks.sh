@@ -4,8 +4,9 @@
 #   1. GET /healthz requests per second,
 #   2. signed, verified, durably stored GitHub deliveries per second (POST /hooks/bench-github),
 #   3. p50/p99 latency of both,
-# then checks that every delivery answered 202 is in the database and prints a summary with
-# the ratio ingest/healthz (SPEC target: >= 0.5).
+# then checks that every delivery answered 202 is in the database, measures what the database
+# alone stores per second with no HTTP at all (bench/store_alone.py: the ceiling for ingest on
+# this machine), and prints a summary with the ratio ingest/healthz (SPEC target: >= 0.5).
 #
 # Usage: bash bench/webhooks.sh
 #
@@ -363,9 +364,31 @@ PY
 ) || die "reading the database failed"
 read -r STORED DISTINCT FOREIGN OTHERS PENDING DONE DEAD SETTLED <<<"$STORE_CHECK"
 
+# --- 4. the database alone --------------------------------------------------------------------
+
+# The ceiling for ingest here: the same rows stored straight into a fresh database trmctl made,
+# with no HTTP in the way, in far bigger transactions than the server's.
+ALONE_BATCH=500
+ALONE_COUNT=$((I_N202 < 20000 ? 20000 : I_N202))
+((ALONE_COUNT <= DELIVERIES)) || ALONE_COUNT=$DELIVERIES
+store_alone() { # IDS: sets ALONE_RATE
+  local config=$TMP/alone-$1.toml db=$TMP/alone-$1.db
+  printf '[store]\npath = "%s"\n' "$db" >"$config"
+  "$TRMCTL" --config "$config" --color never events list >/dev/null || die "trmctl could not create $db"
+  RESULT=$(python3 "$BENCH_DIR/store_alone.py" "$db" "$REQS" "$ALONE_COUNT" "$ALONE_BATCH" "$1") ||
+    die "bench/store_alone.py ($1) failed"
+  ALONE_RATE=$(field rate)
+}
+log "measuring the database alone: $ALONE_COUNT deliveries, $ALONE_BATCH a transaction, no HTTP"
+store_alone sent
+A_RPS=$ALONE_RATE
+store_alone sequential
+A_SEQ_RPS=$ALONE_RATE
+
 # --- summary -----------------------------------------------------------------------------------
 
-RATIO=$(awk -v i="$I_RPS" -v h="$H_RPS" 'BEGIN { printf "%.2f", (h > 0) ? i / h : 0 }')
+of_healthz() { awk -v a="$1" -v h="$H_RPS" 'BEGIN { printf "%.2f", (h > 0) ? a / h : 0 }'; }
+RATIO=$(of_healthz "$I_RPS")
 TARGET=$(awk -v r="$RATIO" 'BEGIN { print (r >= 0.5) ? "met" : "NOT met" }')
 # Sent by wrk but never answered before it stopped (wrk also calls request() once, in thread
 # 0, to check the script; that request is never sent).
@@ -418,6 +441,8 @@ trmctl webhook ingest benchmark  ($(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores
   healthz req/s           $H_RPS
   ingest req/s            $I_RPS   (202 = durably stored; statuses: $I_STATUSES)
   ingest / healthz        $RATIO   (SPEC target >= 0.5: $TARGET)
+  database alone          $(printf '%.0f' "$A_RPS") deliveries/s = $(of_healthz "$A_RPS") of healthz   (no HTTP; $ALONE_COUNT deliveries, $ALONE_BATCH a transaction, synchronous=FULL)
+                          $(printf '%.0f' "$A_SEQ_RPS") deliveries/s = $(of_healthz "$A_SEQ_RPS") of healthz with sequential provider ids (best case, no provider's)
   p99 healthz / ingest    $(ms "$H_P99") / $(ms "$I_P99")
   non-2xx                 $H_NON2XX healthz, $I_NON2XX ingest
   stored deliveries       $STORED $STORED_NOTE
