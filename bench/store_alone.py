@@ -15,8 +15,10 @@ IDS says which provider delivery ids the rows get:
   sequential  ever-increasing ones: those index pages fill in order, as no provider's ids do.
               The best case, to show what the random ones cost.
 
-Prints one line: `STORE ids=… deliveries=N seconds=S rate=R` (deliveries per second, the rows
-built before the clock starts). Standard library only (Python's own SQLite, not the one built
+Prints one line: `STORE ids=… batch=B deliveries=N seconds=S rate=R cpu_us=C`: deliveries per
+second and this process's CPU time (user and system) per delivery, the rows built before the
+clock starts. BATCH 1 is one commit, one fsync, per delivery: what ingest would collapse to
+without group commit. Standard library only (Python's own SQLite, not the one built
 into trmctl; both are the same B-tree and WAL code).
 
 Usage: store_alone.py DB DELIVERIES_PREFIX COUNT BATCH IDS
@@ -78,15 +80,16 @@ def rows(sent: list[tuple[str, str]], ids: str):
     return deliveries, events
 
 
-def store(db: str, deliveries: list, events: list, batch: int) -> float:
-    """Stores everything, BATCH deliveries a transaction; the seconds it took."""
+def store(db: str, deliveries: list, events: list, batch: int) -> tuple[float, float]:
+    """Stores everything, BATCH deliveries a transaction; the seconds it took and the CPU
+    seconds it used."""
     con = sqlite3.connect(db, isolation_level=None)
     con.execute("PRAGMA synchronous = FULL")
     con.execute("PRAGMA foreign_keys = ON")
     con.execute("PRAGMA journal_size_limit = 67108864")
     if con.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
         raise SystemExit(f"store_alone: {db} is not in WAL mode; was it made by trmctl?")
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     for start in range(0, len(deliveries), batch):
         con.execute("BEGIN IMMEDIATE")
         con.executemany(
@@ -102,9 +105,9 @@ def store(db: str, deliveries: list, events: list, batch: int) -> float:
             events[start:start + batch],
         )
         con.execute("COMMIT")
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     con.close()
-    return seconds
+    return seconds, cpu
 
 
 def main() -> int:
@@ -117,8 +120,11 @@ def main() -> int:
         print(f"store_alone: need BATCH >= 1 and {count} deliveries in {prefix}.*", file=sys.stderr)
         return 2
     deliveries, events = rows(sent, ids)
-    seconds = store(db, deliveries, events, batch)
-    print(f"STORE ids={ids} deliveries={count} seconds={seconds:.3f} rate={count / seconds:.1f}")
+    seconds, cpu = store(db, deliveries, events, batch)
+    print(
+        f"STORE ids={ids} batch={batch} deliveries={count} seconds={seconds:.3f} "
+        f"rate={count / seconds:.1f} cpu_us={cpu * 1e6 / count:.1f}"
+    )
     return 0
 
 

@@ -6,7 +6,9 @@
 #   3. p50/p99 latency of both,
 # then checks that every delivery answered 202 is in the database, measures what the database
 # alone stores per second with no HTTP at all (bench/store_alone.py: the ceiling for ingest on
-# this machine), and prints a summary with the ratio ingest/healthz (SPEC target: >= 0.5).
+# this machine) and with one commit per delivery (the floor group commit lifts ingest from),
+# and prints a summary with the ratio ingest/healthz (SPEC target: >= 0.5) and the CPU per
+# delivery the target would leave the server beside what it and the database alone use.
 #
 # Usage: bash bench/webhooks.sh
 #
@@ -327,6 +329,21 @@ I_DISK_MB=$DISK_MB I_DISK_MBPS=$DISK_MBPS I_DISK_IOPS=$DISK_IOPS
 
 kill -0 "$SERVER_PID" 2>/dev/null || die "trmctl serve died during the run (log: $SERVE_LOG)"
 
+# Group commit at work: deliveries per inbox commit, from the server's own histogram.
+COMMITS=$(python3 - "$BASE/metrics" <<'PY'
+import sys, urllib.request
+
+text = urllib.request.urlopen(sys.argv[1], timeout=10).read().decode()
+value = {}
+for line in text.splitlines():
+    name, _, number = line.partition(" ")
+    if name in ("trmctl_inbox_commit_deliveries_sum", "trmctl_inbox_commit_deliveries_count"):
+        value[name.rsplit("_", 1)[1]] = float(number)
+print(int(value["count"]), int(value["sum"]))
+PY
+) || die "reading $BASE/metrics failed"
+read -r COMMIT_COUNT COMMIT_DELIVERIES <<<"$COMMITS"
+
 # --- 3. what is on disk ------------------------------------------------------------------------
 
 # wrk stops with up to CONNECTIONS requests in flight: the server may still store those after
@@ -367,28 +384,42 @@ read -r STORED DISTINCT FOREIGN OTHERS PENDING DONE DEAD SETTLED <<<"$STORE_CHEC
 # --- 4. the database alone --------------------------------------------------------------------
 
 # The ceiling for ingest here: the same rows stored straight into a fresh database trmctl made,
-# with no HTTP in the way, in far bigger transactions than the server's.
+# with no HTTP in the way, in far bigger transactions than the server's. Then the floor group
+# commit lifts it from: one transaction, one fsync, per delivery.
 ALONE_BATCH=500
 ALONE_COUNT=$((I_N202 < 20000 ? 20000 : I_N202))
 ((ALONE_COUNT <= DELIVERIES)) || ALONE_COUNT=$DELIVERIES
-store_alone() { # IDS: sets ALONE_RATE
+SINGLE_COUNT=$((DELIVERIES < 2000 ? DELIVERIES : 2000))
+store_alone() { # NAME IDS BATCH COUNT: sets ALONE_RATE and ALONE_CPU_US
   local config=$TMP/alone-$1.toml db=$TMP/alone-$1.db
   printf '[store]\npath = "%s"\n' "$db" >"$config"
   "$TRMCTL" --config "$config" --color never events list >/dev/null || die "trmctl could not create $db"
-  RESULT=$(python3 "$BENCH_DIR/store_alone.py" "$db" "$REQS" "$ALONE_COUNT" "$ALONE_BATCH" "$1") ||
+  RESULT=$(python3 "$BENCH_DIR/store_alone.py" "$db" "$REQS" "$4" "$3" "$2") ||
     die "bench/store_alone.py ($1) failed"
-  ALONE_RATE=$(field rate)
+  ALONE_RATE=$(field rate) ALONE_CPU_US=$(field cpu_us)
 }
 log "measuring the database alone: $ALONE_COUNT deliveries, $ALONE_BATCH a transaction, no HTTP"
-store_alone sent
-A_RPS=$ALONE_RATE
-store_alone sequential
+store_alone sent sent "$ALONE_BATCH" "$ALONE_COUNT"
+A_RPS=$ALONE_RATE A_CPU_US=$ALONE_CPU_US
+store_alone sequential sequential "$ALONE_BATCH" "$ALONE_COUNT"
 A_SEQ_RPS=$ALONE_RATE
+log "measuring the database alone without group commit: $SINGLE_COUNT deliveries, one a transaction"
+store_alone single sent 1 "$SINGLE_COUNT"
+A_ONE_RPS=$ALONE_RATE
 
 # --- summary -----------------------------------------------------------------------------------
 
 of_healthz() { awk -v a="$1" -v h="$H_RPS" 'BEGIN { printf "%.2f", (h > 0) ? a / h : 0 }'; }
 RATIO=$(of_healthz "$I_RPS")
+times() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", (b > 0) ? a / b : 0 }'; }
+# CPU microseconds per request: CORES_USED RPS.
+per_request() { awk -v c="$1" -v r="$2" 'BEGIN { printf "%.1f", (r > 0) ? c * 1e6 / r : 0 }'; }
+# What the target leaves the server per delivery: at half the healthz rate, each delivery may
+# take twice the machine time a healthz request took (all cores, as busy as then), less what
+# wrk spends sending it. Storage, verification and HTTP all have to fit in it.
+H_MACHINE_US=$(awk -v b="$H_BUSY" -v n="$(nproc)" -v r="$H_RPS" 'BEGIN { printf "%.1f", (r > 0) ? b / 100 * n * 1e6 / r : 0 }')
+I_WRK_US=$(per_request "$I_WRK_CPU" "$I_RPS")
+BUDGET_US=$(awk -v m="$H_MACHINE_US" -v w="$I_WRK_US" 'BEGIN { printf "%.1f", 2 * m - w }')
 TARGET=$(awk -v r="$RATIO" 'BEGIN { print (r >= 0.5) ? "met" : "NOT met" }')
 # Sent by wrk but never answered before it stopped (wrk also calls request() once, in thread
 # 0, to check the script; that request is never sent).
@@ -443,6 +474,10 @@ trmctl webhook ingest benchmark  ($(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores
   ingest / healthz        $RATIO   (SPEC target >= 0.5: $TARGET)
   database alone          $(printf '%.0f' "$A_RPS") deliveries/s = $(of_healthz "$A_RPS") of healthz   (no HTTP; $ALONE_COUNT deliveries, $ALONE_BATCH a transaction, synchronous=FULL)
                           $(printf '%.0f' "$A_SEQ_RPS") deliveries/s = $(of_healthz "$A_SEQ_RPS") of healthz with sequential provider ids (best case, no provider's)
+  group commit            $(times "$COMMIT_DELIVERIES" "$COMMIT_COUNT") deliveries per inbox commit on average ($COMMIT_DELIVERIES in $COMMIT_COUNT commits, from /metrics)
+                          ingest is $(times "$I_RPS" "$A_ONE_RPS")x the database alone with one commit (one fsync) a delivery: $(printf '%.0f' "$A_ONE_RPS") deliveries/s ($SINGLE_COUNT deliveries)
+  server CPU per delivery $(per_request "$I_SERVER_CPU" "$I_RPS") us; the target leaves it $BUDGET_US us (2 x $H_MACHINE_US us of machine time per healthz request - wrk's $I_WRK_US us per delivery)
+                          the database alone uses $A_CPU_US us of CPU per delivery (Python's sqlite3, $ALONE_BATCH a transaction)
   p99 healthz / ingest    $(ms "$H_P99") / $(ms "$I_P99")
   non-2xx                 $H_NON2XX healthz, $I_NON2XX ingest
   stored deliveries       $STORED $STORED_NOTE

@@ -1,6 +1,7 @@
 //! Prometheus metrics of `trmctl serve` for `GET /metrics` (SPEC §5): webhook deliveries by
-//! integration and outcome, queue depth, worker latency and outcomes, dead letters, the
-//! scheduler's poll runs by integration and outcome, and log lines dropped.
+//! integration and outcome, queue depth, worker latency and outcomes, dead letters, deliveries
+//! per inbox commit, the scheduler's poll runs by integration and outcome, and log lines
+//! dropped.
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -28,6 +29,8 @@ pub struct Metrics {
     pub worker_seconds: Family<IntegrationLabels, Histogram>,
     pub queue_depth: Gauge,
     pub dead_letters: Gauge,
+    /// Deliveries per inbox commit: how well group commit shares its fsyncs.
+    pub inbox_commit_deliveries: Histogram,
     pub log_lines_dropped: Gauge,
     poll_runs: Family<OutcomeLabels, Counter>,
     poll_events: Family<IntegrationLabels, Counter>,
@@ -68,6 +71,14 @@ impl Default for Metrics {
             "Deliveries parked as dead letters",
             dead_letters.clone(),
         );
+        let inbox_commit_deliveries = Histogram::new([
+            1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0, 1024.0,
+        ]);
+        registry.register(
+            "inbox_commit_deliveries",
+            "Deliveries stored by one inbox commit (group commit: one fsync for all of them)",
+            inbox_commit_deliveries.clone(),
+        );
         let log_lines_dropped = Gauge::default();
         registry.register(
             "log_lines_dropped",
@@ -95,6 +106,7 @@ impl Default for Metrics {
             worker_seconds,
             queue_depth,
             dead_letters,
+            inbox_commit_deliveries,
             log_lines_dropped,
         }
     }

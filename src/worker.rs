@@ -402,24 +402,28 @@ fn transform(config: &Config, delivery: &Delivery) -> Result<Vec<Event>, Failure
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::event::EventType;
-    use crate::store::{EventFilter, enqueue};
-    use uuid::Uuid;
-
-    fn processing() -> Processing {
+impl Processing {
+    /// Processing for one `github` integration named `gh`, with fresh metrics.
+    pub fn for_tests() -> Processing {
         let config = Config::parse(
             "[integrations.gh]\nkind = \"github\"\nsecret = \"env:GH_SECRET\"\n",
             Path::new("test.toml"),
         )
-        .unwrap();
+        .expect("a valid config");
         Processing {
             config: Arc::new(config),
             metrics: Arc::new(Metrics::default()),
             poll_now: tokio::sync::mpsc::channel(1).0,
         }
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::EventType;
+    use crate::store::{EventFilter, enqueue};
+    use uuid::Uuid;
 
     fn delivery() -> NewDelivery {
         NewDelivery {
@@ -446,7 +450,7 @@ mod tests {
 
     /// Stores `delivery` as the inbox writer does, processing it at once; whether it was.
     fn store_at_once(store: &mut Store, delivery: &NewDelivery) -> bool {
-        let processing = processing();
+        let processing = Processing::for_tests();
         store
             .transaction(|tx| {
                 enqueue(tx, delivery)?;

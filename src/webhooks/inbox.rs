@@ -135,6 +135,10 @@ fn commit(
     match stored {
         Ok(stored) => {
             let seconds = started.elapsed().as_secs_f64() / batch.len() as f64;
+            processing
+                .metrics
+                .inbox_commit_deliveries
+                .observe(batch.len() as f64);
             let mut left_pending = false;
             for (job, (enqueued, processed)) in batch.into_iter().zip(stored) {
                 left_pending |= processed.is_none() && matches!(enqueued, Enqueued::New(_));
@@ -156,5 +160,92 @@ fn commit(
             }
             true
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::metrics::Metrics;
+
+    fn delivery(n: usize) -> NewDelivery {
+        NewDelivery {
+            delivery_id: uuid::Uuid::now_v7().to_string(),
+            integration: "gh".into(),
+            provider_delivery_id: format!("p{n}"),
+            received_at: crate::event::now(),
+            content_type: "application/json".into(),
+            headers: "{}".into(),
+            body: b"{}".to_vec(),
+        }
+    }
+
+    /// The commits so far and the deliveries they stored, as `/metrics` shows them.
+    fn commits(metrics: &Metrics) -> (String, String) {
+        let text = metrics.encode();
+        let value = |name: &str| {
+            text.lines()
+                .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
+                .unwrap_or_else(|| panic!("no {name} in\n{text}"))
+                .to_string()
+        };
+        (
+            value("trmctl_inbox_commit_deliveries_count"),
+            value("trmctl_inbox_commit_deliveries_sum"),
+        )
+    }
+
+    /// Jobs waiting in the writer's queue.
+    fn queued(inbox: &Inbox) -> usize {
+        inbox.jobs.max_capacity() - inbox.jobs.capacity()
+    }
+
+    async fn until(what: &str, done: impl Fn() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !done() {
+            assert!(Instant::now() < deadline, "timed out waiting until {what}");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn deliveries_waiting_together_share_one_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("t.db");
+        let processing = Arc::new(Processing::for_tests());
+        let (wake, _woken) = std_mpsc::channel();
+        let (inbox, writer) =
+            Inbox::start(&db, Duration::from_secs(10), processing.clone(), wake).unwrap();
+        // Another connection holds the write lock: the writer's first commit waits for it, and
+        // everything sent meanwhile queues behind that commit.
+        let blocker = rusqlite::Connection::open(&db).unwrap();
+        blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let send = |n: usize| {
+            let inbox = inbox.clone();
+            tokio::spawn(async move { inbox.store(delivery(n), None).await })
+        };
+        let mut stores = vec![send(0)];
+        until("the writer takes the first delivery", || {
+            queued(&inbox) == 0
+        })
+        .await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        stores.extend((1..50).map(send));
+        until("49 deliveries wait", || queued(&inbox) == 49).await;
+        blocker.execute_batch("ROLLBACK").unwrap();
+
+        for store in stores {
+            let stored = store.await.unwrap().unwrap();
+            assert!(matches!(stored, Enqueued::New(_)), "{stored:?}");
+        }
+        assert_eq!(
+            commits(&processing.metrics),
+            ("2".to_string(), "50.0".to_string()),
+            "one commit for the first delivery, one for the 49 that waited behind it"
+        );
+        drop(inbox);
+        writer.join().unwrap();
     }
 }

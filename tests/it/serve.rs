@@ -706,6 +706,10 @@ async fn health_registry_and_metrics() {
     assert!(metrics.contains("trmctl_dead_letters"));
     assert!(metrics.contains("trmctl_worker_seconds"));
     assert!(metrics.contains("trmctl_log_lines_dropped 0"), "{metrics}");
+    assert!(
+        metrics.contains("trmctl_inbox_commit_deliveries_sum 1.0"),
+        "the one delivery's commit: {metrics}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
