@@ -71,14 +71,27 @@ fn usage_error(error: &clap::Error) -> ExitCode {
         .take_while(|arg| arg != "--")
         .any(|arg| arg == "--json");
     if json && !informational {
-        // The first line of clap's message, e.g. "invalid value 'x' for '--limit <LIMIT>': …".
-        let rendered = error.render().to_string();
-        let line = rendered.lines().next().unwrap_or("invalid command line");
-        let line = line.strip_prefix("error: ").unwrap_or(line);
-        let report = serde_json::json!({ "error": line, "exitCode": error.exit_code() });
+        let report = serde_json::json!({ "error": summary(error), "exitCode": error.exit_code() });
         let _ = trmctl::output::Output::new(true, ColorWhen::Never).json(&report);
     }
     // Prints to stderr, or help and version to stdout; a closed stream has nothing to add.
     let _ = error.print();
     ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(2))
+}
+
+/// Clap's message up to its usage lines, on one line: "invalid value 'x' for '--limit
+/// <LIMIT>': …", or "the following required arguments were not provided: <IDS>...".
+fn summary(error: &clap::Error) -> String {
+    let rendered = error.render().to_string();
+    let message: Vec<&str> = rendered
+        .lines()
+        .take_while(|line| !line.trim().is_empty())
+        .map(str::trim)
+        .collect();
+    let message = message.join(" ");
+    match message.strip_prefix("error: ") {
+        Some(rest) => rest.to_string(),
+        None if message.is_empty() => "invalid command line".to_string(),
+        None => message,
+    }
 }

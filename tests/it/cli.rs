@@ -193,6 +193,7 @@ fn with_json_a_refused_command_line_is_reported_in_json_too() {
         &["--json", "events", "list", "--limit", "abc"][..],
         &["events", "list", "--json", "--type", "nope"],
         &["--json", "frobnicate"],
+        &["--json", "deadletters", "retry"],
     ] {
         let out = sandbox.cmd().args(args).output().unwrap();
         assert_eq!(out.status.code(), Some(2), "{args:?}");
@@ -200,6 +201,7 @@ fn with_json_a_refused_command_line_is_reported_in_json_too() {
         assert_eq!(report["exitCode"], 2, "{args:?}");
         let error = report["error"].as_str().unwrap();
         assert!(!error.is_empty() && !error.starts_with("error:"), "{error}");
+        assert!(!error.ends_with(':'), "says what, not only that: {error}");
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(
             stderr.starts_with("error: "),
