@@ -244,7 +244,8 @@ impl Hook {
         self.kept_headers
             .iter()
             .filter_map(|name| {
-                let value = headers.get(name.as_str())?.to_str().ok()?;
+                // UTF-8, as the signature checks read headers: `to_str` would drop non-ASCII.
+                let value = std::str::from_utf8(headers.get(name.as_str())?.as_bytes()).ok()?;
                 Some((name.clone(), value.to_string()))
             })
             .collect()
@@ -326,4 +327,31 @@ fn pubsub_auth(
         },
         jwks: JwksCache::new(client.clone(), url),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use axum::http::HeaderValue;
+
+    use super::*;
+    use crate::config::Config;
+
+    #[test]
+    fn kept_headers_keep_utf8_values_and_never_a_signature() {
+        let config = Config::parse(
+            "[integrations.gh]\nkind = \"github\"\nsecret = \"env:GH_SECRET\"\n",
+            Path::new("test.toml"),
+        )
+        .unwrap();
+        let hook = Hook::new("gh", &config.integrations["gh"], &reqwest::Client::new()).unwrap();
+        let mut headers = HeaderMap::new();
+        let event = HeaderValue::from_bytes("café".as_bytes()).unwrap();
+        headers.insert("x-github-event", event);
+        headers.insert("x-hub-signature-256", HeaderValue::from_static("sha256=00"));
+        let kept = hook.kept_headers(&headers);
+        assert_eq!(kept.get("x-github-event").map(String::as_str), Some("café"));
+        assert!(!kept.contains_key("x-hub-signature-256"), "{kept:?}");
+    }
 }

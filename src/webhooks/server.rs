@@ -634,7 +634,7 @@ fn build_hooks(config: &Config) -> Result<HashMap<String, Hook>> {
     for (name, cfg) in &config.integrations {
         if let Some(hook) = Hook::new(name, cfg, &client) {
             if let Some(problem) = hook.setup_problem() {
-                tracing::error!(integration = %name, error = %problem, "webhook cannot authenticate; answering 503 until fixed");
+                tracing::error!(integration = %name, error = %problem, "webhook cannot authenticate; answering 503 until the secret is fixed and serve restarted");
             }
             hooks.insert(name.clone(), hook);
         }
