@@ -2,20 +2,23 @@
 
 use serde_json::json;
 
-use super::{Incoming, SchemaError, base_event, optional_str};
+use super::{Incoming, SchemaError, base_event, checked_str};
 use crate::event::{Event, EventType};
 
 pub fn events(incoming: &Incoming) -> Result<Event, SchemaError> {
-    let name = incoming
-        .headers
-        .get("x-github-event")
-        .ok_or_else(|| SchemaError("header `X-GitHub-Event` is missing".into()))?;
+    let name = match incoming.headers.get("x-github-event") {
+        Some(name) if !name.is_empty() => name,
+        Some(_) => return Err(SchemaError("header `X-GitHub-Event` is empty".into())),
+        None => return Err(SchemaError("header `X-GitHub-Event` is missing".into())),
+    };
     let body = incoming.body;
     if !body.is_object() {
         return Err(SchemaError("the body is not a JSON object".into()));
     }
-    let action = optional_str(body, "/action");
-    let repository = optional_str(body, "/repository/full_name");
+    // Organisation and app events carry no repository; one that is there must be GitHub's.
+    let action = checked_str(body, "/action")?;
+    let repository = checked_str(body, "/repository/full_name")?;
+    let sender = checked_str(body, "/sender/login")?;
     let mut event = base_event(
         incoming,
         EventType::GithubEventReceived,
@@ -36,7 +39,7 @@ pub fn events(incoming: &Incoming) -> Result<Event, SchemaError> {
         "event": name,
         "action": action,
         "repository": repository,
-        "sender": optional_str(body, "/sender/login"),
+        "sender": sender,
         "payload": body,
     });
     Ok(event)
@@ -64,5 +67,40 @@ mod tests {
     fn missing_event_header_names_it() {
         let err = run(Kind::Github, &[], json!({})).unwrap_err();
         assert!(err.0.contains("X-GitHub-Event"));
+        let err = run(Kind::Github, &[("x-github-event", "")], json!({})).unwrap_err();
+        assert_eq!(err.0, "header `X-GitHub-Event` is empty");
+    }
+
+    #[test]
+    fn an_organisation_event_has_no_repository() {
+        let body = json!({"action": "member_added", "organization": {"login": "acme"}});
+        let events = run(Kind::Github, &[("x-github-event", "organization")], body).unwrap();
+        assert_eq!(
+            events[0].subject.as_deref(),
+            Some("organization.member_added")
+        );
+        assert_eq!(events[0].data["repository"], serde_json::Value::Null);
+    }
+
+    #[test]
+    fn fields_of_the_wrong_type_are_named() {
+        for (body, why) in [
+            (
+                json!({"repository": 5}),
+                "field `/repository` is not an object",
+            ),
+            (
+                json!({"repository": {"full_name": 5}}),
+                "field `/repository/full_name` is not a string",
+            ),
+            (
+                json!({"action": ["opened"]}),
+                "field `/action` is not a string",
+            ),
+            (json!({"sender": "bob"}), "field `/sender` is not an object"),
+        ] {
+            let err = run(Kind::Github, &[("x-github-event", "issues")], body).unwrap_err();
+            assert_eq!(err.0, why);
+        }
     }
 }

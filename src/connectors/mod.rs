@@ -106,6 +106,27 @@ fn optional_str<'v>(value: &'v Value, pointer: &str) -> Option<&'v str> {
     value.pointer(pointer).and_then(Value::as_str)
 }
 
+/// Reads an optional string field strictly: absent or null is `None`, but a field of another
+/// type, or a field on its way that is not an object, is a schema error naming it.
+fn checked_str<'v>(value: &'v Value, pointer: &str) -> Result<Option<&'v str>, SchemaError> {
+    let mut current = value;
+    let mut path = String::new();
+    for segment in pointer.split('/').skip(1) {
+        let Value::Object(fields) = current else {
+            return Err(SchemaError(format!("field `{path}` is not an object")));
+        };
+        match fields.get(segment) {
+            None | Some(Value::Null) => return Ok(None),
+            Some(field) => current = field,
+        }
+        path = format!("{path}/{segment}");
+    }
+    match current {
+        Value::String(text) => Ok(Some(text)),
+        _ => Err(SchemaError(format!("field `{pointer}` is not a string"))),
+    }
+}
+
 /// A page or sync token: absent, null and empty all mean none.
 fn page_token(value: &Value, field: &str) -> Option<String> {
     value
