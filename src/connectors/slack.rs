@@ -1,5 +1,7 @@
 //! Slack Events API → `slackMessagePosted` for messages, `externalEventReceived` for other
-//! event types. Messages posted by bots carry `botId`, so loop prevention can recognise them.
+//! event types, which keep Slack's whole `event` object (a reaction's name and item, a new
+//! channel's name: fields no two types share). Messages posted by bots carry `botId`, so loop
+//! prevention can recognise them.
 
 use serde_json::json;
 
@@ -44,6 +46,9 @@ pub fn events(incoming: &Incoming) -> Result<Event, SchemaError> {
     if let Some(metadata) = body.pointer("/event/metadata") {
         event.data["metadata"] = metadata.clone();
     }
+    if !is_message && let Some(inner) = body.get("event") {
+        event.data["event"] = inner.clone();
+    }
     Ok(event)
 }
 
@@ -64,9 +69,16 @@ mod tests {
         assert_eq!(e.subject.as_deref(), Some("we are blocked"));
         assert_eq!(e.data["channel"], "C1");
         assert_eq!(e.dedupe_key, "slack:Ev1");
-        let body = json!({"event_id": "Ev2", "event": {"type": "reaction_added"}});
+        assert!(
+            e.data.get("event").is_none(),
+            "a message is in the fields above"
+        );
+        let body = json!({"event_id": "Ev2", "event": {"type": "reaction_added", "user": "U1",
+            "reaction": "tada", "item": {"type": "message", "channel": "C1", "ts": "1.2"}}});
         let e = &run(Kind::Slack, &[], body).unwrap()[0];
         assert_eq!(e.event_type, EventType::ExternalEventReceived);
+        assert_eq!(e.data["event"]["reaction"], "tada", "nothing of it is lost");
+        assert_eq!(e.data["event"]["item"]["channel"], "C1");
     }
 
     #[test]
