@@ -199,7 +199,7 @@ impl Hook {
                 .map(|v| v.delivery_id)
                 .map_err(|r| Refusal::new(StatusCode::UNAUTHORIZED, r.to_string())),
             Auth::PubsubOidc { expect, jwks } => {
-                let token = pubsub::bearer(req.headers).ok_or_else(|| {
+                let token = super::bearer(req.headers).ok_or_else(|| {
                     Refusal::new(StatusCode::UNAUTHORIZED, "missing bearer token")
                 })?;
                 jwks.verify(token, expect, req.now)

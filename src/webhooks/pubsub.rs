@@ -185,17 +185,6 @@ fn unauthorized(reason: &str) -> AuthError {
     AuthError::Unauthorized(reason.to_owned())
 }
 
-/// The token of an `Authorization: Bearer <token>` header (scheme matched case-insensitively).
-pub fn bearer(headers: &HeaderMap) -> Option<&str> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.trim().split_once(' ')?;
-    if !scheme.eq_ignore_ascii_case("bearer") {
-        return None;
-    }
-    let token = token.trim();
-    (!token.is_empty()).then_some(token)
-}
-
 /// Checks the `?token=` of the push URL (already percent-decoded) against the configured one.
 pub fn verify_shared_token(query_token: Option<&str>, expected: &str) -> Result<(), AuthError> {
     if expected.is_empty() {
@@ -1141,22 +1130,6 @@ mod tests {
             HeaderValue::from_static("max-age=soon"),
         );
         assert_eq!(cache_max_age(&headers), None);
-    }
-
-    #[test]
-    fn bearer_token_is_extracted() {
-        let with = |value: &'static str| {
-            let mut headers = HeaderMap::new();
-            headers.insert(header::AUTHORIZATION, HeaderValue::from_static(value));
-            headers
-        };
-        assert_eq!(bearer(&with("Bearer abc.def.ghi")), Some("abc.def.ghi"));
-        assert_eq!(bearer(&with("bearer xyz")), Some("xyz"));
-        assert_eq!(bearer(&with("BEARER  xyz ")), Some("xyz"));
-        assert_eq!(bearer(&with("Basic dXNlcjpwYXNz")), None);
-        assert_eq!(bearer(&with("Bearer ")), None);
-        assert_eq!(bearer(&with("Bearer")), None);
-        assert_eq!(bearer(&HeaderMap::new()), None);
     }
 
     // ---- shared token ---------------------------------------------------------------------

@@ -56,6 +56,9 @@ struct App {
 /// Runs the server on `listener` until `shutdown` is cancelled, then drains and returns.
 pub async fn run(config: Config, listener: TcpListener, shutdown: CancellationToken) -> Result<()> {
     let config = Arc::new(config);
+    // Secrets first: a token that cannot be read stops serve before anything has started.
+    let admin_token = admin_token(&config)?;
+    let hooks = build_hooks(&config)?;
     let db = crate::paths::database(&config)?;
     let busy = config.store.busy_timeout;
     let mut reader = Store::open_with(&db, busy)?;
@@ -88,7 +91,7 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: CancellationTo
         shutdown.clone(),
     ));
     let app = Arc::new(App {
-        hooks: build_hooks(&config)?,
+        hooks,
         disabled: RwLock::new(HashSet::new()),
         inbox,
         metrics,
@@ -96,7 +99,7 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: CancellationTo
         workers: Mutex::new(Some(workers)),
         draining: AtomicBool::new(false),
         refusals: LogSampler::default(),
-        admin_token: admin_token(&config)?,
+        admin_token,
         scheme: if config.server.tls_cert.is_some() {
             "https"
         } else {
@@ -661,19 +664,24 @@ fn admin_token(config: &Config) -> Result<Option<Option<String>>> {
 fn admin_refusal(app: &App, headers: &HeaderMap) -> Option<Response> {
     let expected = app.admin_token.as_ref()?;
     let Some(expected) = expected else {
-        return Some(refusal(
-            StatusCode::UNAUTHORIZED,
+        return Some(admin_unauthorized(
             "set server.admin_token to use this endpoint off loopback",
         ));
     };
-    let given = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or_default();
+    let given = super::bearer(headers).unwrap_or_default();
     let matches =
         given.len() == expected.len() && bool::from(given.as_bytes().ct_eq(expected.as_bytes()));
-    (!matches).then(|| refusal(StatusCode::UNAUTHORIZED, "admin token required"))
+    (!matches).then(|| admin_unauthorized("admin token required"))
+}
+
+/// A `401` that names the scheme the admin endpoints take, as RFC 9110 asks of every `401`.
+fn admin_unauthorized(reason: &str) -> Response {
+    let mut response = refusal(StatusCode::UNAUTHORIZED, reason);
+    response.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static(r#"Bearer realm="trmctl""#),
+    );
+    response
 }
 
 /// Runs a store read off the async threads.

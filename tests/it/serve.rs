@@ -722,9 +722,11 @@ async fn admin_endpoints_need_the_token_off_loopback() {
     let server = Server::start(&sandbox);
     let client = reqwest::Client::new();
     let url = format!("http://127.0.0.1:{}/registry", server.addr.port());
+    let refused = client.get(&url).send().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(
-        client.get(&url).send().await.unwrap().status(),
-        StatusCode::UNAUTHORIZED
+        refused.headers()["www-authenticate"],
+        r#"Bearer realm="trmctl""#
     );
     let authorized = client
         .get(&url)
@@ -733,6 +735,14 @@ async fn admin_endpoints_need_the_token_off_loopback() {
         .await
         .unwrap();
     assert_eq!(authorized.status(), StatusCode::OK);
+    // The scheme is case-insensitive (RFC 9110 §11.1).
+    let lower = client
+        .get(&url)
+        .header("authorization", format!("bearer {}", secret("T_GH")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(lower.status(), StatusCode::OK);
     let metrics = format!("http://127.0.0.1:{}/metrics", server.addr.port());
     assert_eq!(
         client
@@ -782,4 +792,30 @@ async fn out_of_file_descriptors_serve_says_so_and_recovers() {
         })
     })
     .await;
+}
+
+#[test]
+fn an_unreadable_admin_token_stops_serve_before_anything_starts() {
+    let text = config("").replace(
+        "bind = \"127.0.0.1:0\"",
+        "bind = \"0.0.0.0:0\"\nadmin_token = \"env:T_NEVER_SET\"",
+    );
+    let sandbox = Sandbox::with_config(&text);
+    let output = sandbox
+        .cmd()
+        .arg("serve")
+        .env_remove("T_NEVER_SET")
+        .timeout(std::time::Duration::from_secs(30))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("admin_token") && stderr.contains("T_NEVER_SET"),
+        "{stderr}"
+    );
+    assert!(
+        !sandbox.db_path().exists(),
+        "nothing was started, not even the database"
+    );
 }
