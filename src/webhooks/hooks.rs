@@ -224,7 +224,7 @@ impl Hook {
         match &self.id_source {
             IdSource::Header => header_id
                 .filter(|id| !id.is_empty())
-                .ok_or_else(|| bad("the delivery id header is missing or empty".into())),
+                .ok_or_else(|| bad("the delivery id header is missing, empty or not UTF-8".into())),
             IdSource::Body(pointer) => match body.pointer(pointer) {
                 Some(Value::String(id)) if !id.is_empty() => Ok(id.clone()),
                 Some(Value::Number(n)) => Ok(n.to_string()),

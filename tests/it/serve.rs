@@ -177,18 +177,26 @@ async fn refusals_have_their_status_codes_and_say_why() {
     let (status, why) = send(github_request(&client, &server, "gh", "d-400", broken)).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(why["error"].as_str().unwrap().contains("JSON"));
-    // 400: signed, but without the (unsigned) delivery id header.
-    let (status, why) = send(
-        client
+    // 400: signed, but without the (unsigned) delivery id header, or with one not text.
+    let not_text = reqwest::header::HeaderValue::from_bytes(b"d-\xff").unwrap();
+    for id in [None, Some(not_text)] {
+        let mut request = client
             .post(server.url("/hooks/gh"))
             .header("Content-Type", "application/json")
             .header("X-GitHub-Event", "issues")
             .header("X-Hub-Signature-256", github_signature(ok.as_bytes()))
-            .body(ok),
-    )
-    .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(why["error"].as_str().unwrap().contains("delivery id"));
+            .body(ok);
+        if let Some(id) = id {
+            request = request.header("X-GitHub-Delivery", id);
+        }
+        let (status, why) = send(request).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        let why = why["error"].as_str().unwrap();
+        assert!(
+            why.contains("delivery id header is missing, empty or not UTF-8"),
+            "{why}"
+        );
+    }
     // 429: over the rate limit (1/s, burst 2), with Retry-After. Unsigned requests are
     // refused before they count, so they cannot use up the provider's share.
     for n in 0..5 {

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use super::{
     Encoding, HmacSpec, Rejection, Request, Verified, any_secret, check_unix_seconds, decode,
-    hmac_matches, optional_header, required_header,
+    hmac_matches, required_header,
 };
 
 pub(super) fn verify(
@@ -20,7 +20,7 @@ pub(super) fn verify(
     req: &Request,
 ) -> Result<Verified, Rejection> {
     let received = received_signature(spec, req)?;
-    let delivery_id = delivery_id(spec, req)?;
+    let delivery_id = delivery_id(spec, req);
     let content = signed_content(spec, tolerance, req)?;
     any_secret(secrets, |secret| {
         hmac_matches(spec.algorithm, secret.as_bytes(), &content, &received)
@@ -45,13 +45,13 @@ fn received_signature(spec: &HmacSpec, req: &Request) -> Result<Vec<u8>, Rejecti
     })
 }
 
-/// The id header's value; its absence is not a signature problem (the id is not signed), so
-/// the caller answers it as a malformed request.
-fn delivery_id(spec: &HmacSpec, req: &Request) -> Result<Option<String>, Rejection> {
-    let Some(header) = spec.id_header.as_deref() else {
-        return Ok(None);
-    };
-    Ok(optional_header(req.headers, header)?.map(str::to_owned))
+/// The id header's value. The id is not signed, so a missing or non-UTF-8 one is not a
+/// signature problem: it is left out, and the caller answers a malformed request (`400`).
+fn delivery_id(spec: &HmacSpec, req: &Request) -> Option<String> {
+    let value = req.headers.get(spec.id_header.as_deref()?)?;
+    std::str::from_utf8(value.as_bytes())
+        .ok()
+        .map(str::to_owned)
 }
 
 /// The body, or `{timestamp}.{body}` after checking the timestamp when one is configured.
@@ -288,15 +288,20 @@ mod tests {
                 Err(missing(name))
             );
         }
-        // The id is not signed: without it the request verifies, and the caller answers 400.
-        let headers = without(signed(SECRET, NOW), ID);
-        let verified = run(&full_spec(), &[SECRET], &headers, BODY);
-        assert_eq!(verified.map(|v| v.delivery_id), Ok(None));
+        // The id is not signed: without a usable one the request verifies, and the caller
+        // answers 400.
+        for headers in [
+            without(signed(SECRET, NOW), ID),
+            with_non_utf8(signed(SECRET, NOW), ID),
+        ] {
+            let verified = run(&full_spec(), &[SECRET], &headers, BODY);
+            assert_eq!(verified.map(|v| v.delivery_id), Ok(None));
+        }
     }
 
     #[test]
-    fn non_utf8_header_is_malformed() {
-        for name in [SIG, TS, ID] {
+    fn non_utf8_signed_header_is_malformed() {
+        for name in [SIG, TS] {
             let headers = with_non_utf8(signed(SECRET, NOW), name);
             let expected = Rejection::Malformed(name.into(), "not valid UTF-8");
             assert_eq!(run(&full_spec(), &[SECRET], &headers, BODY), Err(expected));

@@ -168,20 +168,12 @@ pub fn verify(
     }
 }
 
-/// The value of a header that must be present, as text.
+/// The value of a header that must be present, as text; not UTF-8 is malformed.
 fn required_header<'r>(headers: &'r HeaderMap, name: &str) -> Result<&'r str, Rejection> {
-    optional_header(headers, name)?.ok_or_else(|| Rejection::MissingHeader(name.to_owned()))
-}
-
-/// The value of a header if present; not UTF-8 is malformed.
-fn optional_header<'r>(headers: &'r HeaderMap, name: &str) -> Result<Option<&'r str>, Rejection> {
-    headers
+    let value = headers
         .get(name)
-        .map(|value| {
-            std::str::from_utf8(value.as_bytes())
-                .map_err(|_| Rejection::malformed(name, "not valid UTF-8"))
-        })
-        .transpose()
+        .ok_or_else(|| Rejection::MissingHeader(name.to_owned()))?;
+    std::str::from_utf8(value.as_bytes()).map_err(|_| Rejection::malformed(name, "not valid UTF-8"))
 }
 
 /// A Unix timestamp made of ASCII digits only (no sign, no spaces).
