@@ -423,22 +423,29 @@ async fn repeated_failures_turn_the_status_to_error_then_back() {
 async fn partial_failure_exits_3_and_due_skips_what_is_not_due() {
     let good = Crm::start().await;
     let bad = Crm::start().await;
-    let sandbox = Sandbox::with_config(&format!(
+    // An interval no slow machine outlasts between two runs; its passing is written below.
+    let config = format!(
         "{POLL}{}{}",
         good.integration("good"),
         bad.integration("bad")
-    ));
+    )
+    .replace("interval = \"1s\"", "interval = \"1h\"");
+    let sandbox = Sandbox::with_config(&config);
     bad.api().faults.extend([Fault::Status(400)]);
     assert_eq!(poll(&sandbox, &[]).status.code(), Some(3));
-    // Both ran: with --due, neither is due yet (interval 1s)...
+    // Both ran: with --due, neither is due yet (the failed one backs off 30 s)...
     let out = poll(&sandbox, &["--due", "--json"]);
     assert!(
         reports(&out).is_empty(),
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
-    // ...until the interval passes.
-    std::thread::sleep(Duration::from_millis(1300));
+    // ...until the next sync time passes.
+    let past = trmctl::event::format_time(&(chrono::Utc::now() - chrono::Duration::seconds(1)));
+    rusqlite::Connection::open(sandbox.db_path())
+        .unwrap()
+        .execute("UPDATE integrations SET next_sync_time = ?1", [past])
+        .unwrap();
     let out = poll(&sandbox, &["--due", "--json"]);
     let names: Vec<Value> = reports(&out).iter().map(|r| r["name"].clone()).collect();
     assert!(names.contains(&json!("good")), "{names:?}");
