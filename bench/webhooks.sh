@@ -6,7 +6,8 @@
 #   3. p50/p99 latency of both,
 # then checks that every delivery answered 202 is in the database, measures what the database
 # alone stores per second with no HTTP at all (bench/store_alone.py: the ceiling for ingest on
-# this machine) and with one commit per delivery (the floor group commit lifts ingest from),
+# this machine), in transactions of the size the server's group commit reached, and with one
+# commit per delivery (the floor group commit lifts ingest from),
 # and prints a summary with the ratio ingest/healthz (SPEC target: >= 0.5) and the CPU per
 # delivery the target would leave the server beside what it and the database alone use.
 #
@@ -403,6 +404,12 @@ store_alone sent sent "$ALONE_BATCH" "$ALONE_COUNT"
 A_RPS=$ALONE_RATE A_CPU_US=$ALONE_CPU_US
 store_alone sequential sequential "$ALONE_BATCH" "$ALONE_COUNT"
 A_SEQ_RPS=$ALONE_RATE
+# The same rows in transactions of the size group commit made during the run: what the database
+# alone gives at the batches the server actually had, so the HTTP path's share shows.
+SERVER_BATCH=$(awk -v d="$COMMIT_DELIVERIES" -v c="$COMMIT_COUNT" 'BEGIN { b = (c > 0) ? int(d / c + 0.5) : 1; print (b < 1) ? 1 : b }')
+log "measuring the database alone at the server's batch: $ALONE_COUNT deliveries, $SERVER_BATCH a transaction"
+store_alone batch sent "$SERVER_BATCH" "$ALONE_COUNT"
+A_BATCH_RPS=$ALONE_RATE
 log "measuring the database alone without group commit: $SINGLE_COUNT deliveries, one a transaction"
 store_alone single sent 1 "$SINGLE_COUNT"
 A_ONE_RPS=$ALONE_RATE
@@ -475,6 +482,7 @@ trmctl webhook ingest benchmark  ($(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores
   database alone          $(printf '%.0f' "$A_RPS") deliveries/s = $(of_healthz "$A_RPS") of healthz   (no HTTP; $ALONE_COUNT deliveries, $ALONE_BATCH a transaction, synchronous=FULL)
                           $(printf '%.0f' "$A_SEQ_RPS") deliveries/s = $(of_healthz "$A_SEQ_RPS") of healthz with sequential provider ids (best case, no provider's)
   group commit            $(times "$COMMIT_DELIVERIES" "$COMMIT_COUNT") deliveries per inbox commit on average ($COMMIT_DELIVERIES in $COMMIT_COUNT commits, from /metrics)
+                          the database alone at that batch ($SERVER_BATCH a transaction): $(printf '%.0f' "$A_BATCH_RPS") deliveries/s; ingest is $(awk -v i="$I_RPS" -v a="$A_BATCH_RPS" 'BEGIN { printf "%.2f", (a > 0) ? i / a : 0 }') of it
                           ingest is $(times "$I_RPS" "$A_ONE_RPS")x the database alone with one commit (one fsync) a delivery: $(printf '%.0f' "$A_ONE_RPS") deliveries/s ($SINGLE_COUNT deliveries)
   server CPU per delivery $(per_request "$I_SERVER_CPU" "$I_RPS") us; the target leaves it $BUDGET_US us (2 x $H_MACHINE_US us of machine time per healthz request - wrk's $I_WRK_US us per delivery)
                           the database alone uses $A_CPU_US us of CPU per delivery (Python's sqlite3, $ALONE_BATCH a transaction)
