@@ -231,7 +231,8 @@ mod tests {
             queued(&inbox) == 0
         })
         .await;
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        // …and, back to back with taking it, finds nothing more queued and starts its commit.
+        tokio::time::sleep(Duration::from_millis(200)).await;
         stores.extend((1..50).map(send));
         until("49 deliveries wait", || queued(&inbox) == 49).await;
         blocker.execute_batch("ROLLBACK").unwrap();

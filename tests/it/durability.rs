@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
-use std::net::TcpStream;
+use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -144,6 +144,47 @@ async fn a_payload_off_schema_is_a_dead_letter_at_once_and_can_be_dropped() {
     assert!(all_events(&sandbox).is_empty());
 }
 
+/// Waits until serve has read everything written so far on `stream`, a loopback connection to
+/// it: every byte acknowledged to the client, none left unread on the server's side (Linux shows
+/// both in /proc/net/tcp, as `tx_queue` of the one socket and `rx_queue` of the other).
+fn wait_until_read(stream: &TcpStream) {
+    let hex = |addr: SocketAddr| match addr.ip() {
+        IpAddr::V4(ip) => format!(
+            "{:08X}:{:04X}",
+            u32::from_ne_bytes(ip.octets()),
+            addr.port()
+        ),
+        IpAddr::V6(_) => unreachable!("serve binds 127.0.0.1"),
+    };
+    let (client, server) = (
+        hex(stream.local_addr().unwrap()),
+        hex(stream.peer_addr().unwrap()),
+    );
+    // (bytes not yet acknowledged, bytes not yet read) of the socket `local` → `remote`.
+    let queues = |local: &str, remote: &str| -> Option<(u64, u64)> {
+        let table = std::fs::read_to_string("/proc/net/tcp").unwrap();
+        table.lines().skip(1).find_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            if fields.get(1) != Some(&local) || fields.get(2) != Some(&remote) {
+                return None;
+            }
+            let (tx, rx) = fields.get(4)?.split_once(':')?;
+            Some((
+                u64::from_str_radix(tx, 16).ok()?,
+                u64::from_str_radix(rx, 16).ok()?,
+            ))
+        })
+    };
+    for _ in 0..300 {
+        let delivered = queues(&client, &server).is_some_and(|(unacked, _)| unacked == 0);
+        if delivered && queues(&server, &client).is_some_and(|(_, unread)| unread == 0) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("serve did not read the connection's bytes within 30 s");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_request_whose_head_arrives_after_sigterm_is_answered_503() {
     let sandbox = Sandbox::with_config(&config(""));
@@ -159,7 +200,7 @@ async fn a_request_whose_head_arrives_after_sigterm_is_answered_503() {
     );
     // The connection is open and the request begun, but not yet handled, when SIGTERM comes.
     stream.write_all(&head.as_bytes()[..20]).unwrap();
-    std::thread::sleep(Duration::from_millis(300));
+    wait_until_read(&stream);
     signal(server.pid(), "TERM");
     eventually("the server begins to shut down", || {
         server.log_text().contains("shutting down")
@@ -190,13 +231,21 @@ async fn sigterm_finishes_requests_in_flight_and_exits_0() {
     let mut stream = TcpStream::connect(server.addr).unwrap();
     let head = format!(
         "POST /hooks/gh HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nX-GitHub-Event: issues\r\n\
-         X-GitHub-Delivery: in-flight-1\r\nX-Hub-Signature-256: {signature}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+         X-GitHub-Delivery: in-flight-1\r\nX-Hub-Signature-256: {signature}\r\nContent-Length: {}\r\nConnection: close\r\n\
+         Expect: 100-continue\r\n\r\n",
         server.addr,
         body.len()
     );
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
     stream.write_all(head.as_bytes()).unwrap();
+    // The handler asks for the body (hyper answers `100 Continue` then): the request is in
+    // flight when SIGTERM comes.
+    let mut interim = [0u8; 25];
+    stream.read_exact(&mut interim).unwrap();
+    assert_eq!(&interim, b"HTTP/1.1 100 Continue\r\n\r\n");
     stream.write_all(&body.as_bytes()[..10]).unwrap();
-    std::thread::sleep(Duration::from_millis(300));
     signal(server.pid(), "TERM");
     eventually("the server begins to shut down", || {
         server.log_text().contains("shutting down")
@@ -204,9 +253,6 @@ async fn sigterm_finishes_requests_in_flight_and_exits_0() {
     .await;
     stream.write_all(&body.as_bytes()[10..]).unwrap();
     let mut response = String::new();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
     stream.read_to_string(&mut response).unwrap();
     assert!(response.starts_with("HTTP/1.1 202"), "{response}");
     assert_eq!(server.terminate().code(), Some(0));

@@ -22,6 +22,8 @@ pub enum Fault {
     RetryAfter(u64),
     Malformed,
     Slow(u64),
+    /// Answers only once the test calls `release.notify_one()`.
+    Held,
     /// A page past trmctl's 32 MiB limit.
     Huge,
     /// A 401 whose body repeats the credential it refused.
@@ -36,6 +38,8 @@ pub struct Api {
     pub faults: VecDeque<Fault>,
     pub last_since: Option<String>,
     pub bearer: Option<String>,
+    /// Lets a `Fault::Held` request answer.
+    pub release: Arc<tokio::sync::Notify>,
 }
 
 #[derive(Clone)]
@@ -83,7 +87,7 @@ async fn contacts(
     headers: HeaderMap,
     Query(q): Query<std::collections::HashMap<String, String>>,
 ) -> Response {
-    let fault = {
+    let (fault, release) = {
         let mut api = api.lock().unwrap();
         api.requests += 1;
         api.last_since = q.get("modified_since").cloned();
@@ -91,7 +95,7 @@ async fn contacts(
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
-        api.faults.pop_front()
+        (api.faults.pop_front(), api.release.clone())
     };
     match fault {
         Some(Fault::Status(code)) => return StatusCode::from_u16(code).unwrap().into_response(),
@@ -110,6 +114,7 @@ async fn contacts(
                 .into_response();
         }
         Some(Fault::Slow(ms)) => tokio::time::sleep(Duration::from_millis(ms)).await,
+        Some(Fault::Held) => release.notified().await,
         Some(Fault::Huge) => {
             let page = format!(r#"{{"data": [], "pad": "{}"}}"#, "x".repeat(33 << 20));
             return ([(header::CONTENT_TYPE, "application/json")], page).into_response();
@@ -142,7 +147,7 @@ async fn contacts(
     ([(header::ETAG, etag)], axum::Json(json!({ "data": items }))).into_response()
 }
 
-const POLL: &str = "[poll]\nretry_base = \"10ms\"\nretry_max = \"50ms\"\ntimeout = \"1s\"\nmax_retries = 3\nerror_threshold = 2\n";
+const POLL: &str = "[poll]\nretry_base = \"10ms\"\nretry_max = \"50ms\"\ntimeout = \"10s\"\nmax_retries = 3\nerror_threshold = 2\n";
 
 fn poll(sandbox: &Sandbox, args: &[&str]) -> Output {
     sandbox
@@ -301,14 +306,15 @@ async fn transient_failures_are_retried_and_a_malformed_page_moves_nothing() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(event_keys(&sandbox).len(), 3);
-    // A timeout, retried until the attempts run out, is a failure too.
-    crm.api().faults.extend([
-        Fault::Slow(1500),
-        Fault::Slow(1500),
-        Fault::Slow(1500),
-        Fault::Slow(1500),
-    ]);
+    // A timeout, retried until the attempts run out, is a failure too (each answer would come
+    // long after the 1 s timeout, however slow the machine).
+    sandbox.write_config(
+        &format!("{POLL}{}", crm.integration("crm"))
+            .replace("timeout = \"10s\"", "timeout = \"1s\""),
+    );
+    crm.api().faults.extend([Fault::Slow(60_000); 4]);
     assert_eq!(poll(&sandbox, &[]).status.code(), Some(1));
+    sandbox.write_config(&format!("{POLL}{}", crm.integration("crm")));
     // The next good poll brings everything, once.
     assert!(poll(&sandbox, &[]).status.success());
     assert_eq!(event_keys(&sandbox).len(), 4);
@@ -320,7 +326,7 @@ async fn an_oversized_page_and_an_echoed_credential_stay_out() {
     crm.add(1, "Acme", "2026-11-24T10:00:00Z");
     let sandbox = Sandbox::with_config(
         &format!("{POLL}{}", crm.integration("crm"))
-            .replace("timeout = \"1s\"", "timeout = \"20s\""),
+            .replace("timeout = \"10s\"", "timeout = \"20s\""),
     );
     crm.api().faults.push_back(Fault::Huge);
     let out = poll(&sandbox, &[]);
@@ -459,9 +465,11 @@ async fn two_runs_never_poll_one_integration_at_once() {
     crm.add(1, "Acme", "2026-11-24T10:00:00Z");
     let sandbox = Sandbox::with_config(
         &format!("{POLL}{}", crm.integration("crm"))
-            .replace("timeout = \"1s\"", "timeout = \"5s\""),
+            .replace("timeout = \"10s\"", "timeout = \"60s\""),
     );
-    crm.api().faults.push_back(Fault::Slow(1500));
+    // The first run's request is answered only after the second run is over, however long
+    // either takes to start.
+    crm.api().faults.push_back(Fault::Held);
     let first = sandbox
         .std_cmd()
         .args(["poll", "crm"])
@@ -470,13 +478,16 @@ async fn two_runs_never_poll_one_integration_at_once() {
         .spawn()
         .unwrap();
     // Wait until the first run is inside its request.
-    for _ in 0..100 {
-        if crm.api().requests > 0 {
-            break;
-        }
+    let started = std::time::Instant::now();
+    while crm.api().requests == 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the first run never asked"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     let second = poll(&sandbox, &["crm", "--json"]);
+    crm.api().release.notify_one();
     assert_eq!(second.status.code(), Some(5), "named and locked");
     assert_eq!(reports(&second)[0]["status"], "locked");
     let first = first.wait_with_output().unwrap();

@@ -441,7 +441,7 @@ impl Fixture {
         let gmail = FakeGmail::start().await;
         let mut config = auth.account_config("founder");
         config.push_str("refresh_token = \"env:T_REFRESH\"\n\n");
-        config.push_str("[poll]\nretry_base = \"10ms\"\nretry_max = \"1s\"\ntimeout = \"2s\"\n\n");
+        config.push_str("[poll]\nretry_base = \"10ms\"\nretry_max = \"1s\"\ntimeout = \"10s\"\n\n");
         config.push_str(&format!(
             "[integrations.mail]\nkind = \"gmail\"\naccount = \"founder\"\nbase_url = \"{}\"\n",
             gmail.url()

@@ -381,7 +381,7 @@ impl Env {
         auth.books().refresh_tokens.push(REFRESH.to_string());
         let mut config = format!(
             "{}refresh_token = \"env:T_REFRESH\"\n\n[poll]\nretry_base = \"10ms\"\n\
-             retry_max = \"50ms\"\ntimeout = \"2s\"\n",
+             retry_max = \"50ms\"\ntimeout = \"10s\"\n",
             auth.account_config("founder")
         );
         for name in integrations {

@@ -352,8 +352,9 @@ async fn disabled_integration_answers_404_until_enabled() {
         .success();
     let client = reqwest::Client::new();
     let payload = r#"{"action":"x"}"#;
+    // serve re-reads the registry every 2 s: give it up to 30 s, as a loaded machine may need.
     let mut status = StatusCode::ACCEPTED;
-    for _ in 0..50 {
+    for _ in 0..300 {
         status = github_request(&client, &server, "gh", "d-off", payload)
             .send()
             .await
@@ -372,7 +373,7 @@ async fn disabled_integration_answers_404_until_enabled() {
         .success();
     eventually("re-enabled", || true).await;
     let mut accepted = false;
-    for n in 0..50 {
+    for n in 0..300 {
         let s = github_request(&client, &server, "gh", &format!("d-on-{n}"), payload)
             .send()
             .await

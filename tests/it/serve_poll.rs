@@ -155,7 +155,7 @@ async fn serve_polls_due_integrations_renews_the_watch_and_polls_on_notification
     // Both polls are in /metrics once reported (the report follows the poll's last request).
     let metrics_url = server.url("/metrics");
     let mut metrics = String::new();
-    for _ in 0..100 {
+    for _ in 0..400 {
         metrics = reqwest::get(&metrics_url)
             .await
             .unwrap()

@@ -17,7 +17,7 @@ use trmctl::event::{Event, EventType};
 use trmctl::store::PollOutcome;
 use trmctl::webhooks::signature::{self, Scheme};
 
-use crate::server::{Server, eventually, github_request};
+use crate::server::{Server, eventually, github_request, signal};
 use crate::util::{CONFIG, Sandbox, json};
 
 /// The sinks' signing secret (a published Standard Webhooks test key).
@@ -32,8 +32,8 @@ enum Reply {
     Throttle,
     /// Stores the event, then answers 500: the answer is "lost".
     StoreThenFail,
-    /// Answers 200 after a while.
-    Slow(Duration),
+    /// Answers 200 once the test calls `release.notify_one()`.
+    Held,
 }
 
 /// What the receiver saw.
@@ -50,6 +50,8 @@ struct Seen {
     duplicates: usize,
     /// Requests that failed signature verification.
     bad_signatures: usize,
+    /// Lets a `Reply::Held` request answer.
+    release: Arc<tokio::sync::Notify>,
 }
 
 struct Receiver {
@@ -121,15 +123,16 @@ async fn receive(
         return StatusCode::UNAUTHORIZED.into_response();
     };
     let id = verified.delivery_id.unwrap_or_default();
-    let reply = {
+    let (reply, release) = {
         let mut seen = seen.lock().unwrap();
         seen.requests.push((id.clone(), Instant::now()));
-        seen.plan.pop_front().unwrap_or(Reply::Ok)
+        let reply = seen.plan.pop_front().unwrap_or(Reply::Ok);
+        (reply, seen.release.clone())
     };
-    if let Reply::Slow(delay) = reply {
-        tokio::time::sleep(delay).await;
+    if let Reply::Held = reply {
+        release.notified().await;
     }
-    if matches!(reply, Reply::Ok | Reply::Slow(_) | Reply::StoreThenFail) {
+    if matches!(reply, Reply::Ok | Reply::Held | Reply::StoreThenFail) {
         let mut seen = seen.lock().unwrap();
         if seen.stored.contains(&id) {
             seen.duplicates += 1;
@@ -139,7 +142,7 @@ async fn receive(
         }
     }
     match reply {
-        Reply::Ok | Reply::Slow(_) => StatusCode::OK.into_response(),
+        Reply::Ok | Reply::Held => StatusCode::OK.into_response(),
         Reply::Status(code) => StatusCode::from_u16(code).unwrap().into_response(),
         Reply::Throttle => {
             (StatusCode::TOO_MANY_REQUESTS, [(header::RETRY_AFTER, "1")]).into_response()
@@ -503,7 +506,7 @@ async fn a_command_that_times_out_is_killed_and_retried() {
     let script = sandbox.dir.path().join("slow-once.sh");
     std::fs::write(
         &script,
-        "if [ ! -e \"$0.slept\" ]; then touch \"$0.slept\"; exec sleep 5; fi\ncat > \"$0.got\"\n",
+        "if [ ! -e \"$0.slept\" ]; then touch \"$0.slept\"; exec sleep 60; fi\ncat > \"$0.got\"\n",
     )
     .unwrap();
     let script = script.to_str().unwrap();
@@ -516,8 +519,8 @@ async fn a_command_that_times_out_is_killed_and_retried() {
     let started = Instant::now();
     let (code, reports) = flush(&sandbox, &[]).await;
     assert!(
-        started.elapsed() < Duration::from_secs(4),
-        "killed at the timeout, not after `sleep 5`"
+        started.elapsed() < Duration::from_secs(30),
+        "killed at the timeout, not after `sleep 60`"
     );
     assert_eq!((code, reports[0]["failed"].as_u64()), (1, Some(1)));
     let error = reports[0]["error"].as_str().unwrap();
@@ -525,6 +528,11 @@ async fn a_command_that_times_out_is_killed_and_retried() {
         error.contains("ran longer than 500ms and was killed"),
         "{error}"
     );
+    // The retry need not start `sh` within 500 ms on a loaded machine.
+    sandbox.write_config(&format!(
+        "{CONFIG}{}",
+        command_sink("slow", &["sh", script], "timeout = \"30s\"\n")
+    ));
     flush_until_delivered(&sandbox).await;
     let got: Event =
         serde_json::from_slice(&std::fs::read(format!("{script}.got")).unwrap()).unwrap();
@@ -702,9 +710,15 @@ fn config_check_names_each_sink_problem_by_key() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn serve_finishes_a_send_in_flight_on_shutdown_and_resumes_after_a_restart() {
-    let (receiver, sandbox, server) =
-        serve_one_delivery(&[Reply::Slow(Duration::from_millis(1500))]).await;
+    let (receiver, sandbox, server) = serve_one_delivery(&[Reply::Held]).await;
     eventually("the first event is being sent", || receiver.requests() == 1).await;
+    // Its answer comes only once serve is shutting down, however slow the machine.
+    signal(server.pid(), "TERM");
+    eventually("serve begins to shut down", || {
+        server.log_text().contains("shutting down")
+    })
+    .await;
+    receiver.seen.lock().unwrap().release.notify_one();
     assert_eq!(server.terminate().code(), Some(0));
     assert_eq!(receiver.stored().len(), 1, "the send in flight finished");
     let listed = list(&sandbox).await;
