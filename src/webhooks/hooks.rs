@@ -244,8 +244,7 @@ impl Hook {
         self.kept_headers
             .iter()
             .filter_map(|name| {
-                // UTF-8, as the signature checks read headers: `to_str` would drop non-ASCII.
-                let value = std::str::from_utf8(headers.get(name.as_str())?.as_bytes()).ok()?;
+                let value = super::header_text(headers.get(name.as_str())?)?;
                 Some((name.clone(), value.to_string()))
             })
             .collect()

@@ -1,12 +1,18 @@
 //! Webhook receivers (SPEC §5–6): signature verification, the HTTP server, the durable inbox.
 
-use axum::http::{HeaderMap, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 
 pub mod hooks;
 pub mod inbox;
 pub mod pubsub;
 pub mod server;
 pub mod signature;
+
+/// A provider's header value as text, or `None` if it is not UTF-8. Every header a delivery is
+/// judged or kept by is read so (`to_str` would refuse anything not ASCII).
+pub fn header_text(value: &HeaderValue) -> Option<&str> {
+    std::str::from_utf8(value.as_bytes()).ok()
+}
 
 /// The token of an `Authorization: Bearer <token>` header, the scheme matched
 /// case-insensitively (RFC 9110 §11.1): Pub/Sub's OIDC token and the admin token both come so.
@@ -23,7 +29,6 @@ pub fn bearer(headers: &HeaderMap) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use axum::http::HeaderValue;
 
     #[test]
     fn bearer_token_is_extracted() {

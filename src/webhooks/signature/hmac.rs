@@ -49,9 +49,7 @@ fn received_signature(spec: &HmacSpec, req: &Request) -> Result<Vec<u8>, Rejecti
 /// signature problem: it is left out, and the caller answers a malformed request (`400`).
 fn delivery_id(spec: &HmacSpec, req: &Request) -> Option<String> {
     let value = req.headers.get(spec.id_header.as_deref()?)?;
-    std::str::from_utf8(value.as_bytes())
-        .ok()
-        .map(str::to_owned)
+    crate::webhooks::header_text(value).map(str::to_owned)
 }
 
 /// The body, or `{timestamp}.{body}` after checking the timestamp when one is configured.

@@ -173,7 +173,7 @@ fn required_header<'r>(headers: &'r HeaderMap, name: &str) -> Result<&'r str, Re
     let value = headers
         .get(name)
         .ok_or_else(|| Rejection::MissingHeader(name.to_owned()))?;
-    std::str::from_utf8(value.as_bytes()).map_err(|_| Rejection::malformed(name, "not valid UTF-8"))
+    crate::webhooks::header_text(value).ok_or_else(|| Rejection::malformed(name, "not valid UTF-8"))
 }
 
 /// A Unix timestamp made of ASCII digits only (no sign, no spaces).
