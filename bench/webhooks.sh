@@ -416,7 +416,8 @@ A_ONE_RPS=$ALONE_RATE
 
 # --- summary -----------------------------------------------------------------------------------
 
-of_healthz() { awk -v a="$1" -v h="$H_RPS" 'BEGIN { printf "%.2f", (h > 0) ? a / h : 0 }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0) ? a / b : 0 }'; }
+of_healthz() { ratio "$1" "$H_RPS"; }
 RATIO=$(of_healthz "$I_RPS")
 times() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", (b > 0) ? a / b : 0 }'; }
 # CPU microseconds per request: CORES_USED RPS.
@@ -482,7 +483,7 @@ trmctl webhook ingest benchmark  ($(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores
   database alone          $(printf '%.0f' "$A_RPS") deliveries/s = $(of_healthz "$A_RPS") of healthz   (no HTTP; $ALONE_COUNT deliveries, $ALONE_BATCH a transaction, synchronous=FULL)
                           $(printf '%.0f' "$A_SEQ_RPS") deliveries/s = $(of_healthz "$A_SEQ_RPS") of healthz with sequential provider ids (best case, no provider's)
   group commit            $(times "$COMMIT_DELIVERIES" "$COMMIT_COUNT") deliveries per inbox commit on average ($COMMIT_DELIVERIES in $COMMIT_COUNT commits, from /metrics)
-                          the database alone at that batch ($SERVER_BATCH a transaction): $(printf '%.0f' "$A_BATCH_RPS") deliveries/s; ingest is $(awk -v i="$I_RPS" -v a="$A_BATCH_RPS" 'BEGIN { printf "%.2f", (a > 0) ? i / a : 0 }') of it
+                          the database alone at that batch ($SERVER_BATCH a transaction): $(printf '%.0f' "$A_BATCH_RPS") deliveries/s; ingest is $(ratio "$I_RPS" "$A_BATCH_RPS") of it
                           ingest is $(times "$I_RPS" "$A_ONE_RPS")x the database alone with one commit (one fsync) a delivery: $(printf '%.0f' "$A_ONE_RPS") deliveries/s ($SINGLE_COUNT deliveries)
   server CPU per delivery $(per_request "$I_SERVER_CPU" "$I_RPS") us; the target leaves it $BUDGET_US us (2 x $H_MACHINE_US us of machine time per healthz request - wrk's $I_WRK_US us per delivery)
                           the database alone uses $A_CPU_US us of CPU per delivery (Python's sqlite3, $ALONE_BATCH a transaction)

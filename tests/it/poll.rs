@@ -14,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Value, json};
 
+use crate::server::eventually;
 use crate::util::Sandbox;
 
 #[derive(Clone, Copy, Debug)]
@@ -477,15 +478,10 @@ async fn two_runs_never_poll_one_integration_at_once() {
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // Wait until the first run is inside its request.
-    let started = std::time::Instant::now();
-    while crm.api().requests == 0 {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "the first run never asked"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    eventually("the first run is inside its request", || {
+        crm.api().requests > 0
+    })
+    .await;
     let second = poll(&sandbox, &["crm", "--json"]);
     crm.api().release.notify_one();
     assert_eq!(second.status.code(), Some(5), "named and locked");
