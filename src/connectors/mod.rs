@@ -27,6 +27,8 @@ use serde_json::Value;
 use crate::config::Kind;
 use crate::event::{Event, EventType};
 
+pub use slack::delivery_id as slack_delivery_id;
+
 /// A stored delivery, as a connector reads it.
 pub struct Incoming<'a> {
     pub integration: &'a str,

@@ -1,15 +1,36 @@
 //! Slack Events API → `slackMessagePosted` for messages, `externalEventReceived` for other
 //! event types, which keep Slack's whole `event` object (a reaction's name and item, a new
 //! channel's name: fields no two types share). Messages posted by bots carry `botId`, so loop
-//! prevention can recognise them.
+//! prevention can recognise them. Slack's notice that it is rate limiting the app
+//! (`app_rate_limited`, which has no inner event) becomes an `externalEventReceived` too.
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::{Incoming, SchemaError, base_event, optional_str, required_str, subject, unix_time};
 use crate::event::{Event, EventType};
 
+/// The outer type of Slack's notice that the app's events are being rate limited.
+const RATE_LIMITED: &str = "app_rate_limited";
+
+/// Slack's id of a delivery: its `event_id`; for `app_rate_limited`, which has none, the
+/// workspace and the minute the limiting began, which Slack's retries of it repeat.
+pub fn delivery_id(body: &Value) -> Result<String, SchemaError> {
+    if body.get("type").and_then(Value::as_str) != Some(RATE_LIMITED) {
+        return required_str(body, "/event_id").map(str::to_string);
+    }
+    let team = required_str(body, "/team_id")?;
+    let minute = body
+        .get("minute_rate_limited")
+        .and_then(Value::as_i64)
+        .ok_or_else(|| SchemaError("field `/minute_rate_limited` is not a whole number".into()))?;
+    Ok(format!("{RATE_LIMITED}:{team}:{minute}"))
+}
+
 pub fn events(incoming: &Incoming) -> Result<Event, SchemaError> {
     let body = incoming.body;
+    if body.get("type").and_then(Value::as_str) == Some(RATE_LIMITED) {
+        return rate_limited(incoming);
+    }
     let event_id = required_str(body, "/event_id")?;
     let inner_type = required_str(body, "/event/type")?;
     let is_message = matches!(inner_type, "message" | "app_mention");
@@ -52,6 +73,28 @@ pub fn events(incoming: &Incoming) -> Result<Event, SchemaError> {
     Ok(event)
 }
 
+/// `app_rate_limited`: Slack is holding back the app's events for a workspace.
+fn rate_limited(incoming: &Incoming) -> Result<Event, SchemaError> {
+    let body = incoming.body;
+    let id = delivery_id(body)?;
+    let mut event = base_event(
+        incoming,
+        EventType::ExternalEventReceived,
+        "slack",
+        format!("slack:{id}"),
+        unix_time(body.get("minute_rate_limited"), false),
+    );
+    event.external_id = Some(id);
+    event.subject = Some(RATE_LIMITED.to_string());
+    event.data = json!({
+        "type": RATE_LIMITED,
+        "team": optional_str(body, "/team_id"),
+        "apiAppId": optional_str(body, "/api_app_id"),
+        "minuteRateLimited": body.get("minute_rate_limited"),
+    });
+    Ok(event)
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -79,6 +122,36 @@ mod tests {
         assert_eq!(e.event_type, EventType::ExternalEventReceived);
         assert_eq!(e.data["event"]["reaction"], "tada", "nothing of it is lost");
         assert_eq!(e.data["event"]["item"]["channel"], "C1");
+    }
+
+    #[test]
+    fn app_rate_limited_has_no_inner_event() {
+        // Slack's documented payload, whole.
+        let body = json!({"token": "Jhj5dZrVaK7ZwHHjRyZWjbDl", "type": "app_rate_limited",
+            "team_id": "T123456", "minute_rate_limited": 1518467820, "api_app_id": "A123456"});
+        assert_eq!(
+            super::delivery_id(&body).unwrap(),
+            "app_rate_limited:T123456:1518467820"
+        );
+        let e = &run(Kind::Slack, &[], body).unwrap()[0];
+        assert_eq!(e.event_type, EventType::ExternalEventReceived);
+        assert_eq!(e.dedupe_key, "slack:app_rate_limited:T123456:1518467820");
+        assert_eq!(e.subject.as_deref(), Some("app_rate_limited"));
+        assert_eq!(e.occurred_at.to_rfc3339(), "2018-02-12T20:37:00+00:00");
+        assert_eq!(e.data["team"], "T123456");
+        assert_eq!(e.data["apiAppId"], "A123456");
+        assert!(e.data.get("token").is_none(), "{}", e.data);
+
+        let no_minute = json!({"type": "app_rate_limited", "team_id": "T1"});
+        assert_eq!(
+            super::delivery_id(&no_minute).unwrap_err().0,
+            "field `/minute_rate_limited` is not a whole number"
+        );
+        let no_id = json!({"type": "event_callback", "event": {"type": "message"}});
+        assert_eq!(
+            super::delivery_id(&no_id).unwrap_err().0,
+            "field `/event_id` is missing"
+        );
     }
 
     #[test]

@@ -47,8 +47,10 @@ enum Auth {
 enum IdSource {
     /// A header the signature scheme reads (`webhook-id`, `X-GitHub-Delivery`, `id_header`).
     Header,
-    /// A JSON pointer into the body (Stripe `/id`, Slack `/event_id`, `id_pointer`).
+    /// A JSON pointer into the body (Stripe `/id`, `id_pointer`).
     Body(String),
+    /// Slack's `event_id`, or what stands for it in a body without one.
+    Slack,
     /// Pub/Sub's `message.messageId`.
     PubsubMessage,
     /// No id: a hash of the body.
@@ -119,7 +121,7 @@ impl Hook {
         let id_source = match (&cfg.id_pointer, scheme_name) {
             (Some(pointer), _) => IdSource::Body(pointer.clone()),
             (None, SchemeName::Stripe) => IdSource::Body("/id".into()),
-            (None, SchemeName::Slack) => IdSource::Body("/event_id".into()),
+            (None, SchemeName::Slack) => IdSource::Slack,
             (None, SchemeName::Hubspot) => IdSource::Hash,
             (None, SchemeName::Hmac) if cfg.id_header.is_none() => IdSource::Hash,
             (None, _) => IdSource::Header,
@@ -165,6 +167,16 @@ impl Hook {
     /// Whether a signed `{"type": "url_verification"}` body is Slack's set-up challenge.
     pub fn answers_url_verification(&self) -> bool {
         self.slack_scheme
+    }
+
+    /// Removes what of the payload is a credential, so it is never stored nor in an event;
+    /// whether anything was. Slack puts the app's verification token (deprecated, but still
+    /// accepted where an app checks it) in every Events API payload.
+    pub fn drop_credentials(&self, body: &mut Value) -> bool {
+        self.slack_scheme
+            && body
+                .as_object_mut()
+                .is_some_and(|fields| fields.remove("token").is_some())
     }
 
     /// Takes one token from the rate limiter, or says how long to wait.
@@ -232,6 +244,8 @@ impl Hook {
                     "field `{pointer}` (the delivery id) is missing"
                 ))),
             },
+            IdSource::Slack => crate::connectors::slack_delivery_id(body)
+                .map_err(|e| bad(format!("{e} (the delivery id)"))),
             IdSource::PubsubMessage => pubsub::parse_envelope(raw)
                 .map(|e| e.message_id)
                 .map_err(bad),

@@ -482,7 +482,7 @@ async fn accept(
         refused.retry_after = Some(wait.as_secs_f64().ceil().max(1.0) as u64);
         return Err((refused, outcome));
     }
-    let json: Value = serde_json::from_slice(&body).map_err(|e| {
+    let mut json: Value = serde_json::from_slice(&body).map_err(|e| {
         refuse(
             StatusCode::BAD_REQUEST,
             format!("the body is not valid JSON: {e}"),
@@ -503,6 +503,17 @@ async fn accept(
     let provider_delivery_id = hook
         .provider_delivery_id(header_id, &json, &body)
         .map_err(|r| (Refused::from(r), "malformed"))?;
+    let kept_body = if hook.drop_credentials(&mut json) {
+        serde_json::to_vec(&json).map_err(|e| {
+            refuse(
+                StatusCode::BAD_REQUEST,
+                format!("the body cannot be stored: {e}"),
+                "malformed",
+            )
+        })?
+    } else {
+        body.to_vec()
+    };
     let received_at = crate::event::now();
     let kept_headers = hook.kept_headers(headers);
     // Made here, on the request's thread, so the inbox writer only has to store them; a
@@ -529,7 +540,7 @@ async fn accept(
             .unwrap_or_default()
             .to_string(),
         headers: serde_json::to_string(&kept_headers).unwrap_or_else(|_| "{}".into()),
-        body: body.to_vec(),
+        body: kept_body,
     };
     match app.inbox.store(delivery, events).await {
         Ok(Enqueued::New(id)) => Ok(Accepted {

@@ -291,6 +291,87 @@ async fn a_generic_webhook_on_slacks_scheme_answers_the_url_verification() {
     assert!(events(&sandbox, "slackish").is_empty());
 }
 
+/// Posts a body signed with Slack's scheme to `/hooks/{integration}`.
+async fn post_slack(server: &Server, integration: &str, body: &str) -> (StatusCode, Value) {
+    let t = now();
+    let response = reqwest::Client::new()
+        .post(server.url(&format!("/hooks/{integration}")))
+        .header("Content-Type", "application/json")
+        .header("X-Slack-Request-Timestamp", t.to_string())
+        .header("X-Slack-Signature", slack_signature(t, body.as_bytes()))
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    self::body(response).await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn slacks_verification_token_is_never_stored() {
+    let sandbox = Sandbox::with_config(&config(
+        "[integrations.slackish]\nkind = \"webhook\"\nscheme = \"slack\"\nsecret = \"env:T_SLACK\"\n",
+    ));
+    let server = Server::start(&sandbox);
+    let token = "LegacyVerificationToken42";
+    for (integration, event_id) in [("slack", "Ev1"), ("slackish", "Ev2")] {
+        let delivery = json!({"token": token, "type": "event_callback", "event_id": event_id,
+            "team_id": "T1", "event": {"type": "reaction_added", "reaction": "tada"}});
+        let (status, _) = post_slack(&server, integration, &delivery.to_string()).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{integration}");
+        let events = events(&sandbox, integration);
+        assert_eq!(events.len(), 1, "{integration}");
+        let data = events[0].data.to_string();
+        assert!(data.contains("tada") && !data.contains(token), "{data}");
+    }
+    assert_eq!(server.terminate().code(), Some(0));
+    let conn = rusqlite::Connection::open(sandbox.db_path()).unwrap();
+    let bodies: Vec<Vec<u8>> = conn
+        .prepare("SELECT body FROM deliveries ORDER BY rowid")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(bodies.len(), 2);
+    for body in bodies {
+        let body: Value = serde_json::from_slice(&body).unwrap();
+        assert!(body.get("token").is_none(), "{body}");
+        assert_eq!(
+            body["event"]["reaction"], "tada",
+            "the rest is kept: {body}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn slacks_app_rate_limited_notice_is_stored_once() {
+    let sandbox = Sandbox::with_config(&config(""));
+    let server = Server::start(&sandbox);
+    // Slack's documented payload: no `event_id`, no inner event.
+    let notice = r#"{"token":"Jhj5dZrVaK7ZwHHjRyZWjbDl","type":"app_rate_limited","team_id":"T123456","minute_rate_limited":1518467820,"api_app_id":"A123456"}"#;
+    let (status, first) = post_slack(&server, "slack", notice).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{first}");
+    let (status, again) = post_slack(&server, "slack", notice).await;
+    assert_eq!(status, StatusCode::OK, "Slack's retry of it is a duplicate");
+    assert_eq!(again["deliveryId"], first["deliveryId"]);
+    let events = events(&sandbox, "slack");
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].subject.as_deref(), Some("app_rate_limited"));
+    assert_eq!(events[0].data["team"], "T123456");
+
+    let broken = r#"{"type":"app_rate_limited","team_id":"T123456"}"#;
+    let (status, why) = post_slack(&server, "slack", broken).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        why["error"]
+            .as_str()
+            .unwrap()
+            .contains("`/minute_rate_limited`"),
+        "{why}"
+    );
+    assert_eq!(server.terminate().code(), Some(0));
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn an_empty_secret_is_a_setup_problem_not_a_key_anyone_can_sign_with() {
     let sandbox = Sandbox::with_config(&config(
