@@ -1,9 +1,52 @@
 //! HubSpot webhooks → one `crmRecordChanged` per event in the batch HubSpot sends.
+//!
+//! HubSpot's `eventId` is not unique on its own (one app receives every installed portal's
+//! events), so an event is keyed by its portal, subscription and `eventId`. A batch has no id
+//! of its own, and each retry raises the `attemptNumber` of its events, so the body changes
+//! from one attempt to the next: the delivery id is a hash of the batch's event keys instead.
 
 use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
 
 use super::{Incoming, SchemaError, base_event, optional_str, unix_time};
 use crate::event::{Event, EventType};
+
+/// The field HubSpot raises on each retry of the same event.
+const ATTEMPT: &str = "attemptNumber";
+
+/// HubSpot's id of a delivery, the same on every attempt: a hash of its events' keys. `None`
+/// when the body is not a batch of events; its hash stands in, and the worker names the field.
+pub fn delivery_id(body: &Value) -> Option<String> {
+    let keys: Vec<String> = body
+        .as_array()?
+        .iter()
+        .map(event_key)
+        .collect::<Option<_>>()?;
+    Some(format!(
+        "hubspot:{}",
+        hex::encode(Sha256::digest(keys.join("\n")))
+    ))
+}
+
+/// `portalId:subscriptionId:eventId` of one event of a batch; `None` without an `eventId`.
+fn event_key(item: &Value) -> Option<String> {
+    let part = |name: &str| item.get(name).and_then(id_text);
+    Some(format!(
+        "{}:{}:{}",
+        part("portalId").unwrap_or_default(),
+        part("subscriptionId").unwrap_or_default(),
+        part("eventId")?
+    ))
+}
+
+/// An id HubSpot sends as a number or a string.
+fn id_text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(text) if !text.is_empty() => Some(text.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
 
 pub fn events(incoming: &Incoming) -> Result<Vec<Event>, SchemaError> {
     let items = incoming
@@ -19,23 +62,16 @@ pub fn events(incoming: &Incoming) -> Result<Vec<Event>, SchemaError> {
 
 fn event(incoming: &Incoming, index: usize, item: &Value) -> Result<Event, SchemaError> {
     let field = |name: &str| format!("field `/{index}/{name}`");
-    let event_id = item
-        .get("eventId")
-        .filter(|v| v.is_i64() || v.is_string())
-        .ok_or_else(|| SchemaError(format!("{} is missing", field("eventId"))))?;
-    let event_id = event_id
-        .as_str()
-        .map_or_else(|| event_id.to_string(), str::to_string);
+    let key =
+        event_key(item).ok_or_else(|| SchemaError(format!("{} is missing", field("eventId"))))?;
     let kind = optional_str(item, "/subscriptionType")
         .ok_or_else(|| SchemaError(format!("{} is missing", field("subscriptionType"))))?;
-    let object_id = item
-        .get("objectId")
-        .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string));
+    let object_id = item.get("objectId").and_then(id_text);
     let mut event = base_event(
         incoming,
         EventType::CrmRecordChanged,
         "hubspot",
-        format!("hubspot:{event_id}"),
+        format!("hubspot:{key}"),
         unix_time(item.get("occurredAt"), true),
     );
     event.external_id = object_id.clone();
@@ -43,15 +79,14 @@ fn event(incoming: &Incoming, index: usize, item: &Value) -> Result<Event, Schem
         Some(id) => format!("{kind} {id}"),
         None => kind.to_string(),
     });
-    event.data = json!({
-        "subscriptionType": kind,
-        "objectId": object_id,
-        "portalId": item.get("portalId"),
-        "propertyName": item.get("propertyName"),
-        "propertyValue": item.get("propertyValue"),
-        "changeSource": item.get("changeSource"),
-        "eventId": event_id,
-    });
+    // Every field of the event is kept (a merge's object ids, an association's two ends), but
+    // the attempt number, which says nothing about the change.
+    let mut data = item.clone();
+    if let Some(fields) = data.as_object_mut() {
+        fields.remove(ATTEMPT);
+    }
+    data["objectId"] = json!(object_id);
+    event.data = data;
     Ok(event)
 }
 
@@ -70,13 +105,64 @@ mod tests {
         ]);
         let events = run(Kind::Hubspot, &[], body).unwrap();
         assert_eq!(events.len(), 2);
-        assert_eq!(events[0].dedupe_key, "hubspot:1");
+        assert_eq!(events[0].dedupe_key, "hubspot:9::1");
+        assert_eq!(events[1].dedupe_key, "hubspot:::2");
         assert_eq!(events[0].occurred_at.timestamp(), 1700000000);
         assert_eq!(events[1].data["propertyValue"], "won");
         assert_eq!(
             events[1].subject.as_deref(),
             Some("deal.propertyChange 202")
         );
+    }
+
+    #[test]
+    fn an_event_is_keyed_by_portal_subscription_and_event_id() {
+        // HubSpot's documented payload; eventId alone repeats across portals.
+        let item = json!({"eventId": 100, "subscriptionId": 1234, "portalId": 12345678, "appId": 98765,
+            "occurredAt": 1711234567890i64, "subscriptionType": "contact.propertyChange", "attemptNumber": 0,
+            "objectId": 123, "propertyName": "lifecyclestage", "propertyValue": "marketingqualifiedlead",
+            "changeSource": "CRM", "sourceId": "userId:12345"});
+        let mut other_portal = item.clone();
+        other_portal["portalId"] = json!(99);
+        let events = run(Kind::Hubspot, &[], json!([item, other_portal])).unwrap();
+        assert_eq!(events[0].dedupe_key, "hubspot:12345678:1234:100");
+        assert_eq!(events[1].dedupe_key, "hubspot:99:1234:100");
+        assert_eq!(
+            events[0].data["sourceId"], "userId:12345",
+            "every field is kept"
+        );
+        assert_eq!(events[0].data["objectId"], "123");
+        assert!(events[0].data.get("attemptNumber").is_none());
+    }
+
+    #[test]
+    fn a_retry_has_the_delivery_id_of_the_first_attempt() {
+        let attempt = |n: u32| {
+            json!([{"eventId": 7, "subscriptionId": 3, "portalId": 5, "subscriptionType": "deal.creation",
+                "objectId": 1, "attemptNumber": n}])
+        };
+        let first = super::delivery_id(&attempt(0)).unwrap();
+        assert_eq!(super::delivery_id(&attempt(1)), Some(first.clone()));
+        assert!(first.starts_with("hubspot:"));
+        let mut other = attempt(0);
+        other[0]["eventId"] = json!(8);
+        assert_ne!(super::delivery_id(&other), Some(first));
+        assert_eq!(super::delivery_id(&json!({"eventId": 7})), None);
+        assert_eq!(
+            super::delivery_id(&json!([{"subscriptionType": "x"}])),
+            None
+        );
+    }
+
+    #[test]
+    fn an_association_change_keeps_both_ends() {
+        let body = json!([{"eventId": 1, "subscriptionType": "contact.associationChange", "fromObjectId": 11,
+            "toObjectId": 22, "associationType": "CONTACT_TO_COMPANY", "associationRemoved": false}]);
+        let e = &run(Kind::Hubspot, &[], body).unwrap()[0];
+        assert_eq!(e.subject.as_deref(), Some("contact.associationChange"));
+        assert_eq!(e.data["fromObjectId"], 11);
+        assert_eq!(e.data["toObjectId"], 22);
+        assert_eq!(e.data["associationType"], "CONTACT_TO_COMPANY");
     }
 
     #[test]

@@ -27,6 +27,7 @@ use serde_json::Value;
 use crate::config::Kind;
 use crate::event::{Event, EventType};
 
+pub use hubspot::delivery_id as hubspot_delivery_id;
 pub use slack::delivery_id as slack_delivery_id;
 
 /// A stored delivery, as a connector reads it.

@@ -1,6 +1,8 @@
 //! Slack Events API → `slackMessagePosted` for messages, `externalEventReceived` for other
 //! event types, which keep Slack's whole `event` object (a reaction's name and item, a new
-//! channel's name: fields no two types share). Messages posted by bots carry `botId`, so loop
+//! channel's name: fields no two types share). An edit or deletion of a message is one of the
+//! others: its fields describe the earlier message (its `ts` and metadata, so trmctl still
+//! knows its own). Messages posted by bots carry `botId`, so loop
 //! prevention can recognise them. Slack's notice that it is rate limiting the app
 //! (`app_rate_limited`, which has no inner event) becomes an `externalEventReceived` too.
 
@@ -11,6 +13,9 @@ use crate::event::{Event, EventType};
 
 /// The outer type of Slack's notice that the app's events are being rate limited.
 const RATE_LIMITED: &str = "app_rate_limited";
+/// Message subtypes about an earlier message (an edit, as when a link unfurls; a deletion; a
+/// reply count): not a new post, so not `slackMessagePosted`.
+const ABOUT_EARLIER: [&str; 3] = ["message_changed", "message_deleted", "message_replied"];
 
 /// Slack's id of a delivery: its `event_id`; for `app_rate_limited`, which has none, the
 /// workspace and the minute the limiting began, which Slack's retries of it repeat.
@@ -33,41 +38,50 @@ pub fn events(incoming: &Incoming) -> Result<Event, SchemaError> {
     }
     let event_id = required_str(body, "/event_id")?;
     let inner_type = required_str(body, "/event/type")?;
-    let is_message = matches!(inner_type, "message" | "app_mention");
-    let event_type = if is_message {
-        EventType::SlackMessagePosted
-    } else {
-        EventType::ExternalEventReceived
-    };
+    let subtype = optional_str(body, "/event/subtype");
+    let about_earlier =
+        inner_type == "message" && subtype.is_some_and(|s| ABOUT_EARLIER.contains(&s));
+    let is_post = matches!(inner_type, "message" | "app_mention") && !about_earlier;
+    // The message the fields describe: for an edit, the earlier message as it now reads.
+    let message = body
+        .pointer("/event/message")
+        .filter(|_| about_earlier)
+        .or_else(|| body.get("event"))
+        .unwrap_or(&Value::Null);
     let mut event = base_event(
         incoming,
-        event_type,
+        if is_post {
+            EventType::SlackMessagePosted
+        } else {
+            EventType::ExternalEventReceived
+        },
         "slack",
         format!("slack:{event_id}"),
         unix_time(body.get("event_time"), false),
     );
     event.external_id = Some(event_id.to_string());
-    let text = optional_str(body, "/event/text");
-    event.subject = Some(match (is_message, text) {
-        (true, Some(text)) => subject(text),
+    let text = optional_str(message, "/text");
+    event.subject = Some(match (is_post, text, subtype) {
+        (true, Some(text), _) => subject(text),
+        (false, _, Some(subtype)) if about_earlier => subtype.to_string(),
         _ => inner_type.to_string(),
     });
     event.data = json!({
         "type": inner_type,
-        "subtype": optional_str(body, "/event/subtype"),
+        "subtype": subtype,
         "team": optional_str(body, "/team_id"),
         "channel": optional_str(body, "/event/channel"),
-        "user": optional_str(body, "/event/user"),
-        "botId": optional_str(body, "/event/bot_id"),
+        "user": optional_str(message, "/user"),
+        "botId": optional_str(message, "/bot_id"),
         "text": text,
-        "ts": optional_str(body, "/event/ts"),
-        "threadTs": optional_str(body, "/event/thread_ts"),
+        "ts": optional_str(message, "/ts"),
+        "threadTs": optional_str(message, "/thread_ts"),
     });
     // Messages an app posted with metadata carry it back, so trmctl knows its own.
-    if let Some(metadata) = body.pointer("/event/metadata") {
+    if let Some(metadata) = message.get("metadata") {
         event.data["metadata"] = metadata.clone();
     }
-    if !is_message && let Some(inner) = body.get("event") {
+    if !is_post && let Some(inner) = body.get("event") {
         event.data["event"] = inner.clone();
     }
     Ok(event)
@@ -152,6 +166,44 @@ mod tests {
             super::delivery_id(&no_id).unwrap_err().0,
             "field `/event_id` is missing"
         );
+    }
+
+    #[test]
+    fn an_edit_or_deletion_is_not_a_new_post() {
+        // Slack's documented message_changed, here an unfurl of a message trmctl posted.
+        let body = json!({"event_id": "Ev3", "event": {"type": "message", "subtype": "message_changed",
+            "hidden": true, "channel": "C1", "ts": "1358878755.000001",
+            "message": {"type": "message", "user": "U1", "bot_id": "B1", "text": "Hello, world!",
+                "ts": "1355517523.000005", "metadata": {"event_type": "trmctl_action"},
+                "edited": {"user": "U1", "ts": "1358878755.000001"}}}});
+        let e = &run(Kind::Slack, &[], body).unwrap()[0];
+        assert_eq!(e.event_type, EventType::ExternalEventReceived);
+        assert_eq!(e.subject.as_deref(), Some("message_changed"));
+        assert_eq!(e.data["ts"], "1355517523.000005", "the edited message's ts");
+        assert_eq!(e.data["text"], "Hello, world!");
+        assert_eq!(e.data["botId"], "B1");
+        assert_eq!(e.data["metadata"]["event_type"], "trmctl_action");
+        assert_eq!(
+            e.data["event"]["message"]["edited"]["ts"],
+            "1358878755.000001"
+        );
+
+        let body = json!({"event_id": "Ev4", "event": {"type": "message", "subtype": "message_deleted",
+            "hidden": true, "channel": "C1", "ts": "1358878755.000001", "deleted_ts": "1358878749.000002"}});
+        let e = &run(Kind::Slack, &[], body).unwrap()[0];
+        assert_eq!(e.event_type, EventType::ExternalEventReceived);
+        assert_eq!(e.subject.as_deref(), Some("message_deleted"));
+        assert_eq!(e.data["event"]["deleted_ts"], "1358878749.000002");
+
+        let body = json!({"event_id": "Ev5", "event": {"type": "message", "subtype": "bot_message",
+            "bot_id": "B2", "text": "deploy done", "ts": "2.0"}});
+        let e = &run(Kind::Slack, &[], body).unwrap()[0];
+        assert_eq!(
+            e.event_type,
+            EventType::SlackMessagePosted,
+            "a bot's post is a post"
+        );
+        assert_eq!(e.data["botId"], "B2");
     }
 
     #[test]

@@ -53,6 +53,8 @@ enum IdSource {
     Slack,
     /// Pub/Sub's `message.messageId`.
     PubsubMessage,
+    /// HubSpot's batch: a hash of its events' keys, else of the body.
+    Hubspot,
     /// No id: a hash of the body.
     Hash,
 }
@@ -122,7 +124,7 @@ impl Hook {
             (Some(pointer), _) => IdSource::Body(pointer.clone()),
             (None, SchemeName::Stripe) => IdSource::Body("/id".into()),
             (None, SchemeName::Slack) => IdSource::Slack,
-            (None, SchemeName::Hubspot) => IdSource::Hash,
+            (None, SchemeName::Hubspot) => IdSource::Hubspot,
             (None, SchemeName::Hmac) if cfg.id_header.is_none() => IdSource::Hash,
             (None, _) => IdSource::Header,
         };
@@ -249,7 +251,10 @@ impl Hook {
             IdSource::PubsubMessage => pubsub::parse_envelope(raw)
                 .map(|e| e.message_id)
                 .map_err(bad),
-            IdSource::Hash => Ok(format!("sha256:{}", hex::encode(Sha256::digest(raw)))),
+            IdSource::Hubspot => {
+                Ok(crate::connectors::hubspot_delivery_id(body).unwrap_or_else(|| body_hash(raw)))
+            }
+            IdSource::Hash => Ok(body_hash(raw)),
         }
     }
 
@@ -263,6 +268,11 @@ impl Hook {
             })
             .collect()
     }
+}
+
+/// The delivery id of a body that has none of its own.
+fn body_hash(raw: &[u8]) -> String {
+    format!("sha256:{}", hex::encode(Sha256::digest(raw)))
 }
 
 fn auth_refusal(error: AuthError) -> Refusal {

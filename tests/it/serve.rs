@@ -621,27 +621,41 @@ async fn every_scheme_accepts_valid_and_refuses_invalid() {
         StatusCode::ACCEPTED
     );
 
-    // HubSpot v3 signs the URL it called.
-    let payload = r#"[{"eventId":1,"subscriptionType":"contact.creation","objectId":5}]"#;
+    // HubSpot v3 signs the URL it called. A retry raises `attemptNumber`, so its body differs,
+    // yet it is the same delivery.
+    let attempt = |n: u32| {
+        format!(
+            r#"[{{"eventId":1,"subscriptionId":2,"portalId":3,"subscriptionType":"contact.creation","objectId":5,"attemptNumber":{n}}}]"#
+        )
+    };
     let url = server.url("/hooks/hubspot");
     let ms = t * 1000;
-    let hubspot = |sig: String, ts: i64| {
+    let hubspot = |payload: String, sig: String| {
         post("hubspot")
             .header("X-HubSpot-Signature-v3", sig)
-            .header("X-HubSpot-Request-Timestamp", ts.to_string())
+            .header("X-HubSpot-Request-Timestamp", ms.to_string())
             .body(payload)
     };
+    let first = attempt(0);
+    let response = hubspot(first.clone(), hubspot_signature(&url, first.as_bytes(), ms))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    let delivery_id = response.json::<Value>().await.unwrap()["deliveryId"].clone();
+    let retry = attempt(1);
+    let response = hubspot(retry.clone(), hubspot_signature(&url, retry.as_bytes(), ms))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK, "a retry is a duplicate");
     assert_eq!(
-        hubspot(hubspot_signature(&url, payload.as_bytes(), ms), ms)
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        StatusCode::ACCEPTED
+        response.json::<Value>().await.unwrap()["deliveryId"],
+        delivery_id
     );
-    let wrong_url = hubspot_signature("https://elsewhere/hooks/hubspot", payload.as_bytes(), ms);
+    let wrong_url = hubspot_signature("https://elsewhere/hooks/hubspot", first.as_bytes(), ms);
     assert_eq!(
-        hubspot(wrong_url, ms).send().await.unwrap().status(),
+        hubspot(first, wrong_url).send().await.unwrap().status(),
         StatusCode::UNAUTHORIZED
     );
 
