@@ -98,6 +98,8 @@ const KEPT_HEADERS: &[&str] = &[
     "x-slack-retry-reason",
     "webhook-id",
     "webhook-timestamp",
+    "svix-id",
+    "svix-timestamp",
     "x-hubspot-request-timestamp",
 ];
 

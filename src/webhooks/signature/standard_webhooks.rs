@@ -17,6 +17,12 @@ use super::{
     hmac_matches, mac, required_header,
 };
 
+/// The id, timestamp and signature headers: the specification's names, then Svix's own, which
+/// senders built on Svix (Clerk, Resend…) send instead. A request uses one set or the other.
+const HEADER_SETS: [[&str; 3]; 2] = [
+    [ID, TIMESTAMP, SIGNATURE],
+    ["svix-id", "svix-timestamp", "svix-signature"],
+];
 const ID: &str = "webhook-id";
 const TIMESTAMP: &str = "webhook-timestamp";
 const SIGNATURE: &str = "webhook-signature";
@@ -31,10 +37,14 @@ pub(super) fn verify(
     tolerance: Duration,
     req: &Request,
 ) -> Result<Verified, Rejection> {
-    let id = required_header(req.headers, ID)?;
-    let timestamp = required_header(req.headers, TIMESTAMP)?;
-    let signatures = parse_signatures(required_header(req.headers, SIGNATURE)?);
-    check_unix_seconds(TIMESTAMP, timestamp, req.now, tolerance)?;
+    let [id_name, timestamp_name, signature_name] = HEADER_SETS
+        .into_iter()
+        .find(|[id, ..]| req.headers.contains_key(*id))
+        .unwrap_or(HEADER_SETS[0]);
+    let id = required_header(req.headers, id_name)?;
+    let timestamp = required_header(req.headers, timestamp_name)?;
+    let signatures = parse_signatures(required_header(req.headers, signature_name)?);
+    check_unix_seconds(timestamp_name, timestamp, req.now, tolerance)?;
     let content = [id.as_bytes(), b".", timestamp.as_bytes(), b".", req.body].concat();
     any_secret(secrets, |secret| {
         secret_matches(secret, &content, &signatures)
@@ -204,6 +214,33 @@ mod tests {
             let why = usable_secret(bad).unwrap_err();
             assert!(why.contains("neither"), "{bad}: {why}");
         }
+    }
+
+    #[test]
+    fn svix_header_names_are_read_too() {
+        let signature = v1(SECRET, NOW, BODY);
+        let svix = headers(&[
+            ("svix-id", MSG_ID),
+            ("svix-timestamp", &NOW.to_string()),
+            ("svix-signature", &signature),
+        ]);
+        assert_eq!(
+            run(&[SECRET], &svix, BODY).unwrap().delivery_id.as_deref(),
+            Some(MSG_ID)
+        );
+        let mixed = headers(&[
+            ("svix-id", MSG_ID),
+            (TIMESTAMP, &NOW.to_string()),
+            ("svix-signature", &signature),
+        ]);
+        assert_eq!(
+            run(&[SECRET], &mixed, BODY),
+            Err(Rejection::MissingHeader("svix-timestamp".into()))
+        );
+        assert_eq!(
+            run(&[SECRET], &HeaderMap::new(), BODY),
+            Err(Rejection::MissingHeader(ID.into()))
+        );
     }
 
     #[test]
