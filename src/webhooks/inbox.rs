@@ -76,6 +76,11 @@ impl Inbox {
         Ok((Inbox { jobs, failing }, writer))
     }
 
+    /// Whether the writer thread still takes deliveries (it stops only if it panicked).
+    pub fn running(&self) -> bool {
+        !self.jobs.is_closed()
+    }
+
     /// Whether the last commit failed, with no commit succeeding since.
     pub fn failing(&self) -> bool {
         self.failing.load(Ordering::SeqCst)
@@ -208,6 +213,20 @@ mod tests {
             assert!(Instant::now() < deadline, "timed out waiting until {what}");
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
+    }
+
+    #[tokio::test]
+    async fn an_inbox_whose_writer_is_gone_is_not_running() {
+        let (jobs, queue) = mpsc::channel(1);
+        let inbox = Inbox {
+            jobs,
+            failing: Arc::default(),
+        };
+        assert!(inbox.running());
+        drop(queue);
+        assert!(!inbox.running());
+        let refused = inbox.store(delivery(0), None).await.unwrap_err();
+        assert_eq!(refused.to_string(), "the inbox writer has stopped");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -730,10 +730,14 @@ async fn readyz(State(app): State<Arc<App>>) -> Response {
     if failing && writable.is_ok() {
         app.inbox.recovered();
     }
-    match (workers, writable) {
-        (true, Ok(())) => Json(json!({"status": "ready"})).into_response(),
-        (false, _) => refusal(StatusCode::SERVICE_UNAVAILABLE, "workers are not running"),
-        (_, Err(_)) => refusal(StatusCode::SERVICE_UNAVAILABLE, "the store is not writable"),
+    match (app.inbox.running(), workers, writable) {
+        (true, true, Ok(())) => Json(json!({"status": "ready"})).into_response(),
+        (false, _, _) => refusal(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the inbox writer has stopped",
+        ),
+        (_, false, _) => refusal(StatusCode::SERVICE_UNAVAILABLE, "workers are not running"),
+        (_, _, Err(_)) => refusal(StatusCode::SERVICE_UNAVAILABLE, "the store is not writable"),
     }
 }
 
