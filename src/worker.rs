@@ -197,8 +197,8 @@ struct Attempt<'d> {
 /// What processing a delivery stored.
 pub struct Processed {
     events: usize,
-    /// A Gmail notification: the account's mailbox changed.
-    gmail_changed: bool,
+    /// A Gmail notification: the mailbox (its email address) that changed.
+    gmail_changed: Option<String>,
 }
 
 /// One attempt at each delivery of a batch, in one transaction, with every outcome recorded.
@@ -329,10 +329,12 @@ impl Processing {
                     events = processed.events,
                     "delivery processed"
                 );
-                if processed.gmail_changed {
-                    for gmail in
-                        crate::poll::scheduler::gmail_integrations_of(&self.config, integration)
-                    {
+                if let Some(mailbox) = &processed.gmail_changed {
+                    for gmail in crate::poll::scheduler::gmail_integrations_of(
+                        &self.config,
+                        integration,
+                        mailbox,
+                    ) {
                         // A full queue already holds a poll that will see this change.
                         let _ = self.poll_now.try_send(gmail);
                     }
@@ -351,9 +353,12 @@ impl Processing {
         events: Vec<Event>,
     ) -> Result<Processed, Failure> {
         let transient = |e: anyhow::Error| Failure::Transient(format!("{e:#}"));
-        let gmail_changed = events
-            .iter()
-            .any(|e| e.data.get("gmail").is_some_and(|g| !g.is_null()));
+        let gmail_changed = events.iter().find_map(|e| {
+            e.data
+                .pointer("/gmail/emailAddress")
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_string)
+        });
         let mut stored = 0;
         for event in events {
             stored += record_event(tx, event, &self.config.ruleset)

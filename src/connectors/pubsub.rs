@@ -1,6 +1,6 @@
 //! Google Cloud Pub/Sub pushes → `externalEventReceived`, with the message data decoded. A
-//! Gmail notification (`{emailAddress, historyId}`) is recognised and its fields kept, for the
-//! incremental poll it will trigger once polling lands.
+//! Gmail notification (`{emailAddress, historyId}`) is recognised and its fields kept: the
+//! worker then polls that mailbox's `gmail` integrations at once.
 
 use serde_json::{Value, json};
 

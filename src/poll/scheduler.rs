@@ -74,18 +74,29 @@ fn due(poller: &Poller) -> anyhow::Result<Vec<String>> {
     select(config, &mut store, &[], true)
 }
 
-/// The `gmail` integrations of the account a Pub/Sub integration belongs to: a Gmail
-/// notification on it polls them at once.
+/// The `gmail` integrations a Gmail notification on a Pub/Sub integration polls at once: those
+/// of the account whose `email` is the notification's mailbox (one topic may serve several),
+/// else those of the Pub/Sub integration's own account.
 pub fn gmail_integrations_of(
     config: &crate::config::Config,
     pubsub_integration: &str,
+    mailbox: &str,
 ) -> Vec<String> {
-    let Some(account) = config
-        .integrations
-        .get(pubsub_integration)
-        .and_then(|i| i.account.as_deref())
-    else {
-        return Vec::new();
+    let by_mailbox = config.accounts.iter().find(|(_, a)| {
+        a.email
+            .as_deref()
+            .is_some_and(|email| email.eq_ignore_ascii_case(mailbox))
+    });
+    let account = match by_mailbox {
+        Some((name, _)) => name.as_str(),
+        None => match config
+            .integrations
+            .get(pubsub_integration)
+            .and_then(|i| i.account.as_deref())
+        {
+            Some(account) => account,
+            None => return Vec::new(),
+        },
     };
     config
         .integrations
@@ -95,4 +106,38 @@ pub fn gmail_integrations_of(
         })
         .map(|(name, _)| name.clone())
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use crate::config::Config;
+
+    #[test]
+    fn a_gmail_notification_polls_the_mailbox_it_names() {
+        let account = |name: &str, email: &str| {
+            format!(
+                "[accounts.{name}]\nprovider = \"google\"\nemail = \"{email}\"\nclient_id = \"c\"\n\
+                 client_secret = \"env:S\"\n\n[integrations.{name}-mail]\nkind = \"gmail\"\n\
+                 account = \"{name}\"\n\n"
+            )
+        };
+        let text = format!(
+            "{}{}[integrations.push]\nkind = \"google-pubsub\"\naccount = \"founder\"\n\
+             token = \"env:T\"\n",
+            account("founder", "founder@example.com"),
+            account("cofounder", "cofounder@example.com"),
+        );
+        let config = Config::parse(&text, Path::new("/etc/trmctl.toml")).unwrap();
+        let polled = |mailbox| super::gmail_integrations_of(&config, "push", mailbox);
+        assert_eq!(polled("CoFounder@example.com"), ["cofounder-mail"]);
+        assert_eq!(polled("founder@example.com"), ["founder-mail"]);
+        assert_eq!(
+            polled("someone@else.com"),
+            ["founder-mail"],
+            "a mailbox no account names: the integration's own account"
+        );
+        assert!(super::gmail_integrations_of(&config, "nothing", "x@y.z").is_empty());
+    }
 }
