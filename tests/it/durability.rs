@@ -41,13 +41,21 @@ async fn failures_retry_into_dead_letters_and_come_back_with_retry() {
         headers: r#"{"x-github-event":"push"}"#.into(),
         body: br#"{"ref":"main"}"#.to_vec(),
     };
+    let second = NewDelivery {
+        delivery_id: "0193f1c2-0000-7000-8000-000000000002".into(),
+        provider_delivery_id: "gh-gone-2".into(),
+        ..delivery.clone()
+    };
     sandbox
         .store()
-        .transaction(|tx| enqueue(tx, &delivery))
+        .transaction(|tx| {
+            enqueue(tx, &delivery)?;
+            enqueue(tx, &second)
+        })
         .unwrap();
     let server = Server::start(&sandbox);
-    eventually("three attempts, then a dead letter", || {
-        dead_letters(&sandbox).as_array().unwrap().len() == 1
+    eventually("three attempts each, then dead letters", || {
+        dead_letters(&sandbox).as_array().unwrap().len() == 2
     })
     .await;
     assert_eq!(server.terminate().code(), Some(0));
@@ -62,7 +70,7 @@ async fn failures_retry_into_dead_letters_and_come_back_with_retry() {
     );
     let status = sandbox.cmd().args(["status", "--json"]).output().unwrap();
     let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
-    assert_eq!(status["deadLetters"], 1);
+    assert_eq!(status["deadLetters"], 2);
 
     sandbox.write_config(&config(
         "\n[integrations.gone]\nkind = \"github\"\nsecret = \"env:T_GH\"\n",
@@ -74,14 +82,23 @@ async fn failures_retry_into_dead_letters_and_come_back_with_retry() {
         .code(2);
     sandbox
         .cmd()
+        .args(["deadletters", "retry", &delivery.delivery_id])
+        .assert()
+        .success();
+    let left = dead_letters(&sandbox);
+    assert_eq!(left.as_array().unwrap().len(), 1, "{left}");
+    assert_eq!(left[0]["deliveryId"], second.delivery_id.as_str());
+    sandbox
+        .cmd()
         .args(["deadletters", "retry", "--all"])
         .assert()
         .success();
     let server = Server::start(&sandbox);
-    eventually("the retried delivery becomes an event", || {
-        all_events(&sandbox)
+    eventually("the retried deliveries become events", || {
+        let events = all_events(&sandbox);
+        ["github:gh-gone-1", "github:gh-gone-2"]
             .iter()
-            .any(|e| e.dedupe_key == "github:gh-gone-1")
+            .all(|key| events.iter().any(|e| e.dedupe_key == *key))
     })
     .await;
     assert!(dead_letters(&sandbox).as_array().unwrap().is_empty());

@@ -545,6 +545,18 @@ async fn every_scheme_accepts_valid_and_refuses_invalid() {
         std("msg_3", t, "v1,".into()).send().await.unwrap().status(),
         StatusCode::UNAUTHORIZED
     );
+    // No `tolerance` configured: five minutes either way.
+    for (id, skew, expected) in [
+        ("msg_4", -290, StatusCode::ACCEPTED),
+        ("msg_5", -310, StatusCode::UNAUTHORIZED),
+        ("msg_6", 290, StatusCode::ACCEPTED),
+        ("msg_7", 310, StatusCode::UNAUTHORIZED),
+    ] {
+        let ts = now() + skew;
+        let sig = standard_signature(id, ts, payload.as_bytes());
+        let status = std(id, ts, sig).send().await.unwrap().status();
+        assert_eq!(status, expected, "{skew} s off");
+    }
 
     // Stripe: the event id is the delivery id.
     let payload = r#"{"id":"evt_1","type":"invoice.paid","created":1700000000,"data":{"object":{"id":"in_1"}}}"#;
@@ -714,7 +726,7 @@ async fn every_scheme_accepts_valid_and_refuses_invalid() {
     );
 
     for (integration, count) in [
-        ("std", 1),
+        ("std", 3),
         ("stripe", 1),
         ("slack", 1),
         ("hubspot", 1),
@@ -741,6 +753,83 @@ async fn every_scheme_accepts_valid_and_refuses_invalid() {
     assert_eq!(
         events(&sandbox, "std")[0].subject.as_deref(),
         Some("user.created")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn generic_hmac_takes_the_delivery_id_from_id_header_else_the_body_hash() {
+    let hmac = |name: &str, id_header: &str| {
+        format!(
+            "\n[integrations.{name}]\nkind = \"webhook\"\nscheme = \"hmac\"\n\
+             secret = \"env:T_HMAC\"\nheader = \"X-Sig\"\nalgorithm = \"sha256\"\n\
+             encoding = \"hex\"\n{id_header}"
+        )
+    };
+    let extra = hmac("by-header", "id_header = \"X-Delivery\"\n") + &hmac("by-hash", "");
+    let sandbox = Sandbox::with_config(&config(&extra));
+    let server = Server::start(&sandbox);
+    let client = reqwest::Client::new();
+    let send = |integration: &str, id: Option<&str>, payload: &'static str| {
+        let sig = hex::encode(hmac_sha256(
+            secret("T_HMAC").as_bytes(),
+            &[payload.as_bytes()],
+        ));
+        let mut request = client
+            .post(server.url(&format!("/hooks/{integration}")))
+            .header("Content-Type", "application/json")
+            .header("X-Sig", sig)
+            .body(payload);
+        if let Some(id) = id {
+            request = request.header("X-Delivery", id);
+        }
+        async move { body(request.send().await.unwrap()).await }
+    };
+    let a = r#"{"n":1}"#;
+    let (status, first) = send("by-header", Some("d-1"), a).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    assert_eq!(
+        send("by-header", Some("d-2"), a).await.0,
+        StatusCode::ACCEPTED,
+        "the same body under another id is another delivery"
+    );
+    let (status, repeat) = send("by-header", Some("d-1"), r#"{"n":2}"#).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "the id, not the body, says it is a repeat"
+    );
+    assert_eq!(repeat["deliveryId"], first["deliveryId"]);
+    let (status, refused) = send("by-header", None, a).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        refused["error"].as_str().unwrap().contains("delivery id"),
+        "{refused}"
+    );
+
+    let (status, first) = send("by-hash", None, a).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let (status, repeat) = send("by-hash", None, a).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(repeat["deliveryId"], first["deliveryId"]);
+    assert_eq!(
+        send("by-hash", None, r#"{"n":2}"#).await.0,
+        StatusCode::ACCEPTED
+    );
+
+    let keys = |integration| {
+        let mut keys: Vec<String> = events(&sandbox, integration)
+            .into_iter()
+            .map(|e| e.dedupe_key)
+            .collect();
+        keys.sort();
+        keys
+    };
+    assert_eq!(keys("by-header"), ["webhook:d-1", "webhook:d-2"]);
+    let hashed = keys("by-hash");
+    assert_eq!(hashed.len(), 2);
+    assert!(
+        hashed.iter().all(|k| k.starts_with("webhook:sha256:")),
+        "{hashed:?}"
     );
 }
 
@@ -847,6 +936,19 @@ async fn admin_endpoints_need_the_token_off_loopback() {
         .await
         .unwrap();
     assert_eq!(lower.status(), StatusCode::OK);
+    let entry = format!("{url}/gh");
+    assert_eq!(
+        client.get(&entry).send().await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let entry = client
+        .get(&entry)
+        .bearer_auth(secret("T_GH"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(entry.status(), StatusCode::OK);
+    assert_eq!(entry.json::<Value>().await.unwrap()["name"], "gh");
     let metrics = format!("http://127.0.0.1:{}/metrics", server.addr.port());
     assert_eq!(
         client
