@@ -324,7 +324,7 @@ impl Processing {
             Ok(processed) => {
                 tracing::debug!(
                     integration,
-                    delivery_id,
+                    deliveryId = delivery_id,
                     outcome,
                     events = processed.events,
                     "delivery processed"
@@ -341,7 +341,7 @@ impl Processing {
                 }
             }
             Err(Failure::Permanent(error) | Failure::Transient(error)) => tracing::warn!(
-                integration, delivery_id, outcome, attempts, error = %error, "delivery failed"
+                integration, deliveryId = delivery_id, outcome, attempts, error = %error, "delivery failed"
             ),
         }
     }

@@ -139,9 +139,9 @@ impl GoogleTask {
             };
             if changed_remotely && remote_at.is_some_and(|at| at > event.occurred_at) {
                 tracing::warn!(action = %cfg.name, task = %task,
-                    remote_updated = remote.updated.as_deref().unwrap_or_default(),
-                    our_last_write = version.remote_updated.as_deref().unwrap_or_default(),
-                    event_occurred_at = %crate::event::format_time(&event.occurred_at),
+                    remoteUpdated = remote.updated.as_deref().unwrap_or_default(),
+                    ourLastWrite = version.remote_updated.as_deref().unwrap_or_default(),
+                    eventOccurredAt = %crate::event::format_time(&event.occurred_at),
                     "conflict: the task was edited remotely after the event occurred; \
                      the remote edit wins, not updating");
                 return Ok(Update::Skipped);
@@ -157,8 +157,8 @@ impl GoogleTask {
             let status = response.status();
             if status == StatusCode::PRECONDITION_FAILED {
                 tracing::warn!(action = %cfg.name, task = %task, attempt,
-                    remote_updated = remote.updated.as_deref().unwrap_or_default(),
-                    event_occurred_at = %crate::event::format_time(&event.occurred_at),
+                    remoteUpdated = remote.updated.as_deref().unwrap_or_default(),
+                    eventOccurredAt = %crate::event::format_time(&event.occurred_at),
                     "conflict: the task changed between reading and patching it (412)");
                 continue;
             }

@@ -230,7 +230,7 @@ pub async fn step(store: &mut Store, action: &Action) -> Result<Step> {
     };
     let event_id = event.event_id.to_string();
     if is_own(store, &event)? {
-        tracing::debug!(action = %name, %event_id, "trmctl's own object came back; no action");
+        tracing::debug!(action = %name, eventId = %event_id, "trmctl's own object came back; no action");
         store.action_done(name, from, seq, None, None, None)?;
         return Ok(Step::Skipped);
     }
@@ -262,12 +262,12 @@ pub async fn step(store: &mut Store, action: &Action) -> Result<Step> {
             let created = created_event(cfg, &event, &external_id);
             let created = Some((&record, &created));
             store.action_done(name, from, seq, created, version.as_ref(), None)?;
-            tracing::info!(action = %name, %event_id, external_id = %external_id, "action created its object");
+            tracing::info!(action = %name, eventId = %event_id, externalId = %external_id, "action created its object");
             Ok(Step::Created(external_id))
         }
         Ok(Done::Updated(Some(version))) => {
             store.action_done(name, from, seq, None, Some(&version), None)?;
-            tracing::info!(action = %name, %event_id, external_id = %version.external_id,
+            tracing::info!(action = %name, eventId = %event_id, externalId = %version.external_id,
                 "action updated its object");
             Ok(Step::Updated(version.external_id))
         }
@@ -284,13 +284,13 @@ pub async fn step(store: &mut Store, action: &Action) -> Result<Step> {
                     error: error.clone(),
                 };
                 store.action_done(name, from, seq, None, None, Some(&gave_up))?;
-                tracing::warn!(action = %name, %event_id, attempts, error = %error,
+                tracing::warn!(action = %name, eventId = %event_id, attempts, error = %error,
                     "giving up on the event after max_attempts; moving on");
             } else {
                 let delay = backoff(cfg, attempts);
                 let at = crate::event::after(delay);
                 store.action_retry(name, from, attempts, at, &error)?;
-                tracing::warn!(action = %name, %event_id, attempts, error = %error,
+                tracing::warn!(action = %name, eventId = %event_id, attempts, error = %error,
                     "the action failed; retrying later");
             }
             Ok(Step::Failed(error))

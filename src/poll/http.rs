@@ -286,7 +286,7 @@ impl Http {
             });
             tracing::info!(
                 attempt,
-                delay_ms = delay.as_millis() as u64,
+                delayMs = delay.as_millis() as u64,
                 "{why}; retrying"
             );
             tokio::time::sleep(delay).await;

@@ -61,7 +61,7 @@ pub async fn run(
                 }
                 None => tracing::info!(
                     integration = %name, items = report.items_fetched, events = report.events_created,
-                    requests = report.requests, duration_ms = report.duration_ms, "polled"
+                    requests = report.requests, durationMs = report.duration_ms, "polled"
                 ),
             }
         }

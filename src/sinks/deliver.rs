@@ -122,14 +122,14 @@ fn record(
     match outcome {
         Outcome::Delivered => {
             store.sink_delivered(name, from, event.seq)?;
-            tracing::debug!(sink = name, %event_id, seq = event.seq, "event delivered");
+            tracing::debug!(sink = name, eventId = %event_id, seq = event.seq, "event delivered");
             Ok(Step::Delivered)
         }
         Outcome::Gone(error) => {
             let retry = retry_in(state.attempts, Duration::ZERO, &error);
             store.sink_retry(name, from, retry)?;
             store.set_sink_disabled(name, Some(&error))?;
-            tracing::warn!(sink = name, %event_id, error = %error,
+            tracing::warn!(sink = name, eventId = %event_id, error = %error,
                 "the receiver is gone: sink disabled (re-enable with `trmctl sinks enable {name}`)");
             Ok(Step::Failed(error))
         }
@@ -137,7 +137,7 @@ fn record(
             let asked = retry_after.unwrap_or_else(|| backoff(&sink.cfg, state.attempts + 1));
             let delay = asked.max(sink.cfg.retry_base).min(MAX_RETRY_AFTER);
             store.sink_retry(name, from, retry_in(state.attempts, delay, &error))?;
-            tracing::info!(sink = name, %event_id, delay_ms = delay.as_millis() as u64, error = %error,
+            tracing::info!(sink = name, eventId = %event_id, delayMs = delay.as_millis() as u64, error = %error,
                 "the receiver asked to wait; not counted as a failed attempt");
             Ok(Step::Failed(error))
         }
@@ -157,12 +157,12 @@ fn failed(
     let attempts = state.attempts + 1;
     if attempts >= sink.cfg.max_attempts {
         store.sink_dead_letter(name, state.last_seq, event, attempts, &error)?;
-        tracing::warn!(sink = name, %event_id, seq = event.seq, attempts, error = %error,
+        tracing::warn!(sink = name, eventId = %event_id, seq = event.seq, attempts, error = %error,
             "giving up on the event after max_attempts: it is in the sink's dead letters; moving on to the next event");
     } else {
         let delay = backoff(&sink.cfg, attempts);
         store.sink_retry(name, state.last_seq, retry_in(attempts, delay, &error))?;
-        tracing::warn!(sink = name, %event_id, attempts, delay_ms = delay.as_millis() as u64, error = %error,
+        tracing::warn!(sink = name, eventId = %event_id, attempts, delayMs = delay.as_millis() as u64, error = %error,
             "sending an event failed; retrying later");
     }
     Ok(Step::Failed(error))

@@ -180,7 +180,7 @@ async fn serve(
     let sampler = Arc::new(LogSampler::default());
     let on_accept_error = move |_: Option<&std::net::SocketAddr>, e: &std::io::Error| {
         if let Some(unlogged) = sampler.admit("accept", "error") {
-            tracing::error!(error = %e, like_this_unlogged = unlogged, "accepting a connection failed");
+            tracing::error!(error = %e, likeThisUnlogged = unlogged, "accepting a connection failed");
         }
     };
     let header_timeout = config.server.header_timeout;
@@ -336,11 +336,11 @@ async fn receive(
     if let Some(unlogged) = unlogged {
         tracing::info!(
             integration = label,
-            delivery_id = delivery_id.as_deref().unwrap_or("-"),
+            deliveryId = delivery_id.as_deref().unwrap_or("-"),
             outcome,
             status = status.as_u16(),
-            latency_ms = started.elapsed().as_secs_f64() * 1000.0,
-            like_this_unlogged = unlogged,
+            latencyMs = started.elapsed().as_secs_f64() * 1000.0,
+            likeThisUnlogged = unlogged,
             "webhook"
         );
     }

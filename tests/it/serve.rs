@@ -834,6 +834,57 @@ async fn generic_hmac_takes_the_delivery_id_from_id_header_else_the_body_hash() 
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn json_log_lines_have_camel_case_keys_and_no_secrets() {
+    let sandbox = Sandbox::with_config(&config(""));
+    let server = Server::start_with_json_logs(&sandbox);
+    let client = reqwest::Client::new();
+    let payload = r#"{"action":"opened","repository":{"full_name":"acme/app"}}"#;
+    let accepted = github_request(&client, &server, "gh", "d-json", payload)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(accepted.status(), StatusCode::ACCEPTED);
+    let refused = github_request_with(
+        &client,
+        &server,
+        "gh",
+        "d-bad",
+        payload,
+        "sha256=00",
+        "application/json",
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    let log = server.log.clone();
+    assert_eq!(server.terminate().code(), Some(0));
+    let lines: Vec<Value> = log
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+        .collect();
+    for line in &lines {
+        for key in line.as_object().unwrap().keys() {
+            assert!(!key.contains('_'), "`{key}` is not camelCase: {line}");
+        }
+        assert!(!line.to_string().contains(secret("T_GH")), "{line}");
+    }
+    let webhook = |outcome: &str| {
+        lines
+            .iter()
+            .find(|l| l["message"] == "webhook" && l["outcome"] == outcome)
+            .unwrap_or_else(|| panic!("no {outcome} line in {lines:?}"))
+    };
+    let accepted = webhook("accepted");
+    assert_eq!(accepted["integration"], "gh");
+    assert!(accepted["deliveryId"].is_string(), "{accepted}");
+    assert!(accepted["latencyMs"].is_number(), "{accepted}");
+    assert_eq!(webhook("unauthorized")["status"], 401);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn health_registry_and_metrics() {
     let sandbox = Sandbox::with_config(&config(""));
     let server = Server::start(&sandbox);

@@ -122,6 +122,20 @@ impl Server {
 
     /// Starts `trmctl serve` under a wrapper command (`prlimit --nofile=…`), if any.
     pub fn start_under(sandbox: &Sandbox, env: &[(&str, &str)], wrapper: &[&str]) -> Server {
+        Server::launch(sandbox, env, wrapper, "text")
+    }
+
+    /// Starts `trmctl serve` logging JSON lines.
+    pub fn start_with_json_logs(sandbox: &Sandbox) -> Server {
+        Server::launch(sandbox, &[], &[], "json")
+    }
+
+    fn launch(
+        sandbox: &Sandbox,
+        env: &[(&str, &str)],
+        wrapper: &[&str],
+        log_format: &str,
+    ) -> Server {
         let trmctl = assert_cmd::cargo::cargo_bin("trmctl");
         let mut cmd = match wrapper.split_first() {
             Some((program, args)) => {
@@ -132,7 +146,7 @@ impl Server {
             None => Command::new(&trmctl),
         };
         cmd.envs(env.iter().copied());
-        cmd.args(["-v", "serve"])
+        cmd.args(["-v", "--log-format", log_format, "serve"])
             .current_dir(sandbox.dir.path())
             .env("HOME", sandbox.dir.path())
             .env("XDG_CONFIG_HOME", sandbox.dir.path().join("config"))
@@ -156,6 +170,7 @@ impl Server {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 let listening = ["http", "https"].into_iter().find_map(|scheme| {
                     let (_, addr) = line.split_once(&format!("listening on {scheme}://"))?;
+                    let addr = addr.split(['"', ' ']).next().unwrap_or_default();
                     Some((scheme, addr.trim().parse::<SocketAddr>().unwrap()))
                 });
                 if let Some(listening) = listening {
