@@ -88,8 +88,9 @@ impl Workers {
         let queue = Arc::new(Mutex::new(queue));
         let mut threads = Vec::new();
         for n in 0..concurrency {
+            // FULL like every connection: sinks send what a worker commits, so it must not be
+            // undone by a power cut and made again under another event id.
             let store = Store::open_with(db, busy)?;
-            store.relax_durability()?;
             let shared = shared.clone();
             let queue = queue.clone();
             threads.push(

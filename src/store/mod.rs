@@ -149,16 +149,6 @@ impl Store {
         &self.path
     }
 
-    /// Commits on this connection stop waiting for fsync (`synchronous=NORMAL`: still atomic
-    /// and crash-safe, only a power cut may undo the last commits). Only for writers whose
-    /// work can be derived again from what is durable: workers, whose input stays pending in
-    /// the fsync'd inbox until their commit lands. The next FULL commit (an inbox batch) makes
-    /// their earlier commits durable too, as the WAL is written in order.
-    pub fn relax_durability(&self) -> Result<()> {
-        self.conn.pragma_update(None, "synchronous", "NORMAL")?;
-        Ok(())
-    }
-
     /// Proves the database takes a write lock right now, on the file at its path (for
     /// `/readyz`).
     pub fn check_writable(&self) -> Result<()> {
