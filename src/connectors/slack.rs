@@ -56,7 +56,7 @@ pub fn events(incoming: &Incoming) -> Result<Event, SchemaError> {
             EventType::ExternalEventReceived
         },
         "slack",
-        format!("slack:{event_id}"),
+        dedupe_key(body, event_id, is_post),
         unix_time(body.get("event_time"), false),
     );
     event.external_id = Some(event_id.to_string());
@@ -85,6 +85,21 @@ pub fn events(incoming: &Incoming) -> Result<Event, SchemaError> {
         event.data["event"] = inner.clone();
     }
     Ok(event)
+}
+
+/// A post is keyed by its workspace, channel and `ts`, which identify a message: an app
+/// subscribed to both `message` and `app_mention` gets two events (two `event_id`s) for one
+/// message that mentions it, and makes one event of them. Anything else by its `event_id`.
+fn dedupe_key(body: &Value, event_id: &str, is_post: bool) -> String {
+    let channel = optional_str(body, "/event/channel");
+    let ts = optional_str(body, "/event/ts");
+    match (is_post, channel, ts) {
+        (true, Some(channel), Some(ts)) => {
+            let team = optional_str(body, "/team_id").unwrap_or_default();
+            format!("slack:{team}:{channel}:{ts}")
+        }
+        _ => format!("slack:{event_id}"),
+    }
 }
 
 /// `app_rate_limited`: Slack is holding back the app's events for a workspace.
@@ -125,7 +140,10 @@ mod tests {
         assert_eq!(e.event_type, EventType::SlackMessagePosted);
         assert_eq!(e.subject.as_deref(), Some("we are blocked"));
         assert_eq!(e.data["channel"], "C1");
-        assert_eq!(e.dedupe_key, "slack:Ev1");
+        assert_eq!(
+            e.dedupe_key, "slack:T1:C1:1.2",
+            "a message is keyed by where and when"
+        );
         assert!(
             e.data.get("event").is_none(),
             "a message is in the fields above"
@@ -204,6 +222,23 @@ mod tests {
             "a bot's post is a post"
         );
         assert_eq!(e.data["botId"], "B2");
+    }
+
+    #[test]
+    fn a_mention_and_its_message_are_one_event() {
+        let event = |event_id: &str, inner_type: &str| {
+            json!({"event_id": event_id, "team_id": "T1", "event": {"type": inner_type, "channel": "C1",
+                "user": "U1", "text": "<@U0APP> we are blocked", "ts": "1.5"}})
+        };
+        let message = &run(Kind::Slack, &[], event("Ev1", "message")).unwrap()[0];
+        let mention = &run(Kind::Slack, &[], event("Ev2", "app_mention")).unwrap()[0];
+        assert_eq!(mention.event_type, EventType::SlackMessagePosted);
+        assert_eq!(message.dedupe_key, mention.dedupe_key);
+        let no_ts = json!({"event_id": "Ev3", "event": {"type": "message", "text": "hi"}});
+        assert_eq!(
+            run(Kind::Slack, &[], no_ts).unwrap()[0].dedupe_key,
+            "slack:Ev3"
+        );
     }
 
     #[test]
