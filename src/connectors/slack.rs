@@ -2,9 +2,9 @@
 //! event types, which keep Slack's whole `event` object (a reaction's name and item, a new
 //! channel's name: fields no two types share). An edit or deletion of a message is one of the
 //! others: its fields describe the earlier message (its `ts` and metadata, so trmctl still
-//! knows its own). Messages posted by bots carry `botId`, so loop
-//! prevention can recognise them. Slack's notice that it is rate limiting the app
-//! (`app_rate_limited`, which has no inner event) becomes an `externalEventReceived` too.
+//! knows its own). Messages posted by bots carry `botId`, so loop prevention can recognise
+//! them. Slack's notice that it is rate limiting the app (`app_rate_limited`, which has no
+//! inner event) becomes an `externalEventReceived` too.
 
 use serde_json::{Value, json};
 
