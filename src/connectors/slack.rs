@@ -42,12 +42,19 @@ pub fn events(incoming: &Incoming) -> Result<Event, SchemaError> {
     let about_earlier =
         inner_type == "message" && subtype.is_some_and(|s| ABOUT_EARLIER.contains(&s));
     let is_post = matches!(inner_type, "message" | "app_mention") && !about_earlier;
-    // The message the fields describe: for an edit, the earlier message as it now reads.
-    let message = body
-        .pointer("/event/message")
-        .filter(|_| about_earlier)
+    // The message the fields describe: for an edit, the earlier message as it now reads; for a
+    // deletion, as it read before.
+    let earlier = ["/event/message", "/event/previous_message"]
+        .into_iter()
+        .find_map(|pointer| body.pointer(pointer))
+        .filter(|_| about_earlier);
+    let message = earlier
         .or_else(|| body.get("event"))
         .unwrap_or(&Value::Null);
+    let ts = match earlier {
+        None if about_earlier => optional_str(body, "/event/deleted_ts"),
+        _ => optional_str(message, "/ts"),
+    };
     let mut event = base_event(
         incoming,
         if is_post {
@@ -67,14 +74,15 @@ pub fn events(incoming: &Incoming) -> Result<Event, SchemaError> {
         _ => inner_type.to_string(),
     });
     event.data = json!({
-        "type": inner_type,
+        // A post is one event whichever of `message` and `app_mention` came first.
+        "type": if is_post { "message" } else { inner_type },
         "subtype": subtype,
         "team": optional_str(body, "/team_id"),
         "channel": optional_str(body, "/event/channel"),
         "user": optional_str(message, "/user"),
         "botId": optional_str(message, "/bot_id"),
         "text": text,
-        "ts": optional_str(message, "/ts"),
+        "ts": ts,
         "threadTs": optional_str(message, "/thread_ts"),
     });
     // Messages an app posted with metadata carry it back, so trmctl knows its own.
@@ -206,12 +214,32 @@ mod tests {
             "1358878755.000001"
         );
 
-        let body = json!({"event_id": "Ev4", "event": {"type": "message", "subtype": "message_deleted",
-            "hidden": true, "channel": "C1", "ts": "1358878755.000001", "deleted_ts": "1358878749.000002"}});
-        let e = &run(Kind::Slack, &[], body).unwrap()[0];
+        let deleted = json!({"type": "message", "subtype": "message_deleted", "hidden": true,
+            "channel": "C1", "ts": "1358878755.000001", "deleted_ts": "1358878749.000002"});
+        let e = &run(
+            Kind::Slack,
+            &[],
+            json!({"event_id": "Ev4", "event": deleted.clone()}),
+        )
+        .unwrap()[0];
         assert_eq!(e.event_type, EventType::ExternalEventReceived);
         assert_eq!(e.subject.as_deref(), Some("message_deleted"));
-        assert_eq!(e.data["event"]["deleted_ts"], "1358878749.000002");
+        assert_eq!(
+            e.data["ts"], "1358878749.000002",
+            "the deleted message's ts"
+        );
+        let mut with_previous = deleted;
+        with_previous["previous_message"] = json!({"type": "message", "bot_id": "B1", "text": "hi",
+            "ts": "1358878749.000002", "metadata": {"event_type": "trmctl_action"}});
+        let e = &run(
+            Kind::Slack,
+            &[],
+            json!({"event_id": "Ev6", "event": with_previous}),
+        )
+        .unwrap()[0];
+        assert_eq!(e.data["ts"], "1358878749.000002");
+        assert_eq!(e.data["text"], "hi");
+        assert_eq!(e.data["metadata"]["event_type"], "trmctl_action");
 
         let body = json!({"event_id": "Ev5", "event": {"type": "message", "subtype": "bot_message",
             "bot_id": "B2", "text": "deploy done", "ts": "2.0"}});
@@ -234,6 +262,10 @@ mod tests {
         let mention = &run(Kind::Slack, &[], event("Ev2", "app_mention")).unwrap()[0];
         assert_eq!(mention.event_type, EventType::SlackMessagePosted);
         assert_eq!(message.dedupe_key, mention.dedupe_key);
+        assert_eq!(
+            message.data, mention.data,
+            "whichever arrives first, the same event"
+        );
         let no_ts = json!({"event_id": "Ev3", "event": {"type": "message", "text": "hi"}});
         assert_eq!(
             run(Kind::Slack, &[], no_ts).unwrap()[0].dedupe_key,

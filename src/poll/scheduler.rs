@@ -82,30 +82,35 @@ pub fn gmail_integrations_of(
     pubsub_integration: &str,
     mailbox: &str,
 ) -> Vec<String> {
-    let by_mailbox = config.accounts.iter().find(|(_, a)| {
-        a.email
-            .as_deref()
-            .is_some_and(|email| email.eq_ignore_ascii_case(mailbox))
-    });
-    let account = match by_mailbox {
-        Some((name, _)) => name.as_str(),
-        None => match config
+    let gmail_of = |account: &str| -> Vec<String> {
+        config
             .integrations
-            .get(pubsub_integration)
-            .and_then(|i| i.account.as_deref())
-        {
-            Some(account) => account,
-            None => return Vec::new(),
-        },
+            .iter()
+            .filter(|(_, i)| {
+                i.kind == crate::config::Kind::Gmail && i.account.as_deref() == Some(account)
+            })
+            .map(|(name, _)| name.clone())
+            .collect()
     };
+    let by_mailbox: Vec<String> = config
+        .accounts
+        .iter()
+        .filter(|(_, a)| {
+            a.email
+                .as_deref()
+                .is_some_and(|email| email.eq_ignore_ascii_case(mailbox))
+        })
+        .flat_map(|(name, _)| gmail_of(name))
+        .collect();
+    if !by_mailbox.is_empty() {
+        return by_mailbox;
+    }
     config
         .integrations
-        .iter()
-        .filter(|(_, i)| {
-            i.kind == crate::config::Kind::Gmail && i.account.as_deref() == Some(account)
-        })
-        .map(|(name, _)| name.clone())
-        .collect()
+        .get(pubsub_integration)
+        .and_then(|i| i.account.as_deref())
+        .map(gmail_of)
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -124,7 +129,8 @@ mod tests {
             )
         };
         let text = format!(
-            "{}{}[integrations.push]\nkind = \"google-pubsub\"\naccount = \"founder\"\n\
+            "[accounts.a-calendar]\nprovider = \"google\"\nemail = \"cofounder@example.com\"\n\
+             client_id = \"c\"\nclient_secret = \"env:S\"\n\n{}{}[integrations.push]\nkind = \"google-pubsub\"\naccount = \"founder\"\n\
              token = \"env:T\"\n",
             account("founder", "founder@example.com"),
             account("cofounder", "cofounder@example.com"),
