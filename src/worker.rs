@@ -199,7 +199,7 @@ struct Attempt<'d> {
 pub struct Processed {
     events: usize,
     /// A Gmail notification: the mailbox (its email address) that changed.
-    gmail_changed: Option<String>,
+    changed_mailbox: Option<String>,
 }
 
 /// One attempt at each delivery of a batch, in one transaction, with every outcome recorded.
@@ -330,7 +330,7 @@ impl Processing {
                     events = processed.events,
                     "delivery processed"
                 );
-                if let Some(mailbox) = &processed.gmail_changed {
+                if let Some(mailbox) = &processed.changed_mailbox {
                     for gmail in crate::poll::scheduler::gmail_integrations_of(
                         &self.config,
                         integration,
@@ -354,7 +354,7 @@ impl Processing {
         events: Vec<Event>,
     ) -> Result<Processed, Failure> {
         let transient = |e: anyhow::Error| Failure::Transient(format!("{e:#}"));
-        let gmail_changed = events.iter().find_map(|e| {
+        let changed_mailbox = events.iter().find_map(|e| {
             e.data
                 .pointer("/gmail/emailAddress")
                 .and_then(serde_json::Value::as_str)
@@ -369,7 +369,7 @@ impl Processing {
         finish_delivery(tx, delivery_id).map_err(transient)?;
         Ok(Processed {
             events: stored,
-            gmail_changed,
+            changed_mailbox,
         })
     }
 }

@@ -8,7 +8,7 @@
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use super::{Incoming, SchemaError, base_event, optional_str, unix_time};
+use super::{Incoming, SchemaError, base_event, id_text, optional_str, unix_time};
 use crate::event::{Event, EventType};
 
 /// The field HubSpot raises on each retry of the same event.
@@ -37,15 +37,6 @@ fn event_key(item: &Value) -> Option<String> {
         part("subscriptionId").unwrap_or_default(),
         part("eventId")?
     ))
-}
-
-/// An id HubSpot sends as a number or a string.
-fn id_text(value: &Value) -> Option<String> {
-    match value {
-        Value::String(text) if !text.is_empty() => Some(text.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
 }
 
 pub fn events(incoming: &Incoming) -> Result<Vec<Event>, SchemaError> {

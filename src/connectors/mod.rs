@@ -104,6 +104,15 @@ fn required_str<'v>(value: &'v Value, pointer: &str) -> Result<&'v str, SchemaEr
     }
 }
 
+/// An id a provider sends as a number or a non-empty string, as text.
+pub fn id_text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(text) if !text.is_empty() => Some(text.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
 /// Reads an optional string field.
 fn optional_str<'v>(value: &'v Value, pointer: &str) -> Option<&'v str> {
     value.pointer(pointer).and_then(Value::as_str)

@@ -55,30 +55,43 @@ pub fn events(incoming: &Incoming) -> Result<Event, SchemaError> {
         None if about_earlier => optional_str(body, "/event/deleted_ts"),
         _ => optional_str(message, "/ts"),
     };
+    let team = optional_str(body, "/team_id");
+    let channel = optional_str(body, "/event/channel");
+    let (event_type, dedupe_key) = match (is_post, channel, ts) {
+        // A message is its channel and `ts`: one event of the `message` and the `app_mention`
+        // (two `event_id`s) Slack sends for a message that mentions the app.
+        (true, Some(channel), Some(ts)) => (
+            EventType::SlackMessagePosted,
+            format!("slack:{}:{channel}:{ts}", team.unwrap_or_default()),
+        ),
+        (true, ..) => (EventType::SlackMessagePosted, format!("slack:{event_id}")),
+        (false, ..) => (
+            EventType::ExternalEventReceived,
+            format!("slack:{event_id}"),
+        ),
+    };
     let mut event = base_event(
         incoming,
-        if is_post {
-            EventType::SlackMessagePosted
-        } else {
-            EventType::ExternalEventReceived
-        },
+        event_type,
         "slack",
-        dedupe_key(body, event_id, is_post),
+        dedupe_key,
         unix_time(body.get("event_time"), false),
     );
     event.external_id = Some(event_id.to_string());
     let text = optional_str(message, "/text");
-    event.subject = Some(match (is_post, text, subtype) {
-        (true, Some(text), _) => subject(text),
-        (false, _, Some(subtype)) if about_earlier => subtype.to_string(),
-        _ => inner_type.to_string(),
+    event.subject = Some(match (is_post, text) {
+        (true, Some(text)) => subject(text),
+        _ => subtype
+            .filter(|_| about_earlier)
+            .unwrap_or(inner_type)
+            .to_string(),
     });
     event.data = json!({
         // A post is one event whichever of `message` and `app_mention` came first.
         "type": if is_post { "message" } else { inner_type },
         "subtype": subtype,
-        "team": optional_str(body, "/team_id"),
-        "channel": optional_str(body, "/event/channel"),
+        "team": team,
+        "channel": channel,
         "user": optional_str(message, "/user"),
         "botId": optional_str(message, "/bot_id"),
         "text": text,
@@ -93,21 +106,6 @@ pub fn events(incoming: &Incoming) -> Result<Event, SchemaError> {
         event.data["event"] = inner.clone();
     }
     Ok(event)
-}
-
-/// A post is keyed by its workspace, channel and `ts`, which identify a message: an app
-/// subscribed to both `message` and `app_mention` gets two events (two `event_id`s) for one
-/// message that mentions it, and makes one event of them. Anything else by its `event_id`.
-fn dedupe_key(body: &Value, event_id: &str, is_post: bool) -> String {
-    let channel = optional_str(body, "/event/channel");
-    let ts = optional_str(body, "/event/ts");
-    match (is_post, channel, ts) {
-        (true, Some(channel), Some(ts)) => {
-            let team = optional_str(body, "/team_id").unwrap_or_default();
-            format!("slack:{team}:{channel}:{ts}")
-        }
-        _ => format!("slack:{event_id}"),
-    }
 }
 
 /// `app_rate_limited`: Slack is holding back the app's events for a workspace.

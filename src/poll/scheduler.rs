@@ -75,8 +75,8 @@ fn due(poller: &Poller) -> anyhow::Result<Vec<String>> {
 }
 
 /// The `gmail` integrations a Gmail notification on a Pub/Sub integration polls at once: those
-/// of the account whose `email` is the notification's mailbox (one topic may serve several),
-/// else those of the Pub/Sub integration's own account.
+/// of every account whose `email` is the notification's mailbox (one topic may serve several),
+/// else, when there are none, those of the Pub/Sub integration's own account.
 pub fn gmail_integrations_of(
     config: &crate::config::Config,
     pubsub_integration: &str,

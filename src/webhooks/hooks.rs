@@ -241,13 +241,10 @@ impl Hook {
             IdSource::Header => header_id
                 .filter(|id| !id.is_empty())
                 .ok_or_else(|| bad("the delivery id header is missing, empty or not UTF-8".into())),
-            IdSource::Body(pointer) => match body.pointer(pointer) {
-                Some(Value::String(id)) if !id.is_empty() => Ok(id.clone()),
-                Some(Value::Number(n)) => Ok(n.to_string()),
-                _ => Err(bad(format!(
-                    "field `{pointer}` (the delivery id) is missing"
-                ))),
-            },
+            IdSource::Body(pointer) => body
+                .pointer(pointer)
+                .and_then(crate::connectors::id_text)
+                .ok_or_else(|| bad(format!("field `{pointer}` (the delivery id) is missing"))),
             IdSource::Slack => crate::connectors::slack_delivery_id(body)
                 .map_err(|e| bad(format!("{e} (the delivery id)"))),
             IdSource::PubsubMessage => pubsub::parse_envelope(raw)
