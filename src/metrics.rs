@@ -3,6 +3,8 @@
 //! per inbox commit, the scheduler's poll runs by integration and outcome, and log lines
 //! dropped.
 
+use std::collections::HashSet;
+
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -152,11 +154,164 @@ impl Metrics {
         self.poll_events.get_or_create(&labels).inc_by(events);
     }
 
-    /// The text exposition format.
-    pub fn encode(&self) -> String {
+    /// Every metric in the exposition format asked for.
+    pub fn encode(&self, format: Exposition) -> String {
         let mut text = String::new();
         // Writing to a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);
-        text
+        match format {
+            Exposition::OpenMetrics => text,
+            Exposition::PrometheusText => prometheus_text(&text),
+        }
+    }
+}
+
+/// The two text formats of `GET /metrics`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exposition {
+    /// OpenMetrics 1.0, which Prometheus asks for first.
+    OpenMetrics,
+    /// The Prometheus text format 0.0.4: what curl and scrapers that name no format get.
+    PrometheusText,
+}
+
+impl Exposition {
+    /// The format an `Accept` header asks for: OpenMetrics when it ranks
+    /// `application/openmetrics-text` above zero and no lower than anything else it accepts,
+    /// else the Prometheus text format.
+    pub fn negotiate(accept: Option<&str>) -> Self {
+        let (mut openmetrics, mut other) = (0.0_f32, 0.0_f32);
+        for range in accept.unwrap_or("").split(',') {
+            let mut parts = range.split(';').map(str::trim);
+            let media = parts.next().unwrap_or("").to_ascii_lowercase();
+            if media.is_empty() {
+                continue;
+            }
+            let q = parts
+                .find_map(|p| p.strip_prefix("q=").or_else(|| p.strip_prefix("Q=")))
+                .map_or(Some(1.0), |q| q.parse::<f32>().ok())
+                .unwrap_or(0.0);
+            let best = if media == "application/openmetrics-text" {
+                &mut openmetrics
+            } else {
+                &mut other
+            };
+            *best = best.max(q);
+        }
+        if openmetrics > 0.0 && openmetrics >= other {
+            Exposition::OpenMetrics
+        } else {
+            Exposition::PrometheusText
+        }
+    }
+
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Exposition::OpenMetrics => "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            Exposition::PrometheusText => "text/plain; version=0.0.4; charset=utf-8",
+        }
+    }
+}
+
+/// OpenMetrics text rewritten as Prometheus text 0.0.4: a counter's HELP and TYPE lines name
+/// its samples (`…_total`), and there is no `# UNIT` or `# EOF` line. Samples are the same.
+fn prometheus_text(openmetrics: &str) -> String {
+    let counters: HashSet<&str> = openmetrics
+        .lines()
+        .filter_map(|line| line.strip_prefix("# TYPE ")?.strip_suffix(" counter"))
+        .collect();
+    let mut text = String::with_capacity(openmetrics.len() + 16 * counters.len());
+    for line in openmetrics.lines() {
+        if line == "# EOF" || line.starts_with("# UNIT ") {
+            continue;
+        }
+        let counter_line = ["# HELP ", "# TYPE "].into_iter().find_map(|prefix| {
+            let (name, rest) = line.strip_prefix(prefix)?.split_once(' ')?;
+            counters
+                .contains(name)
+                .then(|| format!("{prefix}{name}_total {rest}"))
+        });
+        text.push_str(counter_line.as_deref().unwrap_or(line));
+        text.push('\n');
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prometheus_asks_for_openmetrics_and_everyone_else_gets_prometheus_text() {
+        // What Prometheus 3 sends by default.
+        let prometheus = "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.5,\
+            application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=1.0.0;q=0.3,\
+            text/plain;version=0.0.4;q=0.2,*/*;q=0.1";
+        let cases = [
+            (Some(prometheus), Exposition::OpenMetrics),
+            (
+                Some("application/openmetrics-text"),
+                Exposition::OpenMetrics,
+            ),
+            (
+                Some("Application/OpenMetrics-Text; Q=0.9, */*; q=0.8"),
+                Exposition::OpenMetrics,
+            ),
+            (None, Exposition::PrometheusText),
+            (Some("*/*"), Exposition::PrometheusText),
+            (Some(""), Exposition::PrometheusText),
+            (Some("text/plain;version=0.0.4"), Exposition::PrometheusText),
+            (
+                Some("application/openmetrics-text;q=0"),
+                Exposition::PrometheusText,
+            ),
+            (
+                Some("application/openmetrics-text;q=0.2, text/plain;q=0.9"),
+                Exposition::PrometheusText,
+            ),
+            (
+                Some("application/openmetrics-text;q=nonsense"),
+                Exposition::PrometheusText,
+            ),
+        ];
+        for (accept, expected) in cases {
+            assert_eq!(Exposition::negotiate(accept), expected, "{accept:?}");
+        }
+    }
+
+    #[test]
+    fn prometheus_text_names_counters_by_their_samples_and_has_no_eof() {
+        let metrics = Metrics::default();
+        metrics.delivery("gh", "accepted");
+        metrics.queue_depth.set(3);
+        let openmetrics = metrics.encode(Exposition::OpenMetrics);
+        assert!(openmetrics.ends_with("# EOF\n"), "{openmetrics}");
+        assert!(openmetrics.contains("# TYPE trmctl_webhook_deliveries counter\n"));
+
+        let text = metrics.encode(Exposition::PrometheusText);
+        assert!(!text.contains("# EOF"), "{text}");
+        assert!(
+            text.contains("# TYPE trmctl_webhook_deliveries_total counter\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("# HELP trmctl_webhook_deliveries_total Webhook requests"),
+            "{text}"
+        );
+        assert!(text.contains(
+            "\ntrmctl_webhook_deliveries_total{integration=\"gh\",outcome=\"accepted\"} 1\n"
+        ));
+        assert!(
+            text.contains("# TYPE trmctl_queue_depth gauge\ntrmctl_queue_depth 3\n"),
+            "{text}"
+        );
+        // Every sample line is kept as it was.
+        let samples = |t: &str| -> Vec<String> {
+            t.lines()
+                .filter(|l| !l.starts_with('#'))
+                .map(str::to_string)
+                .collect()
+        };
+        assert_eq!(samples(&text), samples(&openmetrics));
     }
 }

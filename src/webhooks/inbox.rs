@@ -189,7 +189,7 @@ mod tests {
 
     /// The commits so far and the deliveries they stored, as `/metrics` shows them.
     fn commits(metrics: &Metrics) -> (String, String) {
-        let text = metrics.encode();
+        let text = metrics.encode(crate::metrics::Exposition::OpenMetrics);
         let value = |name: &str| {
             text.lines()
                 .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))

@@ -28,7 +28,7 @@ use super::inbox::Inbox;
 use super::signature;
 use crate::config::Config;
 use crate::connectors::{self, Incoming};
-use crate::metrics::Metrics;
+use crate::metrics::{Exposition, Metrics};
 use crate::store::{Enqueued, NewDelivery, Store};
 use crate::worker::{Processing, Workers};
 
@@ -794,12 +794,14 @@ async fn metrics(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
     app.metrics
         .log_lines_dropped
         .set(i64::try_from(dropped).unwrap_or(i64::MAX));
+    let format = Exposition::negotiate(
+        headers
+            .get(header::ACCEPT)
+            .and_then(|accept| accept.to_str().ok()),
+    );
     (
-        [(
-            header::CONTENT_TYPE,
-            "application/openmetrics-text; version=1.0.0; charset=utf-8",
-        )],
-        app.metrics.encode(),
+        [(header::CONTENT_TYPE, format.content_type())],
+        app.metrics.encode(format),
     )
         .into_response()
 }

@@ -933,19 +933,20 @@ async fn health_registry_and_metrics() {
         let why: Value = response.json().await.unwrap();
         assert_eq!(why["error"], "no such integration", "{missing}");
     }
-    let metrics = client
-        .get(server.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    // No Accept (curl): the Prometheus text format.
+    let response = client.get(server.url("/metrics")).send().await.unwrap();
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/plain; version=0.0.4; charset=utf-8"
+    );
+    let metrics = response.text().await.unwrap();
     assert!(
         metrics
             .contains(r#"trmctl_webhook_deliveries_total{integration="gh",outcome="accepted"} 1"#),
         "{metrics}"
     );
+    assert!(metrics.contains("# TYPE trmctl_webhook_deliveries_total counter\n"));
+    assert!(!metrics.contains("# EOF"), "{metrics}");
     assert!(metrics.contains("trmctl_queue_depth"));
     assert!(metrics.contains("trmctl_dead_letters"));
     assert!(metrics.contains("trmctl_worker_seconds"));
@@ -954,6 +955,23 @@ async fn health_registry_and_metrics() {
         metrics.contains("trmctl_inbox_commit_deliveries_sum 1.0"),
         "the one delivery's commit: {metrics}"
     );
+    // Prometheus asks for OpenMetrics first, and gets it.
+    let response = client
+        .get(server.url("/metrics"))
+        .header(
+            "accept",
+            "application/openmetrics-text;version=1.0.0;q=0.5,text/plain;version=0.0.4;q=0.2,*/*;q=0.1",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/openmetrics-text; version=1.0.0; charset=utf-8"
+    );
+    let openmetrics = response.text().await.unwrap();
+    assert!(openmetrics.contains("# TYPE trmctl_webhook_deliveries counter\n"));
+    assert!(openmetrics.ends_with("# EOF\n"), "{openmetrics}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
