@@ -285,6 +285,7 @@ async fn receive(
     let name = path.map(|Path(name)| name).unwrap_or_default();
     // A query that does not decode carries no token.
     let query = query.map(|Query(query)| query).unwrap_or_default();
+    let body_read = AtomicBool::new(false);
     let accepted = accept(
         &app,
         &name,
@@ -292,18 +293,13 @@ async fn receive(
         query.get("token").map(String::as_str),
         &headers,
         body,
+        &body_read,
     );
     // A delivery whose reply is lost to the timeout may still be stored; the provider's retry
     // is then a duplicate, never a second event.
     let result = tokio::time::timeout(app.config.server.request_timeout, accepted)
         .await
-        .unwrap_or_else(|_| {
-            Err(refuse(
-                StatusCode::REQUEST_TIMEOUT,
-                "the request took longer than request_timeout",
-                "timeout",
-            ))
-        });
+        .unwrap_or_else(|_| Err(timed_out(body_read.load(Ordering::SeqCst))));
     let label = if app.hooks.contains_key(&name) {
         name.as_str()
     } else {
@@ -423,6 +419,25 @@ fn outcome_of(status: StatusCode) -> &'static str {
     }
 }
 
+/// The answer to a request cut off by `request_timeout`: the client's fault (`408`) while its
+/// body was still coming in, the server's (`503`, retry later) once it was all there.
+fn timed_out(body_read: bool) -> (Refused, &'static str) {
+    if body_read {
+        refuse(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the delivery was not stored within request_timeout; retry later",
+            "unavailable",
+        )
+    } else {
+        refuse(
+            StatusCode::REQUEST_TIMEOUT,
+            "the request took longer than request_timeout",
+            "timeout",
+        )
+    }
+}
+
+/// Takes one delivery; `body_read` is set once the whole body is in.
 async fn accept(
     app: &App,
     name: &str,
@@ -430,6 +445,7 @@ async fn accept(
     query_token: Option<&str>,
     headers: &HeaderMap,
     body: Body,
+    body_read: &AtomicBool,
 ) -> Result<Accepted, (Refused, &'static str)> {
     if app.draining.load(Ordering::SeqCst) {
         return Err(refuse(
@@ -457,6 +473,7 @@ async fn accept(
     let max = usize::try_from(app.config.server.max_body_bytes.as_u64()).unwrap_or(usize::MAX);
     check_content_type(headers)?;
     let body = read_body(body, max).await?;
+    body_read.store(true, Ordering::SeqCst);
     let url = full_url(app, headers, uri);
     let request = signature::Request {
         method: "POST",

@@ -496,6 +496,63 @@ async fn store_failure_answers_503_and_stores_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_store_slower_than_request_timeout_answers_503_and_the_retry_is_a_duplicate() {
+    let config = config("\n[store]\nbusy_timeout = \"20s\"\n")
+        .replace("[server]\n", "[server]\nrequest_timeout = \"500ms\"\n");
+    let sandbox = Sandbox::with_config(&config);
+    let server = Server::start(&sandbox);
+    let client = reqwest::Client::new();
+    let blocker = rusqlite::Connection::open(sandbox.db_path()).unwrap();
+    blocker.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    let response = github_request(&client, &server, "gh", "d-slow", r#"{"a":1}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        StatusCode::SERVICE_UNAVAILABLE,
+        "the client sent everything: the wait is the server's, not a client timeout (408)"
+    );
+    let why: Value = response.json().await.unwrap();
+    assert_eq!(
+        why["error"],
+        "the delivery was not stored within request_timeout; retry later"
+    );
+    // The writer was still waiting for the lock: it stores the delivery once it gets it.
+    blocker.execute_batch("ROLLBACK").unwrap();
+    let mut retry = None;
+    for _ in 0..100 {
+        let response = github_request(&client, &server, "gh", "d-slow", r#"{"a":1}"#)
+            .send()
+            .await
+            .unwrap();
+        if response.status() != StatusCode::SERVICE_UNAVAILABLE {
+            retry = Some(response.status());
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        retry,
+        Some(StatusCode::OK),
+        "stored late, so the retry is a duplicate"
+    );
+    let store = sandbox.store();
+    assert_eq!(
+        store
+            .list_events(&EventFilter {
+                limit: 100,
+                ..Default::default()
+            })
+            .unwrap()
+            .iter()
+            .filter(|e| e.event.integration == "gh")
+            .count(),
+        1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn every_scheme_accepts_valid_and_refuses_invalid() {
     let sandbox = Sandbox::with_config(&config(""));
     let server = Server::start(&sandbox);
