@@ -40,6 +40,8 @@ const FAILURE_BACKOFF: Duration = Duration::from_secs(10);
 const FETCH_TIMEOUT: Duration = Duration::from_secs(10);
 /// A JWKS document is a few kilobytes; anything much larger is not one.
 const MAX_JWKS_BYTES: usize = 256 * 1024;
+/// What a request is told when no keys could be fetched (the reason goes to the log).
+const KEYS_UNAVAILABLE: &str = "Google's signing keys could not be fetched; retry later";
 
 const LENIENT_PADDING: GeneralPurposeConfig =
     GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent);
@@ -470,7 +472,8 @@ impl JwksCache {
             Err(reason) => {
                 log.last_failure = Some(Instant::now());
                 tracing::warn!(url = %self.url, %reason, "JWKS fetch failed");
-                current.ok_or(AuthError::Unavailable(reason))
+                // The caller is not authenticated yet: the URL and the error are for the log.
+                current.ok_or_else(|| AuthError::Unavailable(KEYS_UNAVAILABLE.into()))
             }
         }
     }
@@ -1071,8 +1074,9 @@ mod tests {
         let cache = JwksCache::new(reqwest::Client::new(), url);
         let token = sign(KEY_1, "k1", &claims());
         let result = cache.verify(&token, &expect(), NOW).await;
+        // What a caller not yet authenticated is told names neither the URL nor the error.
         assert!(
-            matches!(result, Err(AuthError::Unavailable(_))),
+            matches!(&result, Err(AuthError::Unavailable(why)) if why == KEYS_UNAVAILABLE),
             "{result:?}"
         );
         // Still unavailable (not 401) during the backoff.
