@@ -20,14 +20,17 @@ pub fn default_max() -> Duration {
     Duration::from_secs(15 * 60)
 }
 
-/// A random delay between zero and `base · 2^(attempt-1)`, the ceiling capped at `max`.
-/// `attempt` counts from 1.
+/// A random delay between zero and [`exponential`]`(base, max, attempt)`.
 pub fn full_jitter(base: Duration, max: Duration, attempt: u32) -> Duration {
-    let ceiling = base
-        .saturating_mul(1u32 << attempt.saturating_sub(1).min(30))
-        .min(max);
+    let ceiling = exponential(base, max, attempt);
     let millis = u64::try_from(ceiling.as_millis()).unwrap_or(u64::MAX);
     Duration::from_millis(rand::thread_rng().gen_range(0..=millis))
+}
+
+/// `base · 2^(attempt-1)`, capped at `max`. `attempt` counts from 1.
+pub fn exponential(base: Duration, max: Duration, attempt: u32) -> Duration {
+    base.saturating_mul(1u32 << attempt.saturating_sub(1).min(30))
+        .min(max)
 }
 
 #[cfg(test)]
@@ -35,6 +38,16 @@ mod tests {
     use std::collections::HashSet;
 
     use super::*;
+
+    #[test]
+    fn exponential_doubles_up_to_the_cap() {
+        let (base, max) = (Duration::from_millis(100), Duration::from_secs(2));
+        let delays: Vec<u128> = (0..8)
+            .map(|attempt| exponential(base, max, attempt).as_millis())
+            .collect();
+        assert_eq!(delays, [100, 100, 200, 400, 800, 1600, 2000, 2000]);
+        assert_eq!(exponential(base, max, u32::MAX), max);
+    }
 
     #[test]
     fn capped_and_jittered() {

@@ -38,8 +38,11 @@ const IDLE_POLL: Duration = Duration::from_millis(200);
 const DISPATCH_SPACING: Duration = Duration::from_millis(10);
 /// The most deliveries one worker transaction takes.
 const BATCH: usize = 64;
-/// The pause after a batch whose transaction failed, so a broken store is not hammered.
+/// The pause after a batch whose transaction failed, doubling with each failure in a row up
+/// to the cap, so a broken store (a full disk) is neither hammered nor logged ten times a
+/// second; short enough that the workers resume soon after it heals.
 const FAILED_BATCH_PAUSE: Duration = Duration::from_millis(100);
+const MAX_FAILED_BATCH_PAUSE: Duration = Duration::from_secs(2);
 
 /// The running workers.
 pub struct Workers {
@@ -157,6 +160,7 @@ fn dispatch_loop(store: Store, shared: &Shared, work: SyncSender<Delivery>, wake
 }
 
 fn work_loop(mut store: Store, shared: &Shared, queue: &Mutex<Receiver<Delivery>>) {
+    let mut failures_in_a_row = 0u32;
     loop {
         let batch = {
             let queue = lock(queue);
@@ -170,8 +174,16 @@ fn work_loop(mut store: Store, shared: &Shared, queue: &Mutex<Receiver<Delivery>
             }
             batch
         };
-        if !shared.stop.load(Ordering::SeqCst) {
-            attempt(&mut store, shared, &batch);
+        let failed = !shared.stop.load(Ordering::SeqCst) && !attempt(&mut store, shared, &batch);
+        if failed {
+            failures_in_a_row = failures_in_a_row.saturating_add(1);
+            std::thread::sleep(crate::retry::exponential(
+                FAILED_BATCH_PAUSE,
+                MAX_FAILED_BATCH_PAUSE,
+                failures_in_a_row,
+            ));
+        } else {
+            failures_in_a_row = 0;
         }
         let mut in_flight = lock(&shared.in_flight);
         for delivery in &batch {
@@ -202,8 +214,9 @@ pub struct Processed {
     changed_mailbox: Option<String>,
 }
 
-/// One attempt at each delivery of a batch, in one transaction, with every outcome recorded.
-fn attempt(store: &mut Store, shared: &Shared, batch: &[Delivery]) {
+/// One attempt at each delivery of a batch, in one transaction, with every outcome recorded;
+/// false when the transaction failed and nothing was recorded.
+fn attempt(store: &mut Store, shared: &Shared, batch: &[Delivery]) -> bool {
     let started = Instant::now();
     let processing = &shared.processing;
     let settings = &processing.config.worker;
@@ -254,8 +267,7 @@ fn attempt(store: &mut Store, shared: &Shared, batch: &[Delivery]) {
         Err(e) => {
             // Nothing was recorded: the deliveries stay pending, with their attempts, for later.
             tracing::error!(batch = batch.len(), error = %format!("{e:#}"), "a worker transaction failed");
-            std::thread::sleep(FAILED_BATCH_PAUSE);
-            return;
+            return false;
         }
     };
     let seconds = started.elapsed().as_secs_f64() / attempts.len().max(1) as f64;
@@ -269,6 +281,7 @@ fn attempt(store: &mut Store, shared: &Shared, batch: &[Delivery]) {
             seconds,
         );
     }
+    true
 }
 
 impl Processing {
