@@ -8,7 +8,9 @@
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use super::{Incoming, SchemaError, base_event, id_text, optional_str, unix_time};
+use super::{
+    Incoming, SchemaError, base_event, checked_id, checked_unix_time, id_text, required_str,
+};
 use crate::event::{Event, EventType};
 
 /// The field HubSpot raises on each retry of the same event.
@@ -52,18 +54,22 @@ pub fn events(incoming: &Incoming) -> Result<Vec<Event>, SchemaError> {
 }
 
 fn event(incoming: &Incoming, index: usize, item: &Value) -> Result<Event, SchemaError> {
-    let field = |name: &str| format!("field `/{index}/{name}`");
-    let key =
-        event_key(item).ok_or_else(|| SchemaError(format!("{} is missing", field("eventId"))))?;
-    let kind = optional_str(item, "/subscriptionType")
-        .ok_or_else(|| SchemaError(format!("{} is missing", field("subscriptionType"))))?;
-    let object_id = item.get("objectId").and_then(id_text);
+    let at = |name: &str| format!("/{index}/{name}");
+    let body = incoming.body;
+    // The key's parts are read leniently for the delivery id, strictly here.
+    for name in ["portalId", "subscriptionId", "eventId"] {
+        checked_id(body, &at(name))?;
+    }
+    let key = event_key(item)
+        .ok_or_else(|| SchemaError(format!("field `{}` is missing", at("eventId"))))?;
+    let kind = required_str(body, &at("subscriptionType"))?;
+    let object_id = checked_id(body, &at("objectId"))?;
     let mut event = base_event(
         incoming,
         EventType::CrmRecordChanged,
         "hubspot",
         format!("hubspot:{key}"),
-        unix_time(item.get("occurredAt"), true),
+        checked_unix_time(body, &at("occurredAt"), true)?,
     );
     event.external_id = object_id.clone();
     event.subject = Some(match &object_id {
@@ -165,5 +171,62 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(err.0, "field `/1/subscriptionType` is missing");
+    }
+
+    #[test]
+    fn wrong_typed_fields_are_named_as_such() {
+        let with = |name: &str, value: serde_json::Value| {
+            let mut item =
+                json!({"eventId": 1, "subscriptionType": "contact.creation", "objectId": 5});
+            item[name] = value;
+            run(Kind::Hubspot, &[], json!([item])).unwrap_err().0
+        };
+        assert_eq!(
+            with("subscriptionType", json!(7)),
+            "field `/0/subscriptionType` is not a non-empty string"
+        );
+        for id in [json!(true), json!(""), json!({}), json!(1.5)] {
+            assert_eq!(
+                with("eventId", id),
+                "field `/0/eventId` is not a whole number or a non-empty string"
+            );
+        }
+        assert_eq!(
+            with("objectId", json!({"a": 1})),
+            "field `/0/objectId` is not a whole number or a non-empty string"
+        );
+        assert_eq!(
+            with("occurredAt", json!("yesterday")),
+            "field `/0/occurredAt` is not a Unix time in milliseconds (years 1 to 9999)"
+        );
+        let err = run(Kind::Hubspot, &[], json!([1])).unwrap_err();
+        assert_eq!(err.0, "field `/0` is not an object");
+    }
+
+    #[test]
+    fn event_ids_too_big_for_64_bits_are_no_ids() {
+        // JSON parsing rounds them: two different ids would read the same and one be lost.
+        let item = |id: &str| {
+            serde_json::from_str::<serde_json::Value>(&format!(
+                r#"[{{"eventId": {id}, "subscriptionType": "contact.creation"}}]"#
+            ))
+            .unwrap()
+        };
+        let (a, b) = (
+            item("123456789012345678901234567890"),
+            item("123456789012345678901234567891"),
+        );
+        assert_eq!(super::delivery_id(&a), None, "the body's hash stands in");
+        assert_eq!(super::delivery_id(&b), None);
+        let err = run(Kind::Hubspot, &[], a).unwrap_err();
+        assert_eq!(
+            err.0,
+            "field `/0/eventId` is not a whole number or a non-empty string"
+        );
+        let biggest = item(&u64::MAX.to_string());
+        assert_eq!(
+            run(Kind::Hubspot, &[], biggest).unwrap()[0].dedupe_key,
+            format!("hubspot:::{}", u64::MAX)
+        );
     }
 }

@@ -93,9 +93,49 @@ fn base_event(
     event
 }
 
+/// The field at a JSON pointer (array items by index). `None` when it, or a field on its
+/// way, is absent or null; an error naming the first field on the way that is neither an
+/// object nor an array.
+fn field<'v>(value: &'v Value, pointer: &str) -> Result<Option<&'v Value>, SchemaError> {
+    let mut current = value;
+    let mut path = String::new();
+    for segment in pointer.split('/').skip(1) {
+        let segment = segment.replace("~1", "/").replace("~0", "~");
+        let next = match current {
+            Value::Object(fields) => fields.get(&segment),
+            Value::Array(items) => segment.parse::<usize>().ok().and_then(|i| items.get(i)),
+            _ if path.is_empty() => {
+                return Err(SchemaError(format!(
+                    "expected a JSON object, found {}",
+                    json_type(current)
+                )));
+            }
+            _ => return Err(SchemaError(format!("field `{path}` is not an object"))),
+        };
+        match next {
+            None | Some(Value::Null) => return Ok(None),
+            Some(next) => current = next,
+        }
+        path = format!("{path}/{segment}");
+    }
+    Ok(Some(current))
+}
+
+/// What kind of JSON value this is, for error messages.
+fn json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
 /// Reads a required string field, or names it in the error.
 fn required_str<'v>(value: &'v Value, pointer: &str) -> Result<&'v str, SchemaError> {
-    match value.pointer(pointer) {
+    match field(value, pointer)? {
         Some(Value::String(s)) if !s.is_empty() => Ok(s),
         Some(_) => Err(SchemaError(format!(
             "field `{pointer}` is not a non-empty string"
@@ -104,16 +144,33 @@ fn required_str<'v>(value: &'v Value, pointer: &str) -> Result<&'v str, SchemaEr
     }
 }
 
-/// An id a provider sends as a number or a non-empty string, as text.
+/// An id a provider sends as a whole number or a non-empty string, as text. No other number
+/// is an id: a fraction, or a whole number too big for 64 bits (which JSON parsing rounds, so
+/// two different ids could read the same).
 pub fn id_text(value: &Value) -> Option<String> {
     match value {
         Value::String(text) if !text.is_empty() => Some(text.clone()),
-        Value::Number(n) => Some(n.to_string()),
+        Value::Number(n) if n.is_i64() || n.is_u64() => Some(n.to_string()),
         _ => None,
     }
 }
 
-/// Reads an optional string field.
+/// Reads an optional id field strictly (see [`id_text`]): absent or null is `None`, any other
+/// value that is not an id is a schema error naming the field.
+fn checked_id(value: &Value, pointer: &str) -> Result<Option<String>, SchemaError> {
+    field(value, pointer)?
+        .map(|id| {
+            id_text(id).ok_or_else(|| {
+                SchemaError(format!(
+                    "field `{pointer}` is not a whole number or a non-empty string"
+                ))
+            })
+        })
+        .transpose()
+}
+
+/// Reads an optional string field leniently: a field of another type reads as absent. For
+/// fields whose type differs between a provider's event types.
 fn optional_str<'v>(value: &'v Value, pointer: &str) -> Option<&'v str> {
     value.pointer(pointer).and_then(Value::as_str)
 }
@@ -121,22 +178,30 @@ fn optional_str<'v>(value: &'v Value, pointer: &str) -> Option<&'v str> {
 /// Reads an optional string field strictly: absent or null is `None`, but a field of another
 /// type, or a field on its way that is not an object, is a schema error naming it.
 fn checked_str<'v>(value: &'v Value, pointer: &str) -> Result<Option<&'v str>, SchemaError> {
-    let mut current = value;
-    let mut path = String::new();
-    for segment in pointer.split('/').skip(1) {
-        let Value::Object(fields) = current else {
-            return Err(SchemaError(format!("field `{path}` is not an object")));
-        };
-        match fields.get(segment) {
-            None | Some(Value::Null) => return Ok(None),
-            Some(field) => current = field,
-        }
-        path = format!("{path}/{segment}");
+    match field(value, pointer)? {
+        None => Ok(None),
+        Some(Value::String(text)) => Ok(Some(text)),
+        Some(_) => Err(SchemaError(format!("field `{pointer}` is not a string"))),
     }
-    match current {
-        Value::String(text) => Ok(Some(text)),
-        _ => Err(SchemaError(format!("field `{pointer}` is not a string"))),
-    }
+}
+
+/// Reads an optional time in Unix seconds (milliseconds with `millis`) strictly: absent or
+/// null is `None`; anything but a whole number in years 1 to 9999 is a schema error.
+fn checked_unix_time(
+    value: &Value,
+    pointer: &str,
+    millis: bool,
+) -> Result<Option<DateTime<Utc>>, SchemaError> {
+    field(value, pointer)?
+        .map(|time| {
+            unix_time(Some(time), millis).ok_or_else(|| {
+                let unit = if millis { "milliseconds" } else { "seconds" };
+                SchemaError(format!(
+                    "field `{pointer}` is not a Unix time in {unit} (years 1 to 9999)"
+                ))
+            })
+        })
+        .transpose()
 }
 
 /// A page or sync token: absent, null and empty all mean none.

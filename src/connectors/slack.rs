@@ -8,7 +8,10 @@
 
 use serde_json::{Value, json};
 
-use super::{Incoming, SchemaError, base_event, optional_str, required_str, subject, unix_time};
+use super::{
+    Incoming, SchemaError, base_event, checked_str, checked_unix_time, optional_str, required_str,
+    subject, unix_time,
+};
 use crate::event::{Event, EventType};
 
 /// The outer type of Slack's notice that the app's events are being rate limited.
@@ -38,25 +41,33 @@ pub fn events(incoming: &Incoming) -> Result<Event, SchemaError> {
     }
     let event_id = required_str(body, "/event_id")?;
     let inner_type = required_str(body, "/event/type")?;
-    let subtype = optional_str(body, "/event/subtype");
-    let about_earlier =
-        inner_type == "message" && subtype.is_some_and(|s| ABOUT_EARLIER.contains(&s));
+    let is_message = inner_type == "message";
+    // Other event types give `subtype`, `channel`, `user` other meanings (`channel_created`'s
+    // channel is an object): only a message's fields are held to a message's types.
+    let read = |pointer: &str| {
+        if is_message || inner_type == "app_mention" {
+            checked_str(body, pointer)
+        } else {
+            Ok(optional_str(body, pointer))
+        }
+    };
+    let subtype = read("/event/subtype")?;
+    let about_earlier = is_message && subtype.is_some_and(|s| ABOUT_EARLIER.contains(&s));
     let is_post = matches!(inner_type, "message" | "app_mention") && !about_earlier;
     // The message the fields describe: for an edit, the earlier message as it now reads; for a
     // deletion, as it read before.
     let earlier = ["/event/message", "/event/previous_message"]
         .into_iter()
-        .find_map(|pointer| body.pointer(pointer))
+        .find(|pointer| body.pointer(pointer).is_some_and(|m| !m.is_null()))
         .filter(|_| about_earlier);
-    let message = earlier
-        .or_else(|| body.get("event"))
-        .unwrap_or(&Value::Null);
+    let message_at = earlier.unwrap_or("/event");
+    let message = |name: &str| read(&format!("{message_at}/{name}"));
     let ts = match earlier {
-        None if about_earlier => optional_str(body, "/event/deleted_ts"),
-        _ => optional_str(message, "/ts"),
+        None if about_earlier => read("/event/deleted_ts")?,
+        _ => message("ts")?,
     };
-    let team = optional_str(body, "/team_id");
-    let channel = optional_str(body, "/event/channel");
+    let team = checked_str(body, "/team_id")?;
+    let channel = read("/event/channel")?;
     let (event_type, dedupe_key) = match (is_post, channel, ts) {
         // A message is its channel and `ts`: one event of the `message` and the `app_mention`
         // (two `event_id`s) Slack sends for a message that mentions the app.
@@ -75,10 +86,10 @@ pub fn events(incoming: &Incoming) -> Result<Event, SchemaError> {
         event_type,
         "slack",
         dedupe_key,
-        unix_time(body.get("event_time"), false),
+        checked_unix_time(body, "/event_time", false)?,
     );
     event.external_id = Some(event_id.to_string());
-    let text = optional_str(message, "/text");
+    let text = message("text")?;
     event.subject = Some(match (is_post, text) {
         (true, Some(text)) => subject(text),
         _ => subtype
@@ -92,14 +103,14 @@ pub fn events(incoming: &Incoming) -> Result<Event, SchemaError> {
         "subtype": subtype,
         "team": team,
         "channel": channel,
-        "user": optional_str(message, "/user"),
-        "botId": optional_str(message, "/bot_id"),
+        "user": message("user")?,
+        "botId": message("bot_id")?,
         "text": text,
         "ts": ts,
-        "threadTs": optional_str(message, "/thread_ts"),
+        "threadTs": message("thread_ts")?,
     });
     // Messages an app posted with metadata carry it back, so trmctl knows its own.
-    if let Some(metadata) = message.get("metadata") {
+    if let Some(metadata) = body.pointer(&format!("{message_at}/metadata")) {
         event.data["metadata"] = metadata.clone();
     }
     if !is_post && let Some(inner) = body.get("event") {
@@ -275,5 +286,57 @@ mod tests {
     fn missing_event_names_the_field() {
         let err = run(Kind::Slack, &[], json!({"event_id": "Ev1"})).unwrap_err();
         assert_eq!(err.0, "field `/event/type` is missing");
+    }
+
+    #[test]
+    fn a_message_with_wrong_typed_fields_is_a_schema_error() {
+        // Read as absent, these would key two events of one message by their event_ids.
+        let message = |field: &str, value: serde_json::Value| {
+            let mut event = json!({"type": "message", "channel": "C1", "user": "U1", "text": "hi", "ts": "1.5"});
+            event[field] = value;
+            run(Kind::Slack, &[], json!({"event_id": "Ev1", "event": event}))
+                .unwrap_err()
+                .0
+        };
+        assert_eq!(
+            message("channel", json!(["C1"])),
+            "field `/event/channel` is not a string"
+        );
+        assert_eq!(
+            message("ts", json!(1.5)),
+            "field `/event/ts` is not a string"
+        );
+        assert_eq!(
+            message("text", json!({})),
+            "field `/event/text` is not a string"
+        );
+        let err = run(Kind::Slack, &[], json!({"event_id": "Ev1", "event": "x"})).unwrap_err();
+        assert_eq!(err.0, "field `/event` is not an object");
+        let err = run(
+            Kind::Slack,
+            &[],
+            json!({"event_id": "Ev1", "event_time": "now", "event": {"type": "message"}}),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.0,
+            "field `/event_time` is not a Unix time in seconds (years 1 to 9999)"
+        );
+    }
+
+    #[test]
+    fn other_event_types_keep_fields_of_their_own_types() {
+        // channel_created's `channel` and user_change's `user` are objects.
+        let body = json!({"event_id": "Ev7", "event": {"type": "channel_created",
+            "channel": {"id": "C9", "name": "fundraising", "creator": "U1"}}});
+        let e = &run(Kind::Slack, &[], body).unwrap()[0];
+        assert_eq!(e.event_type, EventType::ExternalEventReceived);
+        assert_eq!(e.data["event"]["channel"]["name"], "fundraising");
+        let body =
+            json!({"event_id": "Ev8", "event": {"type": "user_change", "user": {"id": "U1"}}});
+        assert_eq!(
+            run(Kind::Slack, &[], body).unwrap()[0].data["event"]["user"]["id"],
+            "U1"
+        );
     }
 }

@@ -8,7 +8,8 @@
 use serde_json::{Value, json};
 
 use super::{
-    Incoming, SchemaError, base_event, optional_str, required_str, rfc3339_seconds, unix_time,
+    Incoming, SchemaError, base_event, checked_unix_time, field, optional_str, required_str,
+    rfc3339_seconds,
 };
 use crate::event::{Event, EventType};
 
@@ -24,8 +25,8 @@ pub fn events(incoming: &Incoming) -> Result<Event, SchemaError> {
             .ok_or_else(|| SchemaError("field `/created` is not an RFC 3339 time".into()))?;
         (created, thin_data(body, kind)?)
     } else {
-        let created = unix_time(body.get("created").filter(|c| c.is_i64()), false)
-            .ok_or_else(|| SchemaError("field `/created` is not a Unix time".into()))?;
+        let created = checked_unix_time(body, "/created", false)?
+            .ok_or_else(|| SchemaError("field `/created` is missing".into()))?;
         (created, snapshot_data(body, kind)?)
     };
     let mut event = base_event(
@@ -42,10 +43,11 @@ pub fn events(incoming: &Incoming) -> Result<Event, SchemaError> {
 }
 
 fn snapshot_data(body: &Value, kind: &str) -> Result<Value, SchemaError> {
-    let object = body
-        .pointer("/data/object")
-        .filter(|o| o.is_object())
-        .ok_or_else(|| SchemaError("field `/data/object` is missing".into()))?;
+    let object = match field(body, "/data/object")? {
+        Some(object) if object.is_object() => object,
+        Some(_) => return Err(SchemaError("field `/data/object` is not an object".into())),
+        None => return Err(SchemaError("field `/data/object` is missing".into())),
+    };
     Ok(json!({
         "type": kind,
         "livemode": body.get("livemode"),
@@ -142,5 +144,14 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.0.contains("/created"));
+        let err = run(
+            Kind::Stripe,
+            &[],
+            json!({"id": "evt_1", "type": "x", "created": 1, "data": {"object": [1]}}),
+        )
+        .unwrap_err();
+        assert_eq!(err.0, "field `/data/object` is not an object");
+        let err = run(Kind::Stripe, &[], json!({"id": "evt_1", "type": "x"})).unwrap_err();
+        assert_eq!(err.0, "field `/created` is missing");
     }
 }

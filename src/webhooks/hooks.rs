@@ -244,7 +244,12 @@ impl Hook {
             IdSource::Body(pointer) => body
                 .pointer(pointer)
                 .and_then(crate::connectors::id_text)
-                .ok_or_else(|| bad(format!("field `{pointer}` (the delivery id) is missing"))),
+                .ok_or_else(|| {
+                    bad(format!(
+                        "field `{pointer}` (the delivery id) is missing, or not a whole number \
+                         or a non-empty string"
+                    ))
+                }),
             IdSource::Slack => crate::connectors::slack_delivery_id(body)
                 .map_err(|e| bad(format!("{e} (the delivery id)"))),
             IdSource::PubsubMessage => pubsub::parse_envelope(raw)
