@@ -580,6 +580,15 @@ impl Config {
                 problems.push(Problem::new(key, why));
             }
         }
+        for (name, account) in &self.accounts {
+            if let Some(SecretRef::KeyringNamed(_)) = account.refresh_token {
+                problems.push(Problem::new(
+                    format!("accounts.{name}.refresh_token"),
+                    "trmctl keeps the refresh token in the keyring entry it writes: use \
+                     \"keyring\", or env:, file: or credential: for one kept elsewhere",
+                ));
+            }
+        }
         for (name, integration) in &self.integrations {
             validate_integration(name, integration, &self.accounts, &mut problems);
         }
@@ -1103,5 +1112,33 @@ mod tests {
             parse("[integrations.h]\nkind = \"github\"\nsecret = [\"env:NEW\", \"env:OLD\"]\n")
                 .unwrap();
         assert_eq!(config.integrations["h"].secret.as_ref().unwrap().0.len(), 2);
+    }
+
+    #[test]
+    fn rotation_in_the_keyring_names_the_second_entry() {
+        let config = parse(
+            "[integrations.h]\nkind = \"github\"\nsecret = [\"keyring\", \"keyring:secret-old\"]\n",
+        )
+        .unwrap();
+        let entries: Vec<_> = config.integrations["h"]
+            .secret
+            .as_ref()
+            .unwrap()
+            .0
+            .iter()
+            .map(|r| r.keyring_entry("h", "secret").unwrap())
+            .collect();
+        assert_eq!(entries, ["h/secret", "h/secret-old"]);
+        let err =
+            parse("[integrations.h]\nkind = \"github\"\nsecret = [\"keyring\", \"keyring\"]\n")
+                .unwrap_err()
+                .to_string();
+        assert!(err.contains("`keyring` is listed twice"), "{err}");
+        assert!(err.contains("keyring:KEY"), "{err}");
+        let err = parse(
+            "[accounts.a]\nprovider = \"google\"\nclient_id = \"c\"\nrefresh_token = \"keyring:x\"\n",
+        )
+        .unwrap_err();
+        assert!(err.contains("accounts.a.refresh_token"), "{err}");
     }
 }

@@ -98,7 +98,9 @@ fn list(ctx: &Context, config: &Config) -> Result<ExitCode> {
         .into_iter()
         .map(|(owner, key, used_by, reference)| {
             Ok(Row {
-                name: entry_name(&owner, &key),
+                name: reference
+                    .keyring_entry(&owner, &key)
+                    .unwrap_or_else(|| entry_name(&owner, &key)),
                 location: reference.location(&owner, &key),
                 used_by: Some(used_by),
                 present: reference.is_present(&owner, &key)?,

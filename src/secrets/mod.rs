@@ -1,6 +1,7 @@
 //! Secret references (SPEC §3): a config never holds a secret, only where to find one.
 //!
-//! `"keyring"` names the OS keyring entry `trmctl/<owner>/<key>`, `"env:NAME"` an environment
+//! `"keyring"` names the OS keyring entry `trmctl/<owner>/<key>` (`"keyring:KEY"` the entry
+//! `trmctl/<owner>/KEY`, for a second secret of one key during a rotation), `"env:NAME"` an environment
 //! variable, `"file:/path"` a file, `"credential:NAME"` a file in systemd's
 //! `$CREDENTIALS_DIRECTORY`. Anything else is rejected when the config is read, so a pasted
 //! secret is an error instead of a secret sitting in a config file.
@@ -22,15 +23,17 @@ pub fn entry_name(owner: &str, key: &str) -> String {
 /// Checks a secret name given on the command line: `<owner>/<key>`, plain characters.
 pub fn valid_entry_name(name: &str) -> bool {
     let mut parts = name.split('/');
-    let plain = |p: Option<&str>| {
-        p.is_some_and(|p| {
-            !p.is_empty()
-                && !p.starts_with('.')
-                && p.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-        })
-    };
+    let plain = |p: Option<&str>| p.is_some_and(plain_name);
     plain(parts.next()) && plain(parts.next()) && parts.next().is_none()
+}
+
+/// One part of an entry name: letters, digits, `-`, `_` and `.`, not starting with `.`.
+fn plain_name(part: &str) -> bool {
+    !part.is_empty()
+        && !part.starts_with('.')
+        && part
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
 }
 
 /// Where a secret is kept.
@@ -38,6 +41,9 @@ pub fn valid_entry_name(name: &str) -> bool {
 pub enum SecretRef {
     /// The OS keyring entry `trmctl/<owner>/<key>`.
     Keyring,
+    /// The OS keyring entry `trmctl/<owner>/<name>`: another entry than the key's own, so two
+    /// secrets of one key can both be in the keyring while a secret is rotated.
+    KeyringNamed(String),
     /// An environment variable.
     Env(String),
     /// A file, read whole; one trailing newline is dropped.
@@ -58,6 +64,14 @@ impl SecretRef {
         };
         if text == "keyring" {
             Ok(SecretRef::Keyring)
+        } else if let Some(rest) = text.strip_prefix("keyring:") {
+            let name = nonempty(rest, "keyring:")?;
+            if !plain_name(&name) {
+                return Err(
+                    "`keyring:` takes an entry name of letters, digits, `-`, `_` and `.`".into(),
+                );
+            }
+            Ok(SecretRef::KeyringNamed(name))
         } else if let Some(rest) = text.strip_prefix("env:") {
             nonempty(rest, "env:").map(SecretRef::Env)
         } else if let Some(rest) = text.strip_prefix("file:") {
@@ -78,8 +92,8 @@ impl SecretRef {
             Ok(SecretRef::Credential(name))
         } else {
             Err(
-                "a secret is never written in the config: use \"keyring\", \"env:NAME\", \
-                 \"file:/path\" or \"credential:NAME\""
+                "a secret is never written in the config: use \"keyring\", \"keyring:KEY\", \
+                 \"env:NAME\", \"file:/path\" or \"credential:NAME\""
                     .into(),
             )
         }
@@ -103,18 +117,27 @@ impl SecretRef {
     /// Whether the secret can be read now: `Ok(false)` when it is absent or empty, an error
     /// when its keyring cannot be asked at all (so a dead keyring is not "every entry missing").
     pub fn is_present(&self, owner: &str, key: &str) -> Result<bool> {
+        match self.keyring_entry(owner, key) {
+            Some(entry) => Ok(keyring::get(&entry)?.is_some_and(|v| !v.is_empty())),
+            None => Ok(self.resolve(owner, key).is_ok()),
+        }
+    }
+
+    /// The keyring entry the secret of `<owner>/<key>` is kept in, when it is in the keyring.
+    pub fn keyring_entry(&self, owner: &str, key: &str) -> Option<String> {
         match self {
-            SecretRef::Keyring => {
-                Ok(keyring::get(&entry_name(owner, key))?.is_some_and(|v| !v.is_empty()))
-            }
-            _ => Ok(self.resolve(owner, key).is_ok()),
+            SecretRef::Keyring => Some(entry_name(owner, key)),
+            SecretRef::KeyringNamed(name) => Some(entry_name(owner, name)),
+            _ => None,
         }
     }
 
     fn read(&self, owner: &str, key: &str) -> Result<String> {
-        let name = entry_name(owner, key);
+        let name = self
+            .keyring_entry(owner, key)
+            .unwrap_or_else(|| entry_name(owner, key));
         match self {
-            SecretRef::Keyring => keyring::get(&name)?.with_context(|| {
+            SecretRef::Keyring | SecretRef::KeyringNamed(_) => keyring::get(&name)?.with_context(|| {
                 format!(
                     "secret `{name}` is not in the keyring; set it with `trmctl secret set {name}`"
                 )
@@ -146,11 +169,9 @@ impl SecretRef {
 
     /// Where the secret is kept, for `secret list` and `auth list`: never its value.
     pub fn location(&self, owner: &str, key: &str) -> String {
-        match self {
-            SecretRef::Keyring => {
-                format!("keyring ({}/{})", keyring::SERVICE, entry_name(owner, key))
-            }
-            other => other.to_string(),
+        match self.keyring_entry(owner, key) {
+            Some(entry) => format!("keyring ({}/{entry})", keyring::SERVICE),
+            None => self.to_string(),
         }
     }
 }
@@ -173,6 +194,7 @@ impl fmt::Display for SecretRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             SecretRef::Keyring => f.write_str("keyring"),
+            SecretRef::KeyringNamed(name) => write!(f, "keyring:{name}"),
             SecretRef::Env(name) => write!(f, "env:{name}"),
             SecretRef::File(path) => write!(f, "file:{}", path.display()),
             SecretRef::Credential(name) => write!(f, "credential:{name}"),
@@ -212,12 +234,22 @@ impl<'de> Deserialize<'de> for SecretRefs {
         if texts.is_empty() {
             return Err(serde::de::Error::custom("the list of secrets is empty"));
         }
-        texts
+        let refs = texts
             .iter()
             .map(|t| SecretRef::parse(t))
             .collect::<Result<Vec<_>, _>>()
-            .map(SecretRefs)
-            .map_err(serde::de::Error::custom)
+            .map_err(serde::de::Error::custom)?;
+        if let Some(twice) = refs
+            .iter()
+            .enumerate()
+            .find_map(|(i, r)| refs[..i].contains(r).then_some(r))
+        {
+            return Err(serde::de::Error::custom(format!(
+                "`{twice}` is listed twice; a second keyring secret is \"keyring:KEY\" (the entry \
+                 <integration>/KEY, set with `trmctl secret set`)"
+            )));
+        }
+        Ok(SecretRefs(refs))
     }
 }
 
@@ -228,6 +260,10 @@ mod tests {
     #[test]
     fn parses_every_form() {
         assert_eq!(SecretRef::parse("keyring"), Ok(SecretRef::Keyring));
+        assert_eq!(
+            SecretRef::parse("keyring:secret-old"),
+            Ok(SecretRef::KeyringNamed("secret-old".into()))
+        );
         assert_eq!(SecretRef::parse("env:X"), Ok(SecretRef::Env("X".into())));
         assert_eq!(
             SecretRef::parse("file:/run/s"),
@@ -244,6 +280,8 @@ mod tests {
         let err = SecretRef::parse("whsec_abcdef").unwrap_err();
         assert!(!err.contains("whsec_abcdef"));
         assert!(SecretRef::parse("env:").is_err());
+        assert!(SecretRef::parse("keyring:").is_err());
+        assert!(SecretRef::parse("keyring:a/b").is_err());
         assert!(SecretRef::parse("file:secrets/token").is_err());
         assert!(SecretRef::parse("credential:../x").is_err());
     }

@@ -435,8 +435,9 @@ async fn export_and_import_move_an_authorization() {
 #[tokio::test(flavor = "multi_thread")]
 async fn secret_set_reaches_the_keyring_and_nothing_else() {
     let integration = unique("hook");
+    // The second secret of a rotation sits in an entry of its own.
     let sandbox = Sandbox::with_config(&format!(
-        "[integrations.{integration}]\nkind = \"github\"\nsecret = \"keyring\"\n"
+        "[integrations.{integration}]\nkind = \"github\"\nsecret = [\"keyring\", \"keyring:secret-old\"]\n"
     ));
     let name = format!("{integration}/secret");
     let value = "s3cr3t-value-that-must-not-leak";
@@ -469,6 +470,9 @@ async fn secret_set_reaches_the_keyring_and_nothing_else() {
     assert_eq!(rows[0]["name"], name.as_str());
     assert_eq!(rows[0]["present"], true);
     assert!(rows[0]["location"].as_str().unwrap().starts_with("keyring"));
+    let old = format!("{integration}/secret-old");
+    assert_eq!(rows[1]["name"], old.as_str());
+    assert_eq!(rows[1]["present"], false, "not set yet");
     let database = std::fs::read(sandbox.db_path()).unwrap();
     for (what, bytes) in [
         ("database", &database),
