@@ -183,6 +183,13 @@ impl Hook {
                 .is_some_and(|fields| fields.remove("token").is_some())
     }
 
+    /// Whether the body may come as a form: GitHub sends one (the JSON in its `payload` field,
+    /// the form signed as sent) when a webhook's content type is left at its default,
+    /// `application/x-www-form-urlencoded`.
+    pub fn takes_form(&self) -> bool {
+        self.kind == Kind::Github
+    }
+
     /// Takes one token from the rate limiter, or says how long to wait.
     pub fn check_rate(&self) -> Result<(), Duration> {
         self.limiter.check().map_err(|not_until| {

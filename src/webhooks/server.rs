@@ -471,7 +471,7 @@ async fn accept(
             )
         })?;
     let max = usize::try_from(app.config.server.max_body_bytes.as_u64()).unwrap_or(usize::MAX);
-    check_content_type(headers)?;
+    let format = check_content_type(headers, hook.takes_form())?;
     let body = read_body(body, max).await?;
     body_read.store(true, Ordering::SeqCst);
     let url = full_url(app, headers, uri);
@@ -499,7 +499,11 @@ async fn accept(
         refused.retry_after = Some(wait.as_secs_f64().ceil().max(1.0) as u64);
         return Err((refused, outcome));
     }
-    let mut json: Value = serde_json::from_slice(&body).map_err(|e| {
+    let payload = match format {
+        BodyFormat::Json => body.clone(),
+        BodyFormat::Form => form_payload(&body)?,
+    };
+    let mut json: Value = serde_json::from_slice(&payload).map_err(|e| {
         refuse(
             StatusCode::BAD_REQUEST,
             format!("the body is not valid JSON: {e}"),
@@ -529,7 +533,7 @@ async fn accept(
             )
         })?
     } else {
-        body.to_vec()
+        payload.to_vec()
     };
     let received_at = crate::event::now();
     let kept_headers = hook.kept_headers(headers);
@@ -551,11 +555,15 @@ async fn accept(
         integration: name.to_string(),
         provider_delivery_id,
         received_at,
-        content_type: headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_string(),
+        // What is stored: a form's payload is stored without the form around it.
+        content_type: match format {
+            BodyFormat::Json => headers
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_string(),
+            BodyFormat::Form => "application/json".into(),
+        },
         headers: serde_json::to_string(&kept_headers).unwrap_or_else(|_| "{}".into()),
         body: kept_body,
     };
@@ -583,8 +591,20 @@ async fn accept(
     }
 }
 
-/// JSON only: `application/json` or `application/*+json`, with any parameters.
-fn check_content_type(headers: &HeaderMap) -> Result<(), (Refused, &'static str)> {
+/// How a delivery's JSON is sent.
+enum BodyFormat {
+    /// The body is the JSON.
+    Json,
+    /// A form whose `payload` field is the JSON (GitHub's default).
+    Form,
+}
+
+/// JSON: `application/json` or `application/*+json`, with any parameters; with `form`, also
+/// `application/x-www-form-urlencoded`.
+fn check_content_type(
+    headers: &HeaderMap,
+    form: bool,
+) -> Result<BodyFormat, (Refused, &'static str)> {
     let value = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -598,14 +618,35 @@ fn check_content_type(headers: &HeaderMap) -> Result<(), (Refused, &'static str)
     let json = essence == "application/json"
         || (essence.starts_with("application/") && essence.ends_with("+json"));
     if json {
-        Ok(())
+        Ok(BodyFormat::Json)
+    } else if form && essence == "application/x-www-form-urlencoded" {
+        Ok(BodyFormat::Form)
     } else {
+        let expected = if form {
+            "expected Content-Type: application/json or application/x-www-form-urlencoded"
+        } else {
+            "expected Content-Type: application/json"
+        };
         Err(refuse(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "expected Content-Type: application/json",
+            expected,
             "unsupported_type",
         ))
     }
+}
+
+/// The `payload` field of a form, the one field GitHub's form has.
+fn form_payload(body: &[u8]) -> Result<Bytes, (Refused, &'static str)> {
+    form_urlencoded::parse(body)
+        .find(|(name, _)| name == "payload")
+        .map(|(_, payload)| Bytes::from(payload.into_owned()))
+        .ok_or_else(|| {
+            refuse(
+                StatusCode::BAD_REQUEST,
+                "the form has no `payload` field",
+                "malformed",
+            )
+        })
 }
 
 /// Reads the body, stopping at `max` bytes: a larger body is refused without being read whole.

@@ -65,6 +65,52 @@ async fn github_delivery_is_accepted_deduplicated_and_processed_with_rules() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_github_form_delivery_is_its_payload_signed_as_sent() {
+    // GitHub's default content type: the JSON is the form's `payload` field.
+    let sandbox = Sandbox::with_config(&config(""));
+    let server = Server::start(&sandbox);
+    let client = reqwest::Client::new();
+    let payload = r#"{"action":"opened","repository":{"full_name":"acme/app & co"}}"#;
+    let form: String = form_urlencoded::Serializer::new(String::new())
+        .append_pair("payload", payload)
+        .finish();
+    let form_type = "application/x-www-form-urlencoded";
+    let send = |delivery: &'static str, sent: String, signature: String| {
+        let request = github_request_with(
+            &client, &server, "gh", delivery, &sent, &signature, form_type,
+        );
+        async move { body(request.send().await.unwrap()).await }
+    };
+    let (status, accepted) = send("form-1", form.clone(), github_signature(form.as_bytes())).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{accepted}");
+    let stored = events(&sandbox, "gh");
+    let base = stored.iter().find(|e| e.derived_from.is_none()).unwrap();
+    assert_eq!(base.data["repository"], "acme/app & co");
+    assert_eq!(base.data["action"], "opened");
+    // Signed over the form as sent, not over the JSON inside it.
+    let (status, _) = send("form-2", form.clone(), github_signature(payload.as_bytes())).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let other = "zen=hi".to_string();
+    let (status, why) = send("form-3", other.clone(), github_signature(other.as_bytes())).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(why["error"], "the form has no `payload` field");
+    // Only GitHub sends forms.
+    let (status, why) = body(
+        client
+            .post(server.url("/hooks/stripe"))
+            .header("Content-Type", form_type)
+            .body(form)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(why["error"], "expected Content-Type: application/json");
+    assert_eq!(server.terminate().code(), Some(0));
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn refusals_have_their_status_codes_and_say_why() {
     let sandbox = Sandbox::with_config(&config(""));
     let server = Server::start(&sandbox);
