@@ -199,21 +199,31 @@ impl Hook {
         })
     }
 
+    /// The `503` of an integration that cannot check signatures: known at start, so a request
+    /// can be refused before its body is read.
+    pub fn ready(&self) -> Result<(), Refusal> {
+        self.auth().map(|_| ())
+    }
+
+    /// How requests are authenticated, or [`Hook::ready`]'s refusal.
+    fn auth(&self) -> Result<&Auth, Refusal> {
+        // The reason (which variable or file is missing) is in the server's log, not here:
+        // the caller is not known to be the provider yet.
+        self.auth.as_ref().map_err(|_| {
+            Refusal::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "this integration cannot check signatures yet: its secret is not available",
+            )
+        })
+    }
+
     /// Authenticates a request; returns the delivery id a header carried, if any.
     pub async fn authenticate(
         &self,
         req: &signature::Request<'_>,
         query_token: Option<&str>,
     ) -> Result<Option<String>, Refusal> {
-        // The reason (which variable or file is missing) is in the server's log, not here:
-        // the caller is not known to be the provider yet.
-        let auth = self.auth.as_ref().map_err(|_| {
-            Refusal::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "this integration cannot check signatures yet: its secret is not available",
-            )
-        })?;
-        match auth {
+        match self.auth()? {
             Auth::Signature {
                 scheme,
                 secrets,

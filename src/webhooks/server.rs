@@ -184,6 +184,7 @@ async fn serve(
         }
     };
     let header_timeout = config.server.header_timeout;
+    let stalled_writes = WriteTimeout(config.server.request_timeout);
     match (&config.server.tls_cert, &config.server.tls_key) {
         (Some(cert), Some(key)) => {
             let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
@@ -200,6 +201,7 @@ async fn serve(
             only_http1.alpn_protocols = vec![b"http/1.1".to_vec()];
             let tls = axum_server::tls_rustls::RustlsConfig::from_config(Arc::new(only_http1));
             let mut server = axum_server::from_tcp_rustls(listener, tls)?
+                .map(|tls| tls.acceptor(stalled_writes))
                 .http1_only()
                 .accept_error_handler(on_accept_error)
                 .handle(handle);
@@ -211,6 +213,7 @@ async fn serve(
         }
         _ => {
             let mut server = axum_server::from_tcp(listener)?
+                .acceptor(stalled_writes)
                 .http1_only()
                 .accept_error_handler(on_accept_error)
                 .handle(handle);
@@ -220,6 +223,25 @@ async fn serve(
                 .header_read_timeout(header_timeout);
             Ok(Box::pin(server.serve(service)))
         }
+    }
+}
+
+/// Wraps each accepted connection so that a write making no progress for its duration fails,
+/// which closes the connection. hyper's timers do not run while a response waits to be
+/// written, so a client that sends requests and never reads the answers would otherwise hold
+/// its connection (and the responses queued for it) for ever.
+#[derive(Clone, Copy)]
+struct WriteTimeout(Duration);
+
+impl<S> axum_server::accept::Accept<tokio::net::TcpStream, S> for WriteTimeout {
+    type Stream = std::pin::Pin<Box<tokio_io_timeout::TimeoutStream<tokio::net::TcpStream>>>;
+    type Service = S;
+    type Future = std::future::Ready<std::io::Result<(Self::Stream, S)>>;
+
+    fn accept(&self, stream: tokio::net::TcpStream, service: S) -> Self::Future {
+        let mut stream = tokio_io_timeout::TimeoutStream::new(stream);
+        stream.set_write_timeout(Some(self.0));
+        std::future::ready(Ok((Box::pin(stream), service)))
     }
 }
 
@@ -411,12 +433,14 @@ fn refuse(
     )
 }
 
-fn outcome_of(status: StatusCode) -> &'static str {
-    match status {
+/// A hook's refusal, with the outcome it is counted as.
+fn refused_by_hook(refusal: Refusal) -> (Refused, &'static str) {
+    let outcome = match refusal.status {
         StatusCode::UNAUTHORIZED => "unauthorized",
         StatusCode::BAD_REQUEST => "malformed",
         _ => "unavailable",
-    }
+    };
+    (Refused::from(refusal), outcome)
 }
 
 /// The answer to a request cut off by `request_timeout`: the client's fault (`408`) while its
@@ -470,6 +494,7 @@ async fn accept(
                 "not_found",
             )
         })?;
+    hook.ready().map_err(refused_by_hook)?;
     let max = usize::try_from(app.config.server.max_body_bytes.as_u64()).unwrap_or(usize::MAX);
     let format = check_content_type(headers, hook.takes_form())?;
     let body = read_body(body, max).await?;
@@ -485,10 +510,7 @@ async fn accept(
     let header_id = hook
         .authenticate(&request, query_token)
         .await
-        .map_err(|r| {
-            let outcome = outcome_of(r.status);
-            (Refused::from(r), outcome)
-        })?;
+        .map_err(refused_by_hook)?;
     // Counted only once authenticated, so unsigned traffic cannot use up the provider's share.
     if let Err(wait) = hook.check_rate() {
         let (mut refused, outcome) = refuse(

@@ -465,6 +465,22 @@ async fn an_empty_secret_is_a_setup_problem_not_a_key_anyone_can_sign_with() {
         assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{logged}");
         assert!(server.log_text().contains(logged), "{}", server.log_text());
     }
+    // Known before the body is read: refused without waiting for it or measuring it.
+    let oversized = "x".repeat(64 * 1024);
+    let status = github_request_with(
+        &client,
+        &server,
+        "blank",
+        "d-big",
+        &oversized,
+        "sha256=00",
+        "text/plain",
+    )
+    .send()
+    .await
+    .unwrap()
+    .status();
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert!(events(&sandbox, "blank").is_empty() && events(&sandbox, "bare").is_empty());
 }
 
@@ -539,6 +555,48 @@ async fn store_failure_answers_503_and_stores_nothing() {
         StatusCode::ACCEPTED,
         "the retry is not a duplicate: nothing was stored"
     );
+}
+
+#[test]
+fn a_client_that_never_reads_its_answers_is_cut_off() {
+    use std::io::Write;
+    let sandbox = Sandbox::with_config(
+        &config("").replace("[server]\n", "[server]\nrequest_timeout = \"500ms\"\n"),
+    );
+    let server = Server::start(&sandbox);
+    let url = reqwest::Url::parse(&server.url("/")).unwrap();
+    let mut client =
+        std::net::TcpStream::connect((url.host_str().unwrap(), url.port().unwrap())).unwrap();
+    client
+        .set_write_timeout(Some(std::time::Duration::from_millis(200)))
+        .unwrap();
+    // Requests pipelined without reading a single answer: the answers fill the socket's
+    // buffers, the server's writes stall, and then so do these.
+    let requests = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n".repeat(10_000);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let closed = loop {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the server still holds the connection of a client that stopped reading"
+        );
+        match client.write(requests.as_bytes()) {
+            Ok(_) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) => {}
+            Err(e) => break e,
+        }
+    };
+    assert!(
+        matches!(
+            closed.kind(),
+            std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe
+        ),
+        "{closed}"
+    );
+    assert_eq!(server.terminate().code(), Some(0));
 }
 
 #[tokio::test(flavor = "multi_thread")]
