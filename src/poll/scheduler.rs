@@ -3,7 +3,8 @@
 //!
 //! A tick that comes while polls still run is skipped (`MissedTickBehavior::Skip`). Failed
 //! integrations back off by their `nextSyncTime` (set with capped, jittered backoff after
-//! each failure), and an account that needs re-authorization is not polled until it has it.
+//! each failure), and an account that needs re-authorization is not polled until it has it;
+//! neither is polled on a notification, nor is a disabled integration.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -47,7 +48,17 @@ pub async fn run(
                     continue;
                 }
             },
-            Some(name) = triggers.recv() => vec![name],
+            Some(name) = triggers.recv() => match pollable_now(&poller, &name) {
+                Ok(true) => vec![name],
+                Ok(false) => {
+                    tracing::info!(integration = %name, "a mailbox changed, but its integration is not polled now (disabled, awaiting re-authorization or backing off)");
+                    continue;
+                }
+                Err(e) => {
+                    tracing::error!(integration = %name, error = %format!("{e:#}"), "reading the integration's state failed");
+                    continue;
+                }
+            },
         };
         for name in names {
             if shutdown.is_cancelled() {
@@ -72,6 +83,12 @@ fn due(poller: &Poller) -> anyhow::Result<Vec<String>> {
     let config = poller.config();
     let mut store = crate::paths::open_store(config)?;
     select(config, &mut store, &[], true)
+}
+
+/// Whether a notification may poll `name` now (see [`crate::store::Store::pollable_now`]).
+fn pollable_now(poller: &Poller, name: &str) -> anyhow::Result<bool> {
+    let store = crate::paths::open_store(poller.config())?;
+    store.pollable_now(name, &crate::event::format_time(&crate::event::now()))
 }
 
 /// The `gmail` integrations a Gmail notification on a Pub/Sub integration polls at once: those

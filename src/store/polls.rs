@@ -90,6 +90,23 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// Whether an integration may be polled at once, on a Gmail notification: it is enabled,
+    /// its account needs no re-authorization, and it is not failing with its next try still to
+    /// come (a healthy one's next sync time is only its interval, which a notification beats).
+    pub fn pollable_now(&self, name: &str, at: &str) -> Result<bool> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT 1 FROM integrations
+                 WHERE name = ?1 AND enabled = 1 AND status <> 'reauthRequired'
+                   AND (error_count = 0 OR next_sync_time IS NULL OR next_sync_time <= ?2)",
+                params![name, at],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some())
+    }
+
     /// Records how a poll ended. A failure that reaches the threshold turns the integration's
     /// status to `error` and records one `integrationFailed` event for that change.
     pub fn record_poll(
@@ -143,5 +160,42 @@ impl Store {
             }
             Ok(())
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_enabled_authorized_integrations_not_backing_off_are_pollable_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("t.db")).unwrap();
+        let (now, later) = ("2026-12-04T10:00:00.000Z", "2026-12-04T10:05:00.000Z");
+        for (name, enabled, status, errors) in [
+            ("healthy", 1, "active", 0),
+            ("off", 0, "active", 0),
+            ("reauth", 1, "reauthRequired", 0),
+            ("failing", 1, "error", 3),
+        ] {
+            store
+                .conn
+                .execute(
+                    "INSERT INTO integrations (name, kind, enabled, status, error_count, next_sync_time)
+                     VALUES (?1, 'gmail', ?2, ?3, ?4, ?5)",
+                    params![name, enabled, status, errors, later],
+                )
+                .unwrap();
+        }
+        let pollable = |name: &str, at: &str| store.pollable_now(name, at).unwrap();
+        assert!(
+            pollable("healthy", now),
+            "a notification beats the interval"
+        );
+        assert!(!pollable("off", now));
+        assert!(!pollable("reauth", now));
+        assert!(!pollable("failing", now), "its backoff holds");
+        assert!(pollable("failing", later));
+        assert!(!pollable("unknown", now));
     }
 }

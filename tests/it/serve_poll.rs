@@ -175,6 +175,27 @@ async fn serve_polls_due_integrations_renews_the_watch_and_polls_on_notification
         metrics.contains(r#"trmctl_poll_events_total{integration="mail"} 1"#),
         "the notification's poll stored m-1: {metrics}"
     );
+    // A disabled integration is not polled, not even on a notification.
+    sandbox
+        .cmd()
+        .args(["integrations", "disable", "mail"])
+        .assert()
+        .success();
+    let mut envelope = envelope;
+    envelope["message"]["messageId"] = json!("n-2");
+    let response = reqwest::Client::new()
+        .post(server.url(&format!("/hooks/gmail-push?token={}", secret("T_PUSH"))))
+        .json(&envelope)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202);
+    eventually(
+        "the notification for a disabled integration is passed over",
+        || server.log_text().contains("not polled now"),
+    )
+    .await;
+    assert_eq!(count(&gmail, "history"), 1);
     assert_eq!(server.terminate().code(), Some(0));
     assert_eq!(
         count(&gmail, "watch"),
