@@ -41,6 +41,22 @@ impl Context {
         Config::load(&self.config_source()?)
     }
 
+    /// Loads the config of a command that does nothing without one (`poll`, `serve`): a
+    /// missing file at the default path is an error, not an empty config, so cron running
+    /// with another `$HOME` says so instead of polling nothing, successfully, for ever.
+    pub fn config_required(&self) -> Result<Config> {
+        let source = self.config_source()?;
+        if !source.explicit && !source.path.exists() {
+            return Err(crate::error::Exit::usage(format!(
+                "no config at {}: `trmctl init` writes one there, or name one with --config or \
+                 $TRMCTL_CONFIG",
+                source.path.display()
+            ))
+            .into());
+        }
+        Config::load(&source)
+    }
+
     /// A runtime for the commands that talk HTTP.
     pub fn runtime(&self) -> Result<tokio::runtime::Runtime> {
         use anyhow::Context as _;

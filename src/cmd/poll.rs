@@ -15,7 +15,7 @@ use crate::poll::{Poller, Report, exit_code, select};
 const CONCURRENCY: usize = 4;
 
 pub fn run(ctx: &Context, names: &[String], due: bool, full: bool) -> Result<ExitCode> {
-    let config = Arc::new(ctx.config()?);
+    let config = Arc::new(ctx.config_required()?);
     let mut store = ctx.store(&config)?;
     let selected = select(&config, &mut store, names, due)?;
     drop(store);

@@ -8,7 +8,7 @@ use tokio_util::sync::CancellationToken;
 use super::Context;
 
 pub fn run(ctx: &Context) -> Result<ExitCode> {
-    let config = ctx.config()?;
+    let config = ctx.config_required()?;
     ctx.runtime()?.block_on(async {
         let bind = config.server.bind;
         let listener =

@@ -147,6 +147,19 @@ fn missing_explicit_config_is_exit_2_and_json_reports_it() {
 }
 
 #[test]
+fn poll_and_serve_without_any_config_say_so_and_exit_2() {
+    // As cron would run them with another $HOME: nothing to poll is not a success.
+    let sandbox = Sandbox::new();
+    for command in ["poll", "serve"] {
+        sandbox.cmd().arg(command).assert().code(2).stderr(
+            predicate::str::contains("no config at").and(predicate::str::contains("trmctl init")),
+        );
+    }
+    // Commands that only look still work on a fresh machine.
+    sandbox.cmd().arg("status").assert().success();
+}
+
+#[test]
 fn usage_errors_exit_2() {
     let sandbox = Sandbox::new();
     sandbox.cmd().arg("frobnicate").assert().code(2);
