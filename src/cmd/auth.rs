@@ -241,11 +241,13 @@ fn status(
                 format!("{n}: {}", tokens::reauth_fix(n, &source))
             })
             .collect();
-        return Err(Exit::new(
-            Code::Reauth,
-            format!("needs authorization: {}", fixes.join("; ")),
-        )
-        .into());
+        let message = format!("needs authorization: {}", fixes.join("; "));
+        // With --json the list above is the report: stdout holds one document, as `status`.
+        if ctx.out.json {
+            eprintln!("error: {message}");
+            return Ok(ExitCode::from(Code::Reauth as u8));
+        }
+        return Err(Exit::new(Code::Reauth, message).into());
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -29,9 +29,18 @@ pub fn run(ctx: &Context, names: &[String], due: bool, full: bool) -> Result<Exi
     if ctx.out.json {
         ctx.out.json(&reports)?;
     }
+    if reports.is_empty() && ctx.global.verbose > 0 {
+        let why = if due {
+            "nothing is due"
+        } else {
+            "nothing to poll"
+        };
+        eprintln!("{why}");
+    }
     for report in &reports {
         match &report.error {
-            Some(error) if report.status != "locked" => {
+            // A run that finds another polling is silent unless the integration was named.
+            Some(error) if report.status != "locked" || !names.is_empty() => {
                 eprintln!("{}: {}: {error}", report.name, report.status)
             }
             _ if ctx.global.verbose > 0 => eprintln!(

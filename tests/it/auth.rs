@@ -353,6 +353,11 @@ async fn revoke_asks_the_provider_and_deletes_local_tokens() {
     let list = json(&run(&sandbox, &["auth", "list", "--json"]));
     assert_eq!(list[0]["status"], "notAuthorized");
     assert_eq!(run(&sandbox, &["auth", "status"]).status.code(), Some(4));
+    // With --json, one document on stdout (the accounts), the reason on stderr.
+    let status = run(&sandbox, &["auth", "status", "--json"]);
+    assert_eq!(status.status.code(), Some(4));
+    assert_eq!(json(&status)[0]["status"], "notAuthorized");
+    assert!(String::from_utf8_lossy(&status.stderr).contains("needs authorization"));
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -447,6 +447,9 @@ async fn partial_failure_exits_3_and_due_skips_what_is_not_due() {
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
+    let out = poll(&sandbox, &["--due", "-v"]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nothing is due"));
     // ...until the next sync time passes.
     let past = trmctl::event::format_time(&(chrono::Utc::now() - chrono::Duration::seconds(1)));
     rusqlite::Connection::open(sandbox.db_path())
@@ -486,6 +489,10 @@ async fn two_runs_never_poll_one_integration_at_once() {
     crm.api().release.notify_one();
     assert_eq!(second.status.code(), Some(5), "named and locked");
     assert_eq!(reports(&second)[0]["status"], "locked");
+    assert!(
+        String::from_utf8_lossy(&second.stderr).contains("crm: locked"),
+        "a named integration says why it was not polled"
+    );
     let first = first.wait_with_output().unwrap();
     assert!(first.status.success());
     assert_eq!(crm.api().requests, 1, "only the first run asked");
