@@ -14,7 +14,6 @@ use axum::response::Html;
 use chrono::{DateTime, Utc};
 use oauth2::{AuthorizationCode, CsrfToken, PkceCodeChallenge, Scope, TokenResponse as _};
 use std::collections::HashMap;
-use subtle::ConstantTimeEq;
 use tokio::sync::mpsc;
 
 use super::{GoogleClient, TokenResponse, http_client, id_token_email, with_redirect};
@@ -92,9 +91,7 @@ fn check_redirect(params: &HashMap<String, String>, expected_state: &str) -> Res
         bail!("the authorization was refused: {error}");
     }
     let state = params.get("state").map(String::as_str).unwrap_or_default();
-    if state.len() != expected_state.len()
-        || !bool::from(state.as_bytes().ct_eq(expected_state.as_bytes()))
-    {
+    if !crate::secrets::same_secret(state, expected_state) {
         bail!(
             "the redirect's `state` does not match this authorization (a stale or forged redirect)"
         );

@@ -36,6 +36,17 @@ fn plain_name(part: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
 }
 
+/// Whether `given` is the secret `expected`, in time that depends on neither value nor on
+/// their lengths: the SHA-256 digests are compared, in constant time. An empty secret matches
+/// nothing, so an unset token can never be "guessed" by sending none.
+pub fn same_secret(given: &str, expected: &str) -> bool {
+    use sha2::{Digest, Sha256};
+    use subtle::ConstantTimeEq;
+    let given: [u8; 32] = Sha256::digest(given).into();
+    let wanted: [u8; 32] = Sha256::digest(expected).into();
+    !expected.is_empty() && bool::from(given.ct_eq(&wanted))
+}
+
 /// Where a secret is kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SecretRef {
@@ -256,6 +267,15 @@ impl<'de> Deserialize<'de> for SecretRefs {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_secret_matches_only_itself_and_an_empty_one_matches_nothing() {
+        assert!(same_secret("s3cret-token", "s3cret-token"));
+        assert!(!same_secret("s3cret-toke", "s3cret-token"), "a prefix");
+        assert!(!same_secret("s3cret-tokenX", "s3cret-token"), "longer");
+        assert!(!same_secret("S3cret-token", "s3cret-token"));
+        assert!(!same_secret("", ""), "an unset token is never matched");
+    }
 
     #[test]
     fn parses_every_form() {

@@ -20,7 +20,6 @@ use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 use serde_json::Value;
-use subtle::ConstantTimeEq;
 use tokio::sync::{Mutex, RwLock};
 
 /// Where Google publishes the keys that sign its OIDC tokens.
@@ -195,8 +194,7 @@ pub fn verify_shared_token(query_token: Option<&str>, expected: &str) -> Result<
     let given = query_token
         .filter(|t| !t.is_empty())
         .ok_or_else(|| unauthorized("missing token"))?;
-    let (given, expected) = (given.as_bytes(), expected.as_bytes());
-    if given.len() != expected.len() || !bool::from(given.ct_eq(expected)) {
+    if !crate::secrets::same_secret(given, expected) {
         return Err(unauthorized("wrong token"));
     }
     Ok(())

@@ -19,7 +19,6 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
-use subtle::ConstantTimeEq;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -760,9 +759,8 @@ fn admin_refusal(app: &App, headers: &HeaderMap) -> Option<Response> {
         ));
     };
     let given = super::bearer(headers).unwrap_or_default();
-    let matches =
-        given.len() == expected.len() && bool::from(given.as_bytes().ct_eq(expected.as_bytes()));
-    (!matches).then(|| admin_unauthorized("admin token required"))
+    (!crate::secrets::same_secret(given, expected))
+        .then(|| admin_unauthorized("admin token required"))
 }
 
 /// A `401` that names the scheme the admin endpoints take, as RFC 9110 asks of every `401`.
