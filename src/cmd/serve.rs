@@ -20,27 +20,54 @@ pub fn run(ctx: &Context) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Cancels `shutdown` on the first SIGTERM or SIGINT.
+/// Cancels `shutdown` on the first SIGTERM or SIGINT. A second one stops the process at once,
+/// as Ctrl-C twice does elsewhere: nothing is lost by it, since every acknowledged delivery is
+/// on disk and unfinished work resumes at the next start, as after a crash.
 async fn stop_on_signal(shutdown: CancellationToken) {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(term) => term,
-                Err(e) => {
-                    tracing::error!(error = %e, "cannot listen for SIGTERM");
-                    let _ = ctrl_c.await;
-                    shutdown.cancel();
-                    return;
-                }
-            };
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
+    let mut signals = match Signals::listen() {
+        Ok(signals) => signals,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot listen for SIGTERM or SIGINT");
+            return;
         }
-    }
-    #[cfg(not(unix))]
-    let _ = ctrl_c.await;
+    };
+    signals.next().await;
     shutdown.cancel();
+    signals.next().await;
+    tracing::warn!("a second signal: stopping now, without draining");
+    eprintln!("error: stopped by a second signal before the drain was over");
+    std::process::exit(1);
+}
+
+/// SIGTERM and SIGINT, listened for once so that none is missed between two waits.
+struct Signals {
+    #[cfg(unix)]
+    term: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    int: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn listen() -> std::io::Result<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Signals {
+                term: signal(SignalKind::terminate())?,
+                int: signal(SignalKind::interrupt())?,
+            })
+        }
+        #[cfg(not(unix))]
+        Ok(Signals {})
+    }
+
+    async fn next(&mut self) {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = self.term.recv() => {}
+            _ = self.int.recv() => {}
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }

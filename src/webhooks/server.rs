@@ -121,31 +121,24 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: CancellationTo
     app.draining.store(true, Ordering::SeqCst);
     tracing::info!("shutting down: finishing requests in flight");
     notify_systemd(sd_notify::NotifyState::Stopping);
+    // One deadline for the whole drain: the server, polls, sinks and actions stop together.
+    let deadline = tokio::time::Instant::now() + config.server.shutdown_timeout;
     handle.graceful_shutdown(Some(config.server.shutdown_timeout));
     server.await.context("server task")?.context("serving")?;
     refresher.abort();
     // A poll in progress commits page by page: cutting it off loses nothing.
-    if tokio::time::timeout(config.server.shutdown_timeout, scheduler)
-        .await
-        .is_err()
-    {
+    if tokio::time::timeout_at(deadline, scheduler).await.is_err() {
         tracing::warn!(
             "a poll was still running at shutdown; its next run resumes from the cursor"
         );
     }
     // A send in flight finishes and is recorded; one cut off here is sent again next start.
-    if tokio::time::timeout(config.server.shutdown_timeout, sinks)
-        .await
-        .is_err()
-    {
+    if tokio::time::timeout_at(deadline, sinks).await.is_err() {
         tracing::warn!("a sink was still sending at shutdown; the event is sent again next start");
     }
     // An action cut off here runs again next start; its record or marker keeps it from
     // creating its object twice.
-    if tokio::time::timeout(config.server.shutdown_timeout, actions)
-        .await
-        .is_err()
-    {
+    if tokio::time::timeout_at(deadline, actions).await.is_err() {
         tracing::warn!("an action was still running at shutdown; it resumes next start");
     }
     let workers = app.workers.lock().ok().and_then(|mut w| w.take());

@@ -235,7 +235,7 @@ async fn a_request_whose_head_arrives_after_sigterm_is_answered_503() {
         response.ends_with(r#"{"error":"shutting down"}"#),
         "{response}"
     );
-    assert_eq!(server.terminate().code(), Some(0));
+    assert_eq!(server.exited().code(), Some(0));
     assert!(all_events(&sandbox).is_empty(), "refused, so not stored");
 }
 
@@ -272,7 +272,7 @@ async fn sigterm_finishes_requests_in_flight_and_exits_0() {
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
     assert!(response.starts_with("HTTP/1.1 202"), "{response}");
-    assert_eq!(server.terminate().code(), Some(0));
+    assert_eq!(server.exited().code(), Some(0));
     // Stored before the 202: after a restart (if the worker had not got to it) it is one event.
     let server = Server::start(&sandbox);
     eventually("one event for the in-flight delivery", || {
@@ -284,6 +284,43 @@ async fn sigterm_finishes_requests_in_flight_and_exits_0() {
     })
     .await;
     drop(server);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_sigterm_stops_a_drain_that_waits_on_a_stalled_request() {
+    // The drain would wait a minute for the stalled request: longer than `terminate` waits.
+    let sandbox = Sandbox::with_config(
+        &config("").replace("shutdown_timeout = \"10s\"", "shutdown_timeout = \"60s\""),
+    );
+    let server = Server::start(&sandbox);
+    let body = r#"{"action":"opened"}"#;
+    let signature = github_signature(body.as_bytes());
+    let mut stream = TcpStream::connect(server.addr).unwrap();
+    let head = format!(
+        "POST /hooks/gh HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nX-GitHub-Event: issues\r\n\
+         X-GitHub-Delivery: stalled-1\r\nX-Hub-Signature-256: {signature}\r\nContent-Length: {}\r\n\
+         Expect: 100-continue\r\n\r\n",
+        server.addr,
+        body.len()
+    );
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    stream.write_all(head.as_bytes()).unwrap();
+    let mut interim = [0u8; 25];
+    stream.read_exact(&mut interim).unwrap();
+    stream.write_all(&body.as_bytes()[..5]).unwrap(); // and the rest never comes
+    signal(server.pid(), "TERM");
+    eventually("the server begins to shut down", || {
+        server.log_text().contains("shutting down")
+    })
+    .await;
+    let status = server.terminate();
+    assert_eq!(status.code(), Some(1), "stopped, not drained: {status:?}");
+    assert!(
+        all_events(&sandbox).is_empty(),
+        "the stalled delivery was never acknowledged"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -211,6 +211,11 @@ impl Server {
         wait(&mut self.child)
     }
 
+    /// The exit status, once a signal already sent has stopped it.
+    pub fn exited(mut self) -> ExitStatus {
+        wait(&mut self.child)
+    }
+
     /// SIGKILL: a crash.
     pub fn kill(mut self) {
         self.child.kill().unwrap();

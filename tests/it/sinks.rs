@@ -719,7 +719,7 @@ async fn serve_finishes_a_send_in_flight_on_shutdown_and_resumes_after_a_restart
     })
     .await;
     receiver.seen.lock().unwrap().release.notify_one();
-    assert_eq!(server.terminate().code(), Some(0));
+    assert_eq!(server.exited().code(), Some(0));
     assert_eq!(receiver.stored().len(), 1, "the send in flight finished");
     let listed = list(&sandbox).await;
     assert_eq!(
