@@ -77,7 +77,12 @@ fn rm(ctx: &Context, config: &Config, name: &str) -> Result<ExitCode> {
     if !existed {
         return Err(anyhow::anyhow!("no secret `{name}` in the keyring"));
     }
-    ctx.out.text(&format!("Deleted {name} from the keyring"))?;
+    if ctx.out.json {
+        ctx.out
+            .json(&serde_json::json!({ "name": name, "deleted": true }))?;
+    } else {
+        ctx.out.text(&format!("Deleted {name} from the keyring"))?;
+    }
     Ok(ExitCode::SUCCESS)
 }
 

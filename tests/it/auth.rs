@@ -491,7 +491,12 @@ async fn secret_set_reaches_the_keyring_and_nothing_else() {
         );
     }
     // The webhook integration resolves it: config check and serve see the keyring.
-    assert!(run(&sandbox, &["secret", "rm", &name]).status.success());
+    let rm = run(&sandbox, &["secret", "rm", &name, "--json"]);
+    assert!(rm.status.success());
+    assert_eq!(
+        json(&rm),
+        serde_json::json!({ "name": name, "deleted": true })
+    );
     assert!(secret_tool_lookup(&name).is_none());
     assert_eq!(
         run(&sandbox, &["secret", "rm", &name]).status.code(),
