@@ -775,6 +775,13 @@ fn validate_integration(
             require("url", cfg.url.is_some());
             require("items", cfg.items.is_some());
             require("id", cfg.id.is_some());
+            // The cursor is the latest change time seen: without one, the parameter is never sent.
+            if cfg.cursor_param.is_some() && cfg.updated_at.is_none() {
+                problems.push(Problem::new(
+                    key("cursor_param"),
+                    "needs `updated_at`, the field whose latest value it sends",
+                ));
+            }
         }
         Kind::Github | Kind::Stripe | Kind::Slack | Kind::Hubspot => {
             require("secret", cfg.secret.is_some())
@@ -1025,6 +1032,18 @@ mod tests {
             err.contains("integrations.g.base_url: the URL must start with http"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn an_http_poll_cursor_needs_the_change_time_it_is_made_of() {
+        let poll = "[integrations.crm]\nkind = \"http-poll\"\nurl = \"https://x\"\n\
+                    items = \"/items\"\nid = \"/id\"\ncursor_param = \"since\"\n";
+        let err = parse(poll).unwrap_err();
+        assert!(
+            err.contains("integrations.crm.cursor_param: needs `updated_at`"),
+            "{err}"
+        );
+        assert!(parse(&format!("{poll}updated_at = \"/updatedAt\"\n")).is_ok());
     }
 
     #[test]
