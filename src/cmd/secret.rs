@@ -38,12 +38,32 @@ fn set(ctx: &Context, config: &Config, name: &str) -> Result<ExitCode> {
     let value = read_value(name)?;
     keyring::set(name, &value)?;
     ctx.store(config)?.remember_secret(name)?;
+    warn_if_read_elsewhere(config, name);
     if ctx.out.json {
         ctx.out.json(&serde_json::json!({ "name": name, "location": format!("keyring ({}/{name})", keyring::SERVICE) }))?;
     } else {
         ctx.out.text(&format!("Stored {name} in the keyring"))?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Warns when the config key this entry is named after reads its secret from elsewhere
+/// (`env:`, `file:`…): the entry is stored, but nothing will read it.
+fn warn_if_read_elsewhere(config: &Config, name: &str) {
+    let references = config.secret_references();
+    let read_here = references
+        .iter()
+        .any(|(owner, key, _, r)| r.keyring_entry(owner, key).as_deref() == Some(name));
+    if read_here {
+        return;
+    }
+    for (owner, key, used_by, reference) in &references {
+        if entry_name(owner, key) == name {
+            eprintln!(
+                "warning: {used_by} reads {reference}, not the keyring: set it to \"keyring\" to use this secret"
+            );
+        }
+    }
 }
 
 /// The secret from a hidden prompt on a terminal, else all of stdin (one trailing newline

@@ -437,17 +437,10 @@ async fn export_and_import_move_an_authorization() {
     assert_eq!(server.books().refresh_requests, 1);
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn secret_set_reaches_the_keyring_and_nothing_else() {
-    let integration = unique("hook");
-    // The second secret of a rotation sits in an entry of its own.
-    let sandbox = Sandbox::with_config(&format!(
-        "[integrations.{integration}]\nkind = \"github\"\nsecret = [\"keyring\", \"keyring:secret-old\"]\n"
-    ));
-    let name = format!("{integration}/secret");
-    let value = "s3cr3t-value-that-must-not-leak";
-    let mut set = trmctl(&sandbox)
-        .args(["-vv", "secret", "set", &name])
+/// `trmctl -vv secret set NAME` with `value` on stdin.
+fn secret_set(sandbox: &Sandbox, name: &str, value: &str) -> Output {
+    let mut set = trmctl(sandbox)
+        .args(["-vv", "secret", "set", name])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -458,7 +451,38 @@ async fn secret_set_reaches_the_keyring_and_nothing_else() {
         .unwrap()
         .write_all(format!("{value}\n").as_bytes())
         .unwrap();
-    let set = set.wait_with_output().unwrap();
+    set.wait_with_output().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn secret_set_warns_when_the_config_reads_that_key_elsewhere() {
+    let integration = unique("hook");
+    let sandbox = Sandbox::with_config(&format!(
+        "[integrations.{integration}]\nkind = \"github\"\nsecret = \"env:T_GH_ELSEWHERE\"\n"
+    ));
+    let name = format!("{integration}/secret");
+    let set = secret_set(&sandbox, &name, "stored-but-not-read");
+    assert!(set.status.success(), "stored all the same");
+    let stderr = String::from_utf8_lossy(&set.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "warning: integrations.{integration}.secret reads env:T_GH_ELSEWHERE, not the keyring"
+        )),
+        "{stderr}"
+    );
+    assert!(run(&sandbox, &["secret", "rm", &name]).status.success());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn secret_set_reaches_the_keyring_and_nothing_else() {
+    let integration = unique("hook");
+    // The second secret of a rotation sits in an entry of its own.
+    let sandbox = Sandbox::with_config(&format!(
+        "[integrations.{integration}]\nkind = \"github\"\nsecret = [\"keyring\", \"keyring:secret-old\"]\n"
+    ));
+    let name = format!("{integration}/secret");
+    let value = "s3cr3t-value-that-must-not-leak";
+    let set = secret_set(&sandbox, &name, value);
     assert!(
         set.status.success(),
         "{}",
