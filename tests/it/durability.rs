@@ -239,16 +239,15 @@ async fn a_request_whose_head_arrives_after_sigterm_is_answered_503() {
     assert!(all_events(&sandbox).is_empty(), "refused, so not stored");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn sigterm_finishes_requests_in_flight_and_exits_0() {
-    let sandbox = Sandbox::with_config(&config(""));
-    let server = Server::start(&sandbox);
-    let body = r#"{"action":"opened","slow":true}"#;
+/// A signed GitHub delivery whose handler is reading its body: the head sent with
+/// `Expect: 100-continue`, the `100 Continue` read (the handler asked for the body), and the
+/// first `sent` bytes of `body` written.
+fn begin_in_flight(server: &Server, delivery: &str, body: &str, sent: usize) -> TcpStream {
     let signature = github_signature(body.as_bytes());
     let mut stream = TcpStream::connect(server.addr).unwrap();
     let head = format!(
         "POST /hooks/gh HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nX-GitHub-Event: issues\r\n\
-         X-GitHub-Delivery: in-flight-1\r\nX-Hub-Signature-256: {signature}\r\nContent-Length: {}\r\nConnection: close\r\n\
+         X-GitHub-Delivery: {delivery}\r\nX-Hub-Signature-256: {signature}\r\nContent-Length: {}\r\nConnection: close\r\n\
          Expect: 100-continue\r\n\r\n",
         server.addr,
         body.len()
@@ -257,12 +256,20 @@ async fn sigterm_finishes_requests_in_flight_and_exits_0() {
         .set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();
     stream.write_all(head.as_bytes()).unwrap();
-    // The handler asks for the body (hyper answers `100 Continue` then): the request is in
-    // flight when SIGTERM comes.
     let mut interim = [0u8; 25];
     stream.read_exact(&mut interim).unwrap();
     assert_eq!(&interim, b"HTTP/1.1 100 Continue\r\n\r\n");
-    stream.write_all(&body.as_bytes()[..10]).unwrap();
+    stream.write_all(&body.as_bytes()[..sent]).unwrap();
+    stream
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_finishes_requests_in_flight_and_exits_0() {
+    let sandbox = Sandbox::with_config(&config(""));
+    let server = Server::start(&sandbox);
+    let body = r#"{"action":"opened","slow":true}"#;
+    // The handler has asked for the body: the request is in flight when SIGTERM comes.
+    let mut stream = begin_in_flight(&server, "in-flight-1", body, 10);
     signal(server.pid(), "TERM");
     eventually("the server begins to shut down", || {
         server.log_text().contains("shutting down")
@@ -293,23 +300,8 @@ async fn a_second_sigterm_stops_a_drain_that_waits_on_a_stalled_request() {
         &config("").replace("shutdown_timeout = \"10s\"", "shutdown_timeout = \"60s\""),
     );
     let server = Server::start(&sandbox);
-    let body = r#"{"action":"opened"}"#;
-    let signature = github_signature(body.as_bytes());
-    let mut stream = TcpStream::connect(server.addr).unwrap();
-    let head = format!(
-        "POST /hooks/gh HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nX-GitHub-Event: issues\r\n\
-         X-GitHub-Delivery: stalled-1\r\nX-Hub-Signature-256: {signature}\r\nContent-Length: {}\r\n\
-         Expect: 100-continue\r\n\r\n",
-        server.addr,
-        body.len()
-    );
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    stream.write_all(head.as_bytes()).unwrap();
-    let mut interim = [0u8; 25];
-    stream.read_exact(&mut interim).unwrap();
-    stream.write_all(&body.as_bytes()[..5]).unwrap(); // and the rest never comes
+    // Part of the body, and the rest never comes.
+    let _stream = begin_in_flight(&server, "stalled-1", r#"{"action":"opened"}"#, 5);
     signal(server.pid(), "TERM");
     eventually("the server begins to shut down", || {
         server.log_text().contains("shutting down")

@@ -94,6 +94,17 @@ async fn fake_gmail() -> (String, Shared) {
     (base, gmail)
 }
 
+/// Posts a Pub/Sub push `envelope` to the Gmail push hook; the answer's status.
+async fn push(server: &Server, envelope: &Value) -> reqwest::StatusCode {
+    reqwest::Client::new()
+        .post(server.url(&format!("/hooks/gmail-push?token={}", secret("T_PUSH"))))
+        .json(envelope)
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn serve_polls_due_integrations_renews_the_watch_and_polls_on_notification() {
     let auth = AuthServer::start().await;
@@ -141,13 +152,7 @@ async fn serve_polls_due_integrations_renews_the_watch_and_polls_on_notification
         br#"{"emailAddress":"founder@example.com","historyId":101}"#,
     );
     let envelope = json!({"message": {"data": data, "messageId": "n-1"}, "subscription": "projects/p/subscriptions/s"});
-    let response = reqwest::Client::new()
-        .post(server.url(&format!("/hooks/gmail-push?token={}", secret("T_PUSH"))))
-        .json(&envelope)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 202);
+    assert_eq!(push(&server, &envelope).await, 202);
     eventually("an incremental poll after the notification", || {
         count(&gmail, "history") == 1
     })
@@ -183,13 +188,7 @@ async fn serve_polls_due_integrations_renews_the_watch_and_polls_on_notification
         .success();
     let mut envelope = envelope;
     envelope["message"]["messageId"] = json!("n-2");
-    let response = reqwest::Client::new()
-        .post(server.url(&format!("/hooks/gmail-push?token={}", secret("T_PUSH"))))
-        .json(&envelope)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 202);
+    assert_eq!(push(&server, &envelope).await, 202);
     eventually(
         "the notification for a disabled integration is passed over",
         || server.log_text().contains("not polled now"),
