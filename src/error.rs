@@ -27,6 +27,9 @@ pub enum Code {
 pub struct Exit {
     pub code: Code,
     pub message: String,
+    /// The command already wrote its `--json` document (a report that explains the failure):
+    /// stdout must hold that one document, so `main` says the error on stderr only.
+    pub reported: bool,
 }
 
 impl Exit {
@@ -34,6 +37,15 @@ impl Exit {
         Exit {
             code,
             message: message.into(),
+            reported: false,
+        }
+    }
+
+    /// This error, after the command's `--json` report was written.
+    pub fn after_report(self) -> Self {
+        Exit {
+            reported: true,
+            ..self
         }
     }
 
@@ -54,8 +66,9 @@ impl std::error::Error for Exit {}
 pub enum Outcome {
     /// Exit quietly with this code (success, or a closed pipe).
     Quiet(ExitCode),
-    /// Report the error and exit with this code.
-    Report(Code),
+    /// Report the error (with `--json`, also as a JSON document on stdout unless the command
+    /// wrote its own report) and exit with this code.
+    Report { code: Code, json_document: bool },
 }
 
 /// Decides the exit code for an error: a broken pipe anywhere in the chain is a quiet success,
@@ -68,10 +81,16 @@ pub fn classify(err: &anyhow::Error) -> Outcome {
             return Outcome::Quiet(ExitCode::SUCCESS);
         }
         if let Some(exit) = cause.downcast_ref::<Exit>() {
-            return Outcome::Report(exit.code);
+            return Outcome::Report {
+                code: exit.code,
+                json_document: !exit.reported,
+            };
         }
     }
-    Outcome::Report(Code::Failure)
+    Outcome::Report {
+        code: Code::Failure,
+        json_document: true,
+    }
 }
 
 #[cfg(test)]
@@ -89,11 +108,28 @@ mod tests {
     #[test]
     fn exit_code_comes_from_the_chain() {
         let err = anyhow::Error::new(Exit::new(Code::Reauth, "reauth")).context("polling");
-        assert!(matches!(classify(&err), Outcome::Report(Code::Reauth)));
+        assert!(matches!(
+            classify(&err),
+            Outcome::Report {
+                code: Code::Reauth,
+                json_document: true
+            }
+        ));
         let err: anyhow::Result<()> = Err(anyhow::anyhow!("boom")).context("x");
         assert!(matches!(
             classify(&err.unwrap_err()),
-            Outcome::Report(Code::Failure)
+            Outcome::Report {
+                code: Code::Failure,
+                ..
+            }
+        ));
+        let err = anyhow::Error::new(Exit::new(Code::Reauth, "reauth").after_report());
+        assert!(matches!(
+            classify(&err),
+            Outcome::Report {
+                json_document: false,
+                ..
+            }
         ));
     }
 }

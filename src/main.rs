@@ -37,9 +37,12 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(err) => match classify(&err) {
             Outcome::Quiet(code) => code,
-            Outcome::Report(code) => {
+            Outcome::Report {
+                code,
+                json_document,
+            } => {
                 let message = format!("{err:#}");
-                if json {
+                if json && json_document {
                     let report = serde_json::json!({ "error": message, "exitCode": code as u8 });
                     // stdout may be the closed pipe that failed; nothing more to say then.
                     let _ = trmctl::output::Output::new(true, ColorWhen::Never).json(&report);

@@ -242,12 +242,8 @@ fn status(
             })
             .collect();
         let message = format!("needs authorization: {}", fixes.join("; "));
-        // With --json the list above is the report: stdout holds one document, as `status`.
-        if ctx.out.json {
-            eprintln!("error: {message}");
-            return Ok(ExitCode::from(Code::Reauth as u8));
-        }
-        return Err(Exit::new(Code::Reauth, message).into());
+        // The list above is the report: with --json, stdout holds that one document.
+        return Err(Exit::new(Code::Reauth, message).after_report().into());
     }
     Ok(ExitCode::SUCCESS)
 }

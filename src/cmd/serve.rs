@@ -13,8 +13,10 @@ pub fn run(ctx: &Context) -> Result<ExitCode> {
         let bind = config.server.bind;
         let listener =
             std::net::TcpListener::bind(bind).with_context(|| format!("binding {bind}"))?;
+        // A daemon that could not hear SIGTERM could only be killed: refuse to start instead.
+        let signals = Signals::listen().context("listening for SIGTERM and SIGINT")?;
         let shutdown = CancellationToken::new();
-        tokio::spawn(stop_on_signal(shutdown.clone()));
+        tokio::spawn(stop_on_signal(signals, shutdown.clone()));
         crate::webhooks::server::run(config, listener, shutdown).await
     })?;
     Ok(ExitCode::SUCCESS)
@@ -23,18 +25,11 @@ pub fn run(ctx: &Context) -> Result<ExitCode> {
 /// Cancels `shutdown` on the first SIGTERM or SIGINT. A second one stops the process at once,
 /// as Ctrl-C twice does elsewhere: nothing is lost by it, since every acknowledged delivery is
 /// on disk and unfinished work resumes at the next start, as after a crash.
-async fn stop_on_signal(shutdown: CancellationToken) {
-    let mut signals = match Signals::listen() {
-        Ok(signals) => signals,
-        Err(e) => {
-            tracing::error!(error = %e, "cannot listen for SIGTERM or SIGINT");
-            return;
-        }
-    };
+async fn stop_on_signal(mut signals: Signals, shutdown: CancellationToken) {
     signals.next().await;
     shutdown.cancel();
     signals.next().await;
-    tracing::warn!("a second signal: stopping now, without draining");
+    // Straight to stderr: exit skips the flush of buffered log lines.
     eprintln!("error: stopped by a second signal before the drain was over");
     std::process::exit(1);
 }

@@ -437,6 +437,17 @@ async fn export_and_import_move_an_authorization() {
     assert_eq!(server.books().refresh_requests, 1);
 }
 
+/// A sandbox with one GitHub integration of a unique name whose `secret` is `secret` (TOML):
+/// the sandbox, the integration and the keyring entry its secret is named after.
+fn github_hook(secret: &str) -> (Sandbox, String, String) {
+    let integration = unique("hook");
+    let sandbox = Sandbox::with_config(&format!(
+        "[integrations.{integration}]\nkind = \"github\"\nsecret = {secret}\n"
+    ));
+    let name = format!("{integration}/secret");
+    (sandbox, integration, name)
+}
+
 /// `trmctl -vv secret set NAME` with `value` on stdin.
 fn secret_set(sandbox: &Sandbox, name: &str, value: &str) -> Output {
     let mut set = trmctl(sandbox)
@@ -456,11 +467,7 @@ fn secret_set(sandbox: &Sandbox, name: &str, value: &str) -> Output {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn secret_set_warns_when_the_config_reads_that_key_elsewhere() {
-    let integration = unique("hook");
-    let sandbox = Sandbox::with_config(&format!(
-        "[integrations.{integration}]\nkind = \"github\"\nsecret = \"env:T_GH_ELSEWHERE\"\n"
-    ));
-    let name = format!("{integration}/secret");
+    let (sandbox, integration, name) = github_hook(r#""env:T_GH_ELSEWHERE""#);
     let set = secret_set(&sandbox, &name, "stored-but-not-read");
     assert!(set.status.success(), "stored all the same");
     let stderr = String::from_utf8_lossy(&set.stderr);
@@ -475,12 +482,8 @@ async fn secret_set_warns_when_the_config_reads_that_key_elsewhere() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn secret_set_reaches_the_keyring_and_nothing_else() {
-    let integration = unique("hook");
     // The second secret of a rotation sits in an entry of its own.
-    let sandbox = Sandbox::with_config(&format!(
-        "[integrations.{integration}]\nkind = \"github\"\nsecret = [\"keyring\", \"keyring:secret-old\"]\n"
-    ));
-    let name = format!("{integration}/secret");
+    let (sandbox, integration, name) = github_hook(r#"["keyring", "keyring:secret-old"]"#);
     let value = "s3cr3t-value-that-must-not-leak";
     let set = secret_set(&sandbox, &name, value);
     assert!(
