@@ -90,6 +90,10 @@ mod tests {
                 "field `/repository` is not an object",
             ),
             (
+                json!({"repository": [{"full_name": "acme/app"}]}),
+                "field `/repository` is not an object",
+            ),
+            (
                 json!({"repository": {"full_name": 5}}),
                 "field `/repository/full_name` is not a string",
             ),

@@ -94,16 +94,16 @@ fn base_event(
 }
 
 /// The field at a JSON pointer (array items by index). `None` when it, or a field on its
-/// way, is absent or null; an error naming the first field on the way that is neither an
-/// object nor an array.
+/// way, is absent or null; an error naming the first field on the way that is not an object
+/// (nor an array, where the next segment is an index).
 fn field<'v>(value: &'v Value, pointer: &str) -> Result<Option<&'v Value>, SchemaError> {
     let mut current = value;
     let mut path = String::new();
     for segment in pointer.split('/').skip(1) {
         let segment = segment.replace("~1", "/").replace("~0", "~");
-        let next = match current {
-            Value::Object(fields) => fields.get(&segment),
-            Value::Array(items) => segment.parse::<usize>().ok().and_then(|i| items.get(i)),
+        let next = match (current, segment.parse::<usize>()) {
+            (Value::Object(fields), _) => fields.get(&segment),
+            (Value::Array(items), Ok(index)) => items.get(index),
             _ if path.is_empty() => {
                 return Err(SchemaError(format!(
                     "expected a JSON object, found {}",

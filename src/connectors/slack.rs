@@ -286,6 +286,8 @@ mod tests {
     fn missing_event_names_the_field() {
         let err = run(Kind::Slack, &[], json!({"event_id": "Ev1"})).unwrap_err();
         assert_eq!(err.0, "field `/event/type` is missing");
+        let err = run(Kind::Slack, &[], json!({"event_id": "Ev1", "event": [{}]})).unwrap_err();
+        assert_eq!(err.0, "field `/event` is not an object");
     }
 
     #[test]
