@@ -800,6 +800,15 @@ fn validate_integration(
                     "kind `google-pubsub` needs `audience` (OIDC push) or `token`",
                 ));
             }
+            // Both would be a user believing pushes are checked against Google's keys while
+            // only the token is.
+            if cfg.audience.is_some() && cfg.token.is_some() {
+                problems.push(Problem::new(
+                    key("token"),
+                    "set `audience` (OIDC push, checked against Google's keys) or `token` (a \
+                     shared token in the push URL), not both",
+                ));
+            }
             // Any Google service account can mint a token for any audience: without the
             // expected `email`, anyone with a Google Cloud project could push.
             if cfg.token.is_none() && cfg.audience.is_some() && cfg.service_account.is_none() {
@@ -1123,6 +1132,19 @@ mod tests {
         ))
         .unwrap();
         parse(&format!("{push}token = \"env:PUSH_TOKEN\"\n")).unwrap();
+    }
+
+    #[test]
+    fn pubsub_push_takes_an_audience_or_a_token_not_both() {
+        let err = parse(
+            "[integrations.p]\nkind = \"google-pubsub\"\naudience = \"https://h/hooks/p\"\n\
+             service_account = \"a@p.iam.gserviceaccount.com\"\ntoken = \"env:PUSH_TOKEN\"\n",
+        )
+        .unwrap_err();
+        assert!(
+            err.contains("integrations.p.token: set `audience`") && err.contains("not both"),
+            "{err}"
+        );
     }
 
     #[test]
