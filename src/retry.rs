@@ -23,8 +23,7 @@ pub fn default_max() -> Duration {
 /// A random delay between zero and [`exponential`]`(base, max, attempt)`.
 pub fn full_jitter(base: Duration, max: Duration, attempt: u32) -> Duration {
     let ceiling = exponential(base, max, attempt);
-    let millis = u64::try_from(ceiling.as_millis()).unwrap_or(u64::MAX);
-    Duration::from_millis(rand::thread_rng().gen_range(0..=millis))
+    rand::thread_rng().gen_range(Duration::ZERO..=ceiling)
 }
 
 /// `base · 2^(attempt-1)`, capped at `max`. `attempt` counts from 1.
@@ -61,5 +60,12 @@ mod tests {
             .map(|_| full_jitter(base, max, 6).as_millis())
             .collect();
         assert!(spread.len() > 10, "full jitter spreads retries");
+    }
+
+    #[test]
+    fn a_base_under_a_millisecond_still_waits() {
+        let (base, max) = (Duration::from_micros(500), Duration::from_secs(1));
+        let waited = (0..50).filter(|_| !full_jitter(base, max, 1).is_zero());
+        assert!(waited.count() > 40, "retries would come at once");
     }
 }
