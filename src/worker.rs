@@ -10,7 +10,8 @@
 //! one commit instead of one per delivery. Event dedupe keys come from the delivery itself, so
 //! a delivery processed twice still makes its events once. A failure is retried
 //! with exponential backoff and full jitter; after `max_attempts`, or at once for a payload that
-//! does not match the provider's schema, the delivery becomes a dead letter.
+//! does not match the provider's schema, the delivery becomes a dead letter (with the events of
+//! the elements of a batch that do match: they commit with the dead-letter mark).
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
@@ -23,8 +24,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 
-use crate::config::Config;
-use crate::connectors::{self, Incoming};
+use crate::config::{Config, Kind};
+use crate::connectors::{self, Incoming, Unmatched};
 use crate::event::Event;
 use crate::metrics::Metrics;
 use crate::store::{
@@ -233,9 +234,14 @@ fn attempt(store: &mut Store, shared: &Shared, batch: &[Delivery]) -> bool {
             let Some(previous) = due_attempts(tx, &delivery.delivery_id, Utc::now())? else {
                 continue;
             };
+            let id = &delivery.delivery_id;
             let result = match transformed {
-                Ok(events) => processing.store(tx, &delivery.delivery_id, events)?,
-                Err(failure) => Err(failure),
+                (events, None) => processing.store(tx, id, events, true)?,
+                (events, Some(failure)) if events.is_empty() => Err(failure),
+                // What of the payload matched is kept; the delivery fails with the rest.
+                (events, Some(failure)) => {
+                    processing.store(tx, id, events, false)?.and(Err(failure))
+                }
             };
             let attempts_made = previous.saturating_add(1);
             let outcome = match &result {
@@ -285,17 +291,18 @@ fn attempt(store: &mut Store, shared: &Shared, batch: &[Delivery]) -> bool {
 }
 
 impl Processing {
-    /// Stores a delivery's events (with what the rules derive) and marks it done, inside a
-    /// savepoint of the caller's transaction: on failure nothing of it is left, and the
-    /// transaction goes on. The outer `Err` is the transaction's own failure.
+    /// Stores a delivery's events (with what the rules derive) and, if `done`, marks it done,
+    /// inside a savepoint of the caller's transaction: on failure nothing of it is left, and
+    /// the transaction goes on. The outer `Err` is the transaction's own failure.
     fn store(
         &self,
         tx: &rusqlite::Connection,
         delivery_id: &str,
         events: Vec<Event>,
+        done: bool,
     ) -> Result<Result<Processed, Failure>> {
         tx.execute_batch("SAVEPOINT delivery")?;
-        let stored = self.store_events(tx, delivery_id, events);
+        let stored = self.store_events(tx, delivery_id, events, done);
         tx.execute_batch(if stored.is_ok() {
             "RELEASE delivery"
         } else {
@@ -314,7 +321,7 @@ impl Processing {
         delivery: &NewDelivery,
         events: Vec<Event>,
     ) -> Result<Option<Processed>> {
-        Ok(self.store(tx, &delivery.delivery_id, events)?.ok())
+        Ok(self.store(tx, &delivery.delivery_id, events, true)?.ok())
     }
 
     /// Counts, logs and follows up a delivery [`Processing::store_at_once`] processed.
@@ -365,6 +372,7 @@ impl Processing {
         tx: &rusqlite::Connection,
         delivery_id: &str,
         events: Vec<Event>,
+        done: bool,
     ) -> Result<Processed, Failure> {
         let transient = |e: anyhow::Error| Failure::Transient(format!("{e:#}"));
         let changed_mailbox = events.iter().find_map(|e| {
@@ -379,7 +387,9 @@ impl Processing {
                 .map_err(transient)?
                 .len();
         }
-        finish_delivery(tx, delivery_id).map_err(transient)?;
+        if done {
+            finish_delivery(tx, delivery_id).map_err(transient)?;
+        }
         Ok(Processed {
             events: stored,
             changed_mailbox,
@@ -387,37 +397,63 @@ impl Processing {
     }
 }
 
-/// A delivery's base events, parsed and transformed (no store access).
-fn transform(config: &Config, delivery: &Delivery) -> Result<Vec<Event>, Failure> {
-    let integration = config
-        .integrations
-        .get(&delivery.integration)
-        .ok_or_else(|| {
-            Failure::Transient(format!(
-                "integration {} is no longer configured",
-                delivery.integration
-            ))
-        })?;
-    let body: serde_json::Value = serde_json::from_slice(&delivery.body)
-        .map_err(|e| Failure::Permanent(format!("the body is not JSON: {e}")))?;
-    let headers: BTreeMap<String, String> = serde_json::from_str(&delivery.headers)
-        .map_err(|e| Failure::Permanent(format!("stored headers are unreadable: {e}")))?;
-    let received_at = DateTime::parse_from_rfc3339(&delivery.received_at)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| Failure::Permanent(format!("stored receive time is unreadable: {e}")))?;
+/// A delivery's base events, parsed and transformed (no store access), and why not all of
+/// them could be made if they could not: the events of the parts of a batch that match the
+/// provider's schema come with the failure of the rest.
+fn transform(config: &Config, delivery: &Delivery) -> (Vec<Event>, Option<Failure>) {
+    let stored = match Stored::read(config, delivery) {
+        Ok(stored) => stored,
+        Err(failure) => return (Vec::new(), Some(failure)),
+    };
     let incoming = Incoming {
         integration: &delivery.integration,
         provider_delivery_id: &delivery.provider_delivery_id,
-        received_at,
-        headers: &headers,
-        body: &body,
+        received_at: stored.received_at,
+        headers: &stored.headers,
+        body: &stored.body,
     };
-    connectors::from_delivery(integration.kind, &incoming).map_err(|e| {
-        Failure::Permanent(format!(
-            "payload does not match the {} schema: {e}",
-            integration.kind
-        ))
-    })
+    match connectors::from_delivery(stored.kind, &incoming) {
+        Ok(events) => (events, None),
+        Err(Unmatched { error, made }) => {
+            let why = format!("payload does not match the {} schema: {error}", stored.kind);
+            (made, Some(Failure::Permanent(why)))
+        }
+    }
+}
+
+/// A stored delivery read back for its connector.
+struct Stored {
+    kind: Kind,
+    body: serde_json::Value,
+    headers: BTreeMap<String, String>,
+    received_at: DateTime<Utc>,
+}
+
+impl Stored {
+    fn read(config: &Config, delivery: &Delivery) -> Result<Stored, Failure> {
+        let integration = config
+            .integrations
+            .get(&delivery.integration)
+            .ok_or_else(|| {
+                Failure::Transient(format!(
+                    "integration {} is no longer configured",
+                    delivery.integration
+                ))
+            })?;
+        let body = serde_json::from_slice(&delivery.body)
+            .map_err(|e| Failure::Permanent(format!("the body is not JSON: {e}")))?;
+        let headers = serde_json::from_str(&delivery.headers)
+            .map_err(|e| Failure::Permanent(format!("stored headers are unreadable: {e}")))?;
+        let received_at = DateTime::parse_from_rfc3339(&delivery.received_at)
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(|e| Failure::Permanent(format!("stored receive time is unreadable: {e}")))?;
+        Ok(Stored {
+            kind: integration.kind,
+            body,
+            headers,
+            received_at,
+        })
+    }
 }
 
 #[cfg(test)]

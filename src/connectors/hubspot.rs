@@ -9,7 +9,8 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use super::{
-    Incoming, SchemaError, base_event, checked_id, checked_unix_time, id_text, required_str,
+    Incoming, SchemaError, Unmatched, base_event, checked_id, checked_unix_time, id_text,
+    required_str,
 };
 use crate::event::{Event, EventType};
 
@@ -41,16 +42,33 @@ fn event_key(item: &Value) -> Option<String> {
     ))
 }
 
-pub fn events(incoming: &Incoming) -> Result<Vec<Event>, SchemaError> {
+/// One event per element of the batch; the elements that match HubSpot's shape make theirs
+/// even when others do not (the error names the first of those, and says how many there are).
+pub fn events(incoming: &Incoming) -> Result<Vec<Event>, Unmatched> {
     let items = incoming
         .body
         .as_array()
         .ok_or_else(|| SchemaError("the body is not a JSON array of events".into()))?;
-    items
+    let (made, errors): (Vec<_>, Vec<_>) = items
         .iter()
         .enumerate()
         .map(|(i, item)| event(incoming, i, item))
-        .collect()
+        .partition(Result::is_ok);
+    let made: Vec<Event> = made.into_iter().flatten().collect();
+    let mut errors = errors.into_iter().filter_map(Result::err);
+    let Some(SchemaError(first)) = errors.next() else {
+        return Ok(made);
+    };
+    let bad = 1 + errors.count();
+    let error = match (items.len(), bad) {
+        (1, _) => first,
+        (all, 1) => format!("{first} (1 of the batch's {all} events does not match)"),
+        (all, bad) => format!("{first} ({bad} of the batch's {all} events do not match)"),
+    };
+    Err(Unmatched {
+        error: SchemaError(error),
+        made,
+    })
 }
 
 fn event(incoming: &Incoming, index: usize, item: &Value) -> Result<Event, SchemaError> {
@@ -92,7 +110,7 @@ mod tests {
     use serde_json::json;
 
     use crate::config::Kind;
-    use crate::connectors::test_support::run;
+    use crate::connectors::test_support::{run, run_batch};
 
     #[test]
     fn a_batch_gives_one_event_each() {
@@ -170,7 +188,27 @@ mod tests {
             json!([{"eventId": 1, "subscriptionType": "x"}, {"eventId": 2}]),
         )
         .unwrap_err();
-        assert_eq!(err.0, "field `/1/subscriptionType` is missing");
+        assert_eq!(
+            err.0,
+            "field `/1/subscriptionType` is missing (1 of the batch's 2 events does not match)"
+        );
+    }
+
+    #[test]
+    fn the_good_events_of_a_batch_are_made_beside_its_bad_ones() {
+        let good = |id: u32| json!({"eventId": id, "subscriptionType": "contact.creation", "objectId": id});
+        let body = json!([good(1), {"eventId": 2}, good(3), {"eventId": 4}]);
+        let unmatched = run_batch(Kind::Hubspot, &[], body).unwrap_err();
+        assert_eq!(
+            unmatched.error.0,
+            "field `/1/subscriptionType` is missing (2 of the batch's 4 events do not match)"
+        );
+        let made: Vec<_> = unmatched
+            .made
+            .iter()
+            .map(|e| e.dedupe_key.as_str())
+            .collect();
+        assert_eq!(made, ["hubspot:::1", "hubspot:::3"]);
     }
 
     #[test]

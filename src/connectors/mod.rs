@@ -45,18 +45,35 @@ pub struct Incoming<'a> {
 #[error("{0}")]
 pub struct SchemaError(pub String);
 
+/// A delivery whose payload does not all match the provider's shape: why, and the events
+/// its parts that do match make (the other events of a batch), so that one bad element does
+/// not take its neighbours with it.
+#[derive(Debug)]
+pub struct Unmatched {
+    pub error: SchemaError,
+    pub made: Vec<Event>,
+}
+
+impl From<SchemaError> for Unmatched {
+    fn from(error: SchemaError) -> Unmatched {
+        Unmatched {
+            error,
+            made: Vec::new(),
+        }
+    }
+}
+
 /// The base events of one webhook delivery.
-pub fn from_delivery(kind: Kind, incoming: &Incoming) -> Result<Vec<Event>, SchemaError> {
+pub fn from_delivery(kind: Kind, incoming: &Incoming) -> Result<Vec<Event>, Unmatched> {
+    let one = |event: Result<Event, SchemaError>| Ok(vec![event?]);
     match kind {
-        Kind::Github => github::events(incoming).map(|e| vec![e]),
-        Kind::Stripe => stripe::events(incoming).map(|e| vec![e]),
-        Kind::Slack => slack::events(incoming).map(|e| vec![e]),
+        Kind::Github => one(github::events(incoming)),
+        Kind::Stripe => one(stripe::events(incoming)),
+        Kind::Slack => one(slack::events(incoming)),
         Kind::Hubspot => hubspot::events(incoming),
-        Kind::GooglePubsub => pubsub::events(incoming).map(|e| vec![e]),
-        Kind::Webhook => generic::events(incoming).map(|e| vec![e]),
-        other => Err(SchemaError(format!(
-            "kind `{other}` does not receive webhooks"
-        ))),
+        Kind::GooglePubsub => one(pubsub::events(incoming)),
+        Kind::Webhook => one(generic::events(incoming)),
+        other => Err(SchemaError(format!("kind `{other}` does not receive webhooks")).into()),
     }
 }
 
@@ -313,6 +330,15 @@ pub(crate) mod test_support {
         headers: &[(&str, &str)],
         body: Value,
     ) -> Result<Vec<Event>, SchemaError> {
+        run_batch(kind, headers, body).map_err(|unmatched| unmatched.error)
+    }
+
+    /// [`run`], with the events a batch made beside its error.
+    pub fn run_batch(
+        kind: Kind,
+        headers: &[(&str, &str)],
+        body: Value,
+    ) -> Result<Vec<Event>, Unmatched> {
         let headers: BTreeMap<String, String> = headers
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))

@@ -161,6 +161,60 @@ async fn a_payload_off_schema_is_a_dead_letter_at_once_and_can_be_dropped() {
     assert!(all_events(&sandbox).is_empty());
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn the_good_events_of_a_hubspot_batch_outlive_a_bad_one() {
+    let sandbox = Sandbox::with_config(&config(""));
+    let server = Server::start(&sandbox);
+    // HubSpot got its 202 and will not send the batch again: the contact created in it must
+    // not be lost with the element that lacks `subscriptionType`.
+    let payload = r#"[{"eventId":1,"subscriptionType":"contact.creation","objectId":5},{"eventId":2,"objectId":6}]"#;
+    let (url, millis) = (server.url("/hooks/hubspot"), now() * 1000);
+    let response = reqwest::Client::new()
+        .post(&url)
+        .header("Content-Type", "application/json")
+        .header(
+            "X-HubSpot-Signature-v3",
+            hubspot_signature(&url, payload.as_bytes(), millis),
+        )
+        .header("X-HubSpot-Request-Timestamp", millis.to_string())
+        .body(payload)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    eventually("a dead letter", || {
+        dead_letters(&sandbox).as_array().unwrap().len() == 1
+    })
+    .await;
+    let base_events = || {
+        let base = all_events(&sandbox)
+            .into_iter()
+            .filter(|e| e.derived_from.is_none());
+        base.map(|e| e.external_id).collect::<Vec<_>>()
+    };
+    assert_eq!(base_events(), [Some("5".to_string())]);
+    let error = dead_letters(&sandbox)[0]["lastError"].clone();
+    assert!(
+        error.as_str().unwrap().contains(
+            "field `/1/subscriptionType` is missing (1 of the batch's 2 events does not match)"
+        ),
+        "{error}"
+    );
+
+    // Retried, the bad element fails again; the good one is not made twice.
+    sandbox
+        .cmd()
+        .args(["deadletters", "retry", "--all"])
+        .assert()
+        .success();
+    eventually("a dead letter again", || {
+        dead_letters(&sandbox)[0]["attempts"] == 1 && sandbox.store().pending_count().unwrap() == 0
+    })
+    .await;
+    assert_eq!(server.terminate().code(), Some(0));
+    assert_eq!(base_events(), [Some("5".to_string())]);
+}
+
 /// Waits until serve has read everything written so far on `stream`, a loopback connection to
 /// it: every byte acknowledged to the client, none left unread on the server's side (Linux shows
 /// both in /proc/net/tcp, as `tx_queue` of the one socket and `rx_queue` of the other).
