@@ -78,8 +78,8 @@ impl Refusal {
 /// One webhook integration, ready to receive.
 pub struct Hook {
     pub kind: Kind,
-    /// Slack's scheme: a signed `url_verification` is answered with its challenge.
-    slack_scheme: bool,
+    /// The signature scheme; `None` for Pub/Sub, authenticated otherwise.
+    scheme: Option<SchemeName>,
     auth: Result<Auth, String>,
     id_source: IdSource,
     limiter: DefaultDirectRateLimiter,
@@ -117,7 +117,7 @@ impl Hook {
                     cfg,
                     pubsub_auth(name, cfg, client),
                     IdSource::PubsubMessage,
-                    false,
+                    None,
                 ));
             }
             _ => return None,
@@ -131,15 +131,14 @@ impl Hook {
             (None, _) => IdSource::Header,
         };
         let auth = signature_auth(name, cfg, scheme_name);
-        let slack_scheme = scheme_name == SchemeName::Slack;
-        Some(Hook::assemble(cfg, auth, id_source, slack_scheme))
+        Some(Hook::assemble(cfg, auth, id_source, Some(scheme_name)))
     }
 
     fn assemble(
         cfg: &IntegrationConfig,
         auth: Result<Auth, String>,
         id_source: IdSource,
-        slack_scheme: bool,
+        scheme: Option<SchemeName>,
     ) -> Hook {
         let rate = cfg
             .rate_limit
@@ -155,7 +154,7 @@ impl Hook {
         );
         Hook {
             kind: cfg.kind,
-            slack_scheme,
+            scheme,
             auth,
             id_source,
             limiter: RateLimiter::direct(Quota::per_second(rate).allow_burst(burst)),
@@ -170,14 +169,14 @@ impl Hook {
 
     /// Whether a signed `{"type": "url_verification"}` body is Slack's set-up challenge.
     pub fn answers_url_verification(&self) -> bool {
-        self.slack_scheme
+        self.scheme == Some(SchemeName::Slack)
     }
 
     /// Removes what of the payload is a credential, so it is never stored nor in an event;
     /// whether anything was. Slack puts the app's verification token (deprecated, but still
     /// accepted where an app checks it) in every Events API payload.
     pub fn drop_credentials(&self, body: &mut Value) -> bool {
-        self.slack_scheme
+        self.scheme == Some(SchemeName::Slack)
             && body
                 .as_object_mut()
                 .is_some_and(|fields| fields.remove("token").is_some())
@@ -185,9 +184,9 @@ impl Hook {
 
     /// Whether the body may come as a form: GitHub sends one (the JSON in its `payload` field,
     /// the form signed as sent) when a webhook's content type is left at its default,
-    /// `application/x-www-form-urlencoded`.
+    /// `application/x-www-form-urlencoded`; so does anything that signs as GitHub does.
     pub fn takes_form(&self) -> bool {
-        self.kind == Kind::Github
+        self.scheme == Some(SchemeName::Github)
     }
 
     /// Takes one token from the rate limiter, or says how long to wait.

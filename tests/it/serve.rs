@@ -67,7 +67,9 @@ async fn github_delivery_is_accepted_deduplicated_and_processed_with_rules() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_github_form_delivery_is_its_payload_signed_as_sent() {
     // GitHub's default content type: the JSON is the form's `payload` field.
-    let sandbox = Sandbox::with_config(&config(""));
+    let sandbox = Sandbox::with_config(&config(
+        "\n[integrations.gh-like]\nkind = \"webhook\"\nscheme = \"github\"\nsecret = \"env:T_GH\"\n",
+    ));
     let server = Server::start(&sandbox);
     let client = reqwest::Client::new();
     let payload = r#"{"action":"opened","repository":{"full_name":"acme/app & co"}}"#;
@@ -94,7 +96,16 @@ async fn a_github_form_delivery_is_its_payload_signed_as_sent() {
     let (status, why) = send("form-3", other.clone(), github_signature(other.as_bytes())).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(why["error"], "the form has no `payload` field");
-    // Only GitHub sends forms.
+    // So does a generic webhook signed as GitHub signs.
+    let signature = github_signature(form.as_bytes());
+    let request = github_request_with(
+        &client, &server, "gh-like", "form-4", &form, &signature, form_type,
+    );
+    let (status, accepted) = body(request.send().await.unwrap()).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{accepted}");
+    let like = events(&sandbox, "gh-like");
+    assert_eq!(like[0].data["payload"]["action"], "opened");
+    // Only GitHub's scheme takes forms.
     let (status, why) = body(
         client
             .post(server.url("/hooks/stripe"))
