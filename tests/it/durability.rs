@@ -105,6 +105,21 @@ async fn failures_retry_into_dead_letters_and_come_back_with_retry() {
     assert_eq!(server.terminate().code(), Some(0));
 }
 
+/// Sends a delivery that must be answered `202` and then become the one dead letter; the
+/// dead letters then.
+async fn accepted_then_dead(
+    sandbox: &Sandbox,
+    request: reqwest::RequestBuilder,
+) -> serde_json::Value {
+    let response = request.send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    eventually("a dead letter", || {
+        dead_letters(sandbox).as_array().unwrap().len() == 1
+    })
+    .await;
+    dead_letters(sandbox)
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_payload_off_schema_is_a_dead_letter_at_once_and_can_be_dropped() {
     let sandbox = Sandbox::with_config(&config(""));
@@ -112,23 +127,15 @@ async fn a_payload_off_schema_is_a_dead_letter_at_once_and_can_be_dropped() {
     let client = reqwest::Client::new();
     // Stripe events need `type`; this one is signed but lacks it.
     let payload = r#"{"id":"evt_bad","created":1700000000,"data":{"object":{}}}"#;
-    let response = client
+    let request = client
         .post(server.url("/hooks/stripe"))
         .header("Content-Type", "application/json")
         .header(
             "Stripe-Signature",
             stripe_signature(now(), payload.as_bytes()),
         )
-        .body(payload)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::ACCEPTED);
-    eventually("a dead letter", || {
-        dead_letters(&sandbox).as_array().unwrap().len() == 1
-    })
-    .await;
-    let dead = dead_letters(&sandbox);
+        .body(payload);
+    let dead = accepted_then_dead(&sandbox, request).await;
     assert_eq!(dead[0]["attempts"], 1, "retrying cannot fix a schema error");
     assert!(
         dead[0]["lastError"]
@@ -169,7 +176,7 @@ async fn the_good_events_of_a_hubspot_batch_outlive_a_bad_one() {
     // not be lost with the element that lacks `subscriptionType`.
     let payload = r#"[{"eventId":1,"subscriptionType":"contact.creation","objectId":5},{"eventId":2,"objectId":6}]"#;
     let (url, millis) = (server.url("/hooks/hubspot"), now() * 1000);
-    let response = reqwest::Client::new()
+    let request = reqwest::Client::new()
         .post(&url)
         .header("Content-Type", "application/json")
         .header(
@@ -177,15 +184,8 @@ async fn the_good_events_of_a_hubspot_batch_outlive_a_bad_one() {
             hubspot_signature(&url, payload.as_bytes(), millis),
         )
         .header("X-HubSpot-Request-Timestamp", millis.to_string())
-        .body(payload)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::ACCEPTED);
-    eventually("a dead letter", || {
-        dead_letters(&sandbox).as_array().unwrap().len() == 1
-    })
-    .await;
+        .body(payload);
+    let dead = accepted_then_dead(&sandbox, request).await;
     let base_events = || {
         let base = all_events(&sandbox)
             .into_iter()
@@ -193,7 +193,7 @@ async fn the_good_events_of_a_hubspot_batch_outlive_a_bad_one() {
         base.map(|e| e.external_id).collect::<Vec<_>>()
     };
     assert_eq!(base_events(), [Some("5".to_string())]);
-    let error = dead_letters(&sandbox)[0]["lastError"].clone();
+    let error = dead[0]["lastError"].clone();
     assert!(
         error.as_str().unwrap().contains(
             "field `/1/subscriptionType` is missing (1 of the batch's 2 events does not match)"
