@@ -225,7 +225,7 @@ fn attempt(store: &mut Store, shared: &Shared, batch: &[Delivery]) -> bool {
     // as possible.
     let prepared: Vec<_> = batch
         .iter()
-        .map(|delivery| (delivery, transform(&processing.config, delivery)))
+        .map(|delivery| (delivery, transform_caught(&processing.config, delivery)))
         .collect();
     let committed = store.transaction(|tx| {
         let mut attempts = Vec::with_capacity(batch.len());
@@ -421,6 +421,26 @@ fn transform(config: &Config, delivery: &Delivery) -> (Vec<Event>, Option<Failur
     }
 }
 
+/// [`transform`], with a panic (a connector's bug, met on some payload) made a permanent
+/// failure: the delivery becomes a dead letter that says so, instead of taking its worker
+/// thread down and leaving its batch undispatched until a restart.
+fn transform_caught(config: &Config, delivery: &Delivery) -> (Vec<Event>, Option<Failure>) {
+    caught(|| transform(config, delivery))
+        .unwrap_or_else(|why| (Vec::new(), Some(Failure::Permanent(why))))
+}
+
+/// What `f` returns, or what its panic said.
+fn caught<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|panic| {
+        let said = match (panic.downcast_ref::<&str>(), panic.downcast_ref::<String>()) {
+            (Some(text), _) => text.to_string(),
+            (_, Some(text)) => text.clone(),
+            _ => "no message".to_string(),
+        };
+        format!("processing panicked (a bug in trmctl, please report it): {said}")
+    })
+}
+
 /// A stored delivery read back for its connector.
 struct Stored {
     kind: Kind,
@@ -526,6 +546,22 @@ mod tests {
     fn state(store: &Store, delivery: &NewDelivery) -> (String, u32) {
         let (stored, state) = store.delivery(&delivery.delivery_id).unwrap().unwrap();
         (state, stored.attempts)
+    }
+
+    #[test]
+    fn a_panic_in_processing_is_a_failure_that_says_what_it_said() {
+        assert_eq!(caught(|| 7), Ok(7));
+        let payload: Vec<u32> = Vec::new();
+        let why = caught(|| payload[3]).unwrap_err();
+        assert!(
+            why.starts_with(
+                "processing panicked (a bug in trmctl, please report it): index out of bounds"
+            ),
+            "{why}"
+        );
+        let id = 42;
+        let why = caught(|| -> u32 { panic!("no field {id}") }).unwrap_err();
+        assert!(why.ends_with(": no field 42"), "{why}");
     }
 
     #[test]
