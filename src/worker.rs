@@ -237,7 +237,6 @@ fn attempt(store: &mut Store, shared: &Shared, batch: &[Delivery]) -> bool {
             let id = &delivery.delivery_id;
             let result = match transformed {
                 (events, None) => processing.store(tx, id, events, true)?,
-                (events, Some(failure)) if events.is_empty() => Err(failure),
                 // What of the payload matched is kept; the delivery fails with the rest.
                 (events, Some(failure)) => {
                     processing.store(tx, id, events, false)?.and(Err(failure))

@@ -49,18 +49,18 @@ pub fn events(incoming: &Incoming) -> Result<Vec<Event>, Unmatched> {
         .body
         .as_array()
         .ok_or_else(|| SchemaError("the body is not a JSON array of events".into()))?;
-    let (made, errors): (Vec<_>, Vec<_>) = items
-        .iter()
-        .enumerate()
-        .map(|(i, item)| event(incoming, i, item))
-        .partition(Result::is_ok);
-    let made: Vec<Event> = made.into_iter().flatten().collect();
-    let mut errors = errors.into_iter().filter_map(Result::err);
-    let Some(SchemaError(first)) = errors.next() else {
+    let (mut made, mut bad) = (Vec::with_capacity(items.len()), Vec::new());
+    for (i, item) in items.iter().enumerate() {
+        match event(incoming, i, item) {
+            Ok(event) => made.push(event),
+            Err(SchemaError(why)) => bad.push(why),
+        }
+    }
+    let count = bad.len();
+    let Some(first) = bad.into_iter().next() else {
         return Ok(made);
     };
-    let bad = 1 + errors.count();
-    let error = match (items.len(), bad) {
+    let error = match (items.len(), count) {
         (1, _) => first,
         (all, 1) => format!("{first} (1 of the batch's {all} events does not match)"),
         (all, bad) => format!("{first} ({bad} of the batch's {all} events do not match)"),
