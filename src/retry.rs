@@ -32,6 +32,36 @@ pub fn exponential(base: Duration, max: Duration, attempt: u32) -> Duration {
         .min(max)
 }
 
+/// The pause a loop takes after something that failed, doubling with each failure in a row up
+/// to a cap and gone after a success: a broken store (a full disk) is neither hammered nor
+/// logged ten times a second, and the loop resumes soon after it heals.
+pub struct Pause {
+    base: Duration,
+    max: Duration,
+    failures_in_a_row: u32,
+}
+
+impl Pause {
+    pub fn new(base: Duration, max: Duration) -> Pause {
+        Pause {
+            base,
+            max,
+            failures_in_a_row: 0,
+        }
+    }
+
+    /// How long to wait after one more failure.
+    pub fn failed(&mut self) -> Duration {
+        self.failures_in_a_row = self.failures_in_a_row.saturating_add(1);
+        exponential(self.base, self.max, self.failures_in_a_row)
+    }
+
+    /// A success: the next failure pauses for `base` again.
+    pub fn succeeded(&mut self) {
+        self.failures_in_a_row = 0;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::HashSet;
@@ -46,6 +76,15 @@ mod tests {
             .collect();
         assert_eq!(delays, [100, 100, 200, 400, 800, 1600, 2000, 2000]);
         assert_eq!(exponential(base, max, u32::MAX), max);
+    }
+
+    #[test]
+    fn a_pause_doubles_with_failures_in_a_row_and_a_success_ends_it() {
+        let mut pause = Pause::new(Duration::from_millis(100), Duration::from_millis(500));
+        let mut waits: Vec<u128> = (0..4).map(|_| pause.failed().as_millis()).collect();
+        pause.succeeded();
+        waits.push(pause.failed().as_millis());
+        assert_eq!(waits, [100, 200, 400, 500, 100]);
     }
 
     #[test]

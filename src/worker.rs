@@ -39,11 +39,10 @@ const IDLE_POLL: Duration = Duration::from_millis(200);
 const DISPATCH_SPACING: Duration = Duration::from_millis(10);
 /// The most deliveries one worker transaction takes.
 const BATCH: usize = 64;
-/// The pause after a batch whose transaction failed, doubling with each failure in a row up
-/// to the cap, so a broken store (a full disk) is neither hammered nor logged ten times a
-/// second; short enough that the workers resume soon after it heals.
-const FAILED_BATCH_PAUSE: Duration = Duration::from_millis(100);
-const MAX_FAILED_BATCH_PAUSE: Duration = Duration::from_secs(2);
+/// The first pause after a worker transaction, or the dispatcher's look for due deliveries,
+/// failed; it doubles with each failure in a row up to the cap (see [`crate::retry::Pause`]).
+const FAILURE_PAUSE: Duration = Duration::from_millis(100);
+const MAX_FAILURE_PAUSE: Duration = Duration::from_secs(2);
 
 /// The running workers.
 pub struct Workers {
@@ -130,13 +129,18 @@ impl Workers {
 }
 
 fn dispatch_loop(store: Store, shared: &Shared, work: SyncSender<Delivery>, wake: Receiver<()>) {
+    let mut pause = failure_pause();
     while !shared.stop.load(Ordering::SeqCst) {
         let looked = Instant::now();
         let due = match store.due_deliveries(Utc::now(), BATCH * 2) {
-            Ok(due) => due,
+            Ok(due) => {
+                pause.succeeded();
+                due
+            }
             Err(e) => {
                 tracing::error!(error = %format!("{e:#}"), "reading due deliveries failed");
-                Vec::new()
+                std::thread::sleep(pause.failed());
+                continue;
             }
         };
         let mut sent = 0;
@@ -161,7 +165,7 @@ fn dispatch_loop(store: Store, shared: &Shared, work: SyncSender<Delivery>, wake
 }
 
 fn work_loop(mut store: Store, shared: &Shared, queue: &Mutex<Receiver<Delivery>>) {
-    let mut failures_in_a_row = 0u32;
+    let mut pause = failure_pause();
     loop {
         let batch = {
             let queue = lock(queue);
@@ -175,22 +179,20 @@ fn work_loop(mut store: Store, shared: &Shared, queue: &Mutex<Receiver<Delivery>
             }
             batch
         };
-        let failed = !shared.stop.load(Ordering::SeqCst) && !attempt(&mut store, shared, &batch);
-        if failed {
-            failures_in_a_row = failures_in_a_row.saturating_add(1);
-            std::thread::sleep(crate::retry::exponential(
-                FAILED_BATCH_PAUSE,
-                MAX_FAILED_BATCH_PAUSE,
-                failures_in_a_row,
-            ));
+        if shared.stop.load(Ordering::SeqCst) || attempt(&mut store, shared, &batch) {
+            pause.succeeded();
         } else {
-            failures_in_a_row = 0;
+            std::thread::sleep(pause.failed());
         }
         let mut in_flight = lock(&shared.in_flight);
         for delivery in &batch {
             in_flight.remove(&delivery.delivery_id);
         }
     }
+}
+
+fn failure_pause() -> crate::retry::Pause {
+    crate::retry::Pause::new(FAILURE_PAUSE, MAX_FAILURE_PAUSE)
 }
 
 /// A poisoned lock only means another worker panicked; the set itself is still sound.
