@@ -3,11 +3,13 @@
 //! Conditional requests (`If-None-Match`, `If-Modified-Since`) make an unchanged resource one
 //! `304`. With `cursor_param`, each request asks only for items changed since the last one
 //! seen, minus an `overlap` window (clocks and commit orders differ); the overlap's repeats are
-//! dropped because an item's dedupe key is its id and its change time.
+//! dropped because an item's dedupe key is its id and its change time. The cursor never goes
+//! past the API's own clock (its `Date`): one item stamped in the future by a bad clock would
+//! otherwise hold every later request above the changes made meanwhile.
 
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use reqwest::header::{
-    ETAG, HeaderMap, HeaderValue, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED,
+    DATE, ETAG, HeaderMap, HeaderValue, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -88,10 +90,13 @@ pub async fn poll(ctx: &mut Context<'_>) -> anyhow::Result<()> {
         }
         events.push(event);
     }
+    let api_now = header(&reply.headers, DATE)
+        .and_then(|date| DateTime::parse_from_rfc2822(&date).ok())
+        .map_or_else(Utc::now, |date| date.with_timezone(&Utc));
     let next = Cursor {
         etag: header(&reply.headers, ETAG),
         last_modified: header(&reply.headers, LAST_MODIFIED),
-        since: latest,
+        since: latest.map(|latest| not_after(latest, api_now)),
     };
     ctx.commit(events, &serde_json::to_value(&next)?, items.len() as u64)
 }
@@ -159,6 +164,23 @@ fn later(a: &str, b: &str) -> bool {
     }
 }
 
+/// `since`, or `now` if `since` is a time later than it. Said at info, not warn: the item
+/// comes back on every poll, and cron would mail the same line each time.
+fn not_after(since: String, now: DateTime<Utc>) -> String {
+    match DateTime::parse_from_rfc3339(&since) {
+        Ok(time) if time > now => {
+            let now = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+            tracing::info!(
+                changed = %since,
+                cursor = %now,
+                "an item's change time is later than the API's clock; the cursor stays at the clock"
+            );
+            now
+        }
+        _ => since,
+    }
+}
+
 /// The cursor parameter's value: the latest change seen, minus the overlap, in the same form.
 /// A time that is not RFC 3339, or an overlap reaching past the calendar, passes as it is.
 fn overlap_start(since: &str, overlap: std::time::Duration) -> String {
@@ -199,6 +221,17 @@ mod tests {
             overlap_start("2026-11-24T10:05:00Z", forever),
             "2026-11-24T10:05:00Z"
         );
+    }
+
+    #[test]
+    fn the_cursor_stops_at_the_clock() {
+        let now = DateTime::parse_from_rfc3339("2026-12-04T10:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let at = |since: &str| not_after(since.to_string(), now);
+        assert_eq!(at("2099-01-01T00:00:00Z"), "2026-12-04T10:00:00Z");
+        assert_eq!(at("2026-12-04T09:00:00+00:00"), "2026-12-04T09:00:00+00:00");
+        assert_eq!(at("4102444800"), "4102444800", "not a time: as it is");
     }
 
     #[test]

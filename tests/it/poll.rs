@@ -252,6 +252,41 @@ async fn changes_become_events_once_and_an_idle_poll_is_one_request() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_change_time_in_the_future_never_holds_the_cursor_past_now() {
+    let crm = Crm::start().await;
+    // A bogus clock upstream: an item changed "in 2099".
+    crm.add(1, "Acme", "2099-01-01T00:00:00Z");
+    crm.add(2, "Globex", "2026-11-24T10:00:00Z");
+    let sandbox = Sandbox::with_config(&format!("{POLL}{}", crm.integration("crm")));
+    assert!(poll(&sandbox, &[]).status.success());
+    assert_eq!(event_keys(&sandbox).len(), 2);
+
+    // What changes now is still asked for: the cursor stopped at the API's own clock.
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    crm.add(3, "Initech", &now);
+    let out = poll(&sandbox, &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let since = crm.api().last_since.clone().unwrap();
+    assert!(
+        since.as_str() <= now.as_str(),
+        "asked from {since}, after {now}"
+    );
+    assert_eq!(
+        event_keys(&sandbox),
+        [
+            "1:2099-01-01T00:00:00Z".to_string(),
+            "2:2026-11-24T10:00:00Z".to_string(),
+            format!("3:{now}"),
+        ],
+        "the new change made its event, the future one no second"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn transient_failures_are_retried_and_a_malformed_page_moves_nothing() {
     let crm = Crm::start().await;
     crm.add(1, "Acme", "2026-11-24T10:00:00Z");
