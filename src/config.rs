@@ -352,6 +352,8 @@ integration_config! {
     id: String => [HttpPoll],
     updated_at: String => [HttpPoll],
     cursor_param: String => [HttpPoll],
+    /// JSON pointer to the next page's URL in a page (else the `Link` header is followed).
+    next_page: String => [HttpPoll],
     #[serde(with = "humantime_serde::option")]
     overlap: Duration => [HttpPoll],
     /// Webhook signing secrets; several may be active at once (rotation).

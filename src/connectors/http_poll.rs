@@ -3,13 +3,15 @@
 //! Conditional requests (`If-None-Match`, `If-Modified-Since`) make an unchanged resource one
 //! `304`. With `cursor_param`, each request asks only for items changed since the last one
 //! seen, minus an `overlap` window (clocks and commit orders differ); the overlap's repeats are
-//! dropped because an item's dedupe key is its id and its change time. The cursor never goes
+//! dropped because an item's dedupe key is its id and its change time. A listing of several
+//! pages is followed to its end, by the body's `next_page` link or the `Link` header's
+//! `rel="next"`, on the same site only. The cursor never goes
 //! past the API's own clock (its `Date`): one item stamped in the future by a bad clock would
 //! otherwise hold every later request above the changes made meanwhile.
 
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use reqwest::header::{
-    DATE, ETAG, HeaderMap, HeaderValue, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED,
+    DATE, ETAG, HeaderMap, HeaderValue, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED, LINK,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -32,25 +34,14 @@ struct Cursor {
     since: Option<String>,
 }
 
+/// The most pages one poll follows: a server whose next links never end cannot keep a poll
+/// running forever.
+const MAX_PAGES: usize = 1000;
+
 pub async fn poll(ctx: &mut Context<'_>) -> anyhow::Result<()> {
     let cfg = ctx.cfg;
     let url = cfg.url.clone().unwrap_or_default();
     let cursor: Cursor = ctx.cursor()?.unwrap_or_default();
-    let mut headers = HeaderMap::new();
-    if let Some(etag) = cursor
-        .etag
-        .as_deref()
-        .and_then(|e| HeaderValue::from_str(e).ok())
-    {
-        headers.insert(IF_NONE_MATCH, etag);
-    }
-    if let Some(modified) = cursor
-        .last_modified
-        .as_deref()
-        .and_then(|m| HeaderValue::from_str(m).ok())
-    {
-        headers.insert(IF_MODIFIED_SINCE, modified);
-    }
     let mut query = Vec::new();
     if let (Some(param), Some(since)) = (&cfg.cursor_param, &cursor.since) {
         query.push((
@@ -58,26 +49,119 @@ pub async fn poll(ctx: &mut Context<'_>) -> anyhow::Result<()> {
             overlap_start(since, cfg.overlap.unwrap_or(DEFAULT_OVERLAP)),
         ));
     }
-    let reply = ctx
+    let first = ctx
         .http
-        .get(&url, &query, headers, Cost::Free, &[304])
+        .get(&url, &query, conditional(&cursor), Cost::Free, &[304])
         .await?;
-    if reply.status.as_u16() == 304 {
+    if first.status.as_u16() == 304 {
         return Ok(());
     }
-    let body = reply
-        .json
-        .ok_or_else(|| anyhow::anyhow!("GET {} answered an empty body", shown_url(&url)))?;
+    let api_now = header(&first.headers, DATE)
+        .and_then(|date| DateTime::parse_from_rfc2822(&date).ok())
+        .map_or_else(Utc::now, |date| date.with_timezone(&Utc));
+    let mut next = Cursor {
+        etag: header(&first.headers, ETAG),
+        last_modified: header(&first.headers, LAST_MODIFIED),
+        since: cursor.since.clone(),
+    };
+    let (mut page, mut page_url, mut visited) = (first, url.clone(), vec![url.clone()]);
+    loop {
+        let body = page.json.ok_or_else(|| {
+            anyhow::anyhow!("GET {} answered an empty body", shown_url(&page_url))
+        })?;
+        let (events, latest) = page_events(ctx.name, cfg, &body, next.since.take())?;
+        next.since = latest;
+        let count = events.len() as u64;
+        let Some(following) = next_page(
+            cfg.next_page.as_deref(),
+            &url,
+            &page_url,
+            &page.headers,
+            &body,
+        )?
+        else {
+            next.since = next.since.map(|latest| not_after(latest, api_now));
+            return ctx.commit(events, &serde_json::to_value(&next)?, count);
+        };
+        // Each page is stored as it comes; the cursor moves only with the last one, so a poll
+        // cut short between pages asks again from where it began (repeats make no events).
+        ctx.commit(events, &serde_json::to_value(&cursor)?, count)?;
+        if visited.contains(&following) || visited.len() >= MAX_PAGES {
+            anyhow::bail!(
+                "{} has more than {MAX_PAGES} pages or links back to one already read; \
+                 what was read is stored, the cursor did not move",
+                shown_url(&url)
+            );
+        }
+        page = ctx
+            .http
+            .get(&following, &[], HeaderMap::new(), Cost::Free, &[])
+            .await?;
+        visited.push(following.clone());
+        page_url = following;
+    }
+}
+
+/// The target of the `rel="next"` link of a `Link` header (RFC 8288):
+/// `<uri-reference>; param=value; …, <…>; …`. The `parse_link_header` crate was not used: it
+/// parses each target as an absolute URI, and fails the whole header on a relative one such
+/// as `?page=2`, which RFC 8288 allows.
+fn link_to_next(header: &str) -> Option<String> {
+    let mut rest = header;
+    while let Some(open) = rest.find('<') {
+        let close = open + rest[open..].find('>')?;
+        let target = &rest[open + 1..close];
+        let params_end = rest[close..]
+            .find('<')
+            .map_or(rest.len(), |next| close + next);
+        let is_next = rest[close + 1..params_end].split(';').any(|param| {
+            let (name, value) = param.split_once('=').unwrap_or((param, ""));
+            name.trim().eq_ignore_ascii_case("rel")
+                && value
+                    .trim()
+                    .trim_end_matches(',')
+                    .trim()
+                    .trim_matches('"')
+                    .split_ascii_whitespace()
+                    .any(|rel| rel.eq_ignore_ascii_case("next"))
+        });
+        if is_next {
+            return Some(target.to_string());
+        }
+        rest = &rest[params_end..];
+    }
+    None
+}
+
+/// The conditional request headers of the stored validators.
+fn conditional(cursor: &Cursor) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    let valid = |v: &Option<String>| v.as_deref().and_then(|v| HeaderValue::from_str(v).ok());
+    if let Some(etag) = valid(&cursor.etag) {
+        headers.insert(IF_NONE_MATCH, etag);
+    }
+    if let Some(modified) = valid(&cursor.last_modified) {
+        headers.insert(IF_MODIFIED_SINCE, modified);
+    }
+    headers
+}
+
+/// A page's events, and the latest change time seen so far (`latest` before this page).
+fn page_events(
+    integration: &str,
+    cfg: &crate::config::IntegrationConfig,
+    body: &Value,
+    mut latest: Option<String>,
+) -> Result<(Vec<Event>, Option<String>), SchemaError> {
     let items_at = cfg.items.as_deref().unwrap_or("");
     let items = body
         .pointer(items_at)
         .and_then(Value::as_array)
         .ok_or_else(|| SchemaError(format!("field `{items_at}` (items) is not an array")))?;
     let mut events = Vec::with_capacity(items.len());
-    let mut latest = cursor.since.clone();
     for (index, item) in items.iter().enumerate() {
         let event = item_event(
-            ctx.name,
+            integration,
             cfg.id.as_deref().unwrap_or(""),
             cfg.updated_at.as_deref(),
             index,
@@ -90,15 +174,51 @@ pub async fn poll(ctx: &mut Context<'_>) -> anyhow::Result<()> {
         }
         events.push(event);
     }
-    let api_now = header(&reply.headers, DATE)
-        .and_then(|date| DateTime::parse_from_rfc2822(&date).ok())
-        .map_or_else(Utc::now, |date| date.with_timezone(&Utc));
-    let next = Cursor {
-        etag: header(&reply.headers, ETAG),
-        last_modified: header(&reply.headers, LAST_MODIFIED),
-        since: latest.map(|latest| not_after(latest, api_now)),
+    Ok((events, latest))
+}
+
+/// The URL of the page after `page_url`: the body's `next_page` field when configured, else
+/// the `Link` header's `rel="next"`; relative links resolve against the page. A link to
+/// another origin than `url`'s is an error: the request would carry the credentials there.
+fn next_page(
+    next_at: Option<&str>,
+    url: &str,
+    page_url: &str,
+    headers: &HeaderMap,
+    body: &Value,
+) -> anyhow::Result<Option<String>> {
+    let link = match next_at {
+        Some(at) => match body.pointer(at) {
+            None | Some(Value::Null) => None,
+            Some(Value::String(link)) if link.is_empty() => None,
+            Some(Value::String(link)) => Some(link.clone()),
+            Some(_) => {
+                return Err(SchemaError(format!(
+                    "field `{at}` (the next page) is not a URL string"
+                ))
+                .into());
+            }
+        },
+        None => header(headers, LINK).and_then(|links| link_to_next(&links)),
     };
-    ctx.commit(events, &serde_json::to_value(&next)?, items.len() as u64)
+    let Some(link) = link else { return Ok(None) };
+    let next = reqwest::Url::parse(page_url)
+        .and_then(|page| page.join(&link))
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "the next page link of {} is not a URL: {e}",
+                shown_url(page_url)
+            )
+        })?;
+    let origin = reqwest::Url::parse(url).map(|u| u.origin());
+    if origin.as_ref().ok() != Some(&next.origin()) {
+        anyhow::bail!(
+            "the next page of {} is on another site ({}); its credentials are not sent there",
+            shown_url(url),
+            next.origin().ascii_serialization()
+        );
+    }
+    Ok(Some(next.to_string()))
 }
 
 fn item_event(
@@ -221,6 +341,82 @@ mod tests {
             overlap_start("2026-11-24T10:05:00Z", forever),
             "2026-11-24T10:05:00Z"
         );
+    }
+
+    #[test]
+    fn the_next_page_comes_from_the_body_or_the_link_header() {
+        let (url, page) = (
+            "https://crm.test/api/contacts",
+            "https://crm.test/api/contacts?p=1",
+        );
+        let mut headers = HeaderMap::new();
+        let next = |at, headers: &HeaderMap, body: &Value| next_page(at, url, page, headers, body);
+        assert_eq!(next(None, &headers, &json!({})).unwrap(), None);
+        headers.insert(
+            LINK,
+            HeaderValue::from_static(r#"<?p=3>; rel="last", <contacts?p=2>; rel="next""#),
+        );
+        assert_eq!(
+            next(None, &headers, &json!({})).unwrap().as_deref(),
+            Some("https://crm.test/api/contacts?p=2"),
+            "relative to the page"
+        );
+        let body = json!({"paging": {"next": "https://crm.test/api/contacts?after=x"}});
+        assert_eq!(
+            next(Some("/paging/next"), &headers, &body)
+                .unwrap()
+                .as_deref(),
+            Some("https://crm.test/api/contacts?after=x"),
+            "the body's link, when configured, over the header"
+        );
+        for last in [
+            json!({}),
+            json!({"paging": {"next": null}}),
+            json!({"paging": {"next": ""}}),
+        ] {
+            assert_eq!(
+                next(Some("/paging/next"), &headers, &last).unwrap(),
+                None,
+                "{last}"
+            );
+        }
+        let err = next(
+            Some("/paging/next"),
+            &headers,
+            &json!({"paging": {"next": 2}}),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("`/paging/next` (the next page)"),
+            "{err}"
+        );
+        let elsewhere = json!({"next": "https://evil.test/api/contacts?p=2"});
+        let err = next(Some("/next"), &headers, &elsewhere).unwrap_err();
+        assert!(
+            err.to_string().contains("another site (https://evil.test)"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_link_header_gives_its_next_target() {
+        let cases = [
+            (
+                r#"<https://a.test/x?p=2>; rel="next""#,
+                Some("https://a.test/x?p=2"),
+            ),
+            (r#"<?p=1>; rel="prev", <?p=3>; rel=next"#, Some("?p=3")),
+            (
+                r#"</x?p=9>; rel="last"; title="a, b", </x?p=2>; REL="prefetch next""#,
+                Some("/x?p=2"),
+            ),
+            (r#"<?p=1>; rel="prev""#, None),
+            ("", None),
+            ("<unclosed; rel=next", None),
+        ];
+        for (header, next) in cases {
+            assert_eq!(link_to_next(header).as_deref(), next, "{header}");
+        }
     }
 
     #[test]

@@ -37,10 +37,17 @@ pub struct Api {
     pub version: u64,
     pub requests: usize,
     pub faults: VecDeque<Fault>,
+    /// The cursor parameter of the last listing's first page.
     pub last_since: Option<String>,
     pub bearer: Option<String>,
     /// Lets a `Fault::Held` request answer.
     pub release: Arc<tokio::sync::Notify>,
+    /// Items per page; the pages after the first are linked to, by a `Link` header.
+    pub per_page: Option<usize>,
+    /// Links the next page from the body's `/next` instead.
+    pub next_in_body: bool,
+    /// What the next page's link starts with (default: nothing, a link relative to the page).
+    pub next_origin: String,
 }
 
 #[derive(Clone)]
@@ -91,7 +98,9 @@ async fn contacts(
     let (fault, release) = {
         let mut api = api.lock().unwrap();
         api.requests += 1;
-        api.last_since = q.get("modified_since").cloned();
+        if !q.contains_key("page") {
+            api.last_since = q.get("modified_since").cloned();
+        }
         api.bearer = headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
@@ -145,7 +154,34 @@ async fn contacts(
         .iter()
         .filter(|i| i["updatedAt"].as_str().unwrap_or("") >= since.as_str())
         .collect();
-    ([(header::ETAG, etag)], axum::Json(json!({ "data": items }))).into_response()
+    let page: usize = q.get("page").map_or(1, |p| p.parse().unwrap());
+    let per_page = api.per_page.unwrap_or(usize::MAX);
+    let shown: Vec<&Value> = items
+        .iter()
+        .skip((page - 1) * per_page)
+        .take(per_page)
+        .copied()
+        .collect();
+    let more = items.len() > page.saturating_mul(per_page);
+    let next = more.then(|| {
+        format!(
+            "{}/contacts?page={}&modified_since={since}",
+            api.next_origin,
+            page + 1
+        )
+    });
+    let mut body = json!({ "data": shown });
+    let mut headers = HeaderMap::new();
+    headers.insert(header::ETAG, etag.parse().unwrap());
+    match next {
+        Some(next) if api.next_in_body => body["next"] = json!(next),
+        Some(next) => {
+            let link = format!("<{next}>; rel=\"next\", </contacts?page=1>; rel=\"first\"");
+            headers.insert(header::LINK, link.parse().unwrap());
+        }
+        None => {}
+    }
+    (headers, axum::Json(body)).into_response()
 }
 
 const POLL: &str = "[poll]\nretry_base = \"10ms\"\nretry_max = \"50ms\"\ntimeout = \"10s\"\nmax_retries = 3\nerror_threshold = 2\n";
@@ -284,6 +320,94 @@ async fn a_change_time_in_the_future_never_holds_the_cursor_past_now() {
         ],
         "the new change made its event, the future one no second"
     );
+}
+
+/// Five contacts changed a minute apart, from 10:01 to 10:05.
+fn five_contacts(crm: &Crm) {
+    for n in 1..=5 {
+        crm.add(
+            n,
+            &format!("Contact {n}"),
+            &format!("2026-11-24T10:0{n}:00Z"),
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_page_is_read_and_the_cursor_moves_with_the_last() {
+    let crm = Crm::start().await;
+    five_contacts(&crm);
+    crm.api().per_page = Some(2);
+    let sandbox = Sandbox::with_config(&format!("{POLL}{}", crm.integration("crm")));
+    let report = &reports(&poll(&sandbox, &["--json"]))[0];
+    assert_eq!(report["status"], "ok", "{report}");
+    assert_eq!(report["requests"], 3, "three pages of two");
+    assert_eq!(report["itemsFetched"], 5);
+    assert_eq!(event_keys(&sandbox).len(), 5);
+
+    // The cursor is the latest change of all the pages, not of the first.
+    crm.add(6, "Contact 6", "2026-11-24T10:06:00Z");
+    let report = &reports(&poll(&sandbox, &["--json"]))[0];
+    assert_eq!(
+        crm.api().last_since.as_deref(),
+        Some("2026-11-24T10:04:00Z")
+    );
+    assert_eq!(report["eventsCreated"], 1, "{report}");
+    assert_eq!(event_keys(&sandbox).len(), 6);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_poll_cut_short_between_pages_keeps_its_pages_and_not_the_cursor() {
+    let crm = Crm::start().await;
+    five_contacts(&crm);
+    crm.add(1, "Contact 1", "2026-11-24T10:09:00Z"); // the latest change is on the last page
+    {
+        let mut api = crm.api();
+        api.per_page = Some(2);
+        // The first page answers; the second fails past every retry (max_retries = 3).
+        api.faults = [Fault::Slow(0)]
+            .into_iter()
+            .chain([Fault::Status(500); 4])
+            .collect();
+    }
+    let sandbox = Sandbox::with_config(&format!("{POLL}{}", crm.integration("crm")));
+    let out = poll(&sandbox, &["--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(event_keys(&sandbox).len(), 2, "the first page is stored");
+
+    // The next poll starts where the cut one began: every page again, no second event.
+    let report = &reports(&poll(&sandbox, &["--json"]))[0];
+    assert_eq!(report["status"], "ok", "{report}");
+    assert_eq!(crm.api().last_since, None, "asked from the start");
+    assert_eq!(report["eventsCreated"], 3);
+    assert_eq!(event_keys(&sandbox).len(), 5);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_next_page_link_in_the_body_is_followed_on_the_same_site_only() {
+    let crm = Crm::start().await;
+    five_contacts(&crm);
+    {
+        let mut api = crm.api();
+        api.per_page = Some(3);
+        api.next_in_body = true;
+    }
+    let config = format!("{POLL}{}next_page = \"/next\"\n", crm.integration("crm"));
+    let sandbox = Sandbox::with_config(&config);
+    let report = &reports(&poll(&sandbox, &["--json"]))[0];
+    assert_eq!(report["requests"], 2, "{report}");
+    assert_eq!(event_keys(&sandbox).len(), 5);
+
+    // The same server under another name is another site: the token is not sent there.
+    crm.add(6, "Contact 6", "2026-11-24T10:06:00Z");
+    crm.api().next_origin = format!("http://localhost:{}", crm.addr.port());
+    crm.api().per_page = Some(1);
+    let requests = crm.api().requests;
+    let out = poll(&sandbox, &["--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let error = reports(&out)[0]["error"].as_str().unwrap().to_string();
+    assert!(error.contains("another site (http://localhost:"), "{error}");
+    assert_eq!(crm.api().requests, requests + 1, "no request went there");
 }
 
 #[tokio::test(flavor = "multi_thread")]
