@@ -5,7 +5,8 @@
 //! seen, minus an `overlap` window (clocks and commit orders differ); the overlap's repeats are
 //! dropped because an item's dedupe key is its id and its change time. A listing of several
 //! pages is followed to its end, by the body's `next_page` link or the `Link` header's
-//! `rel="next"`, on the same site only. The cursor never goes
+//! `rel="next"`, on the same site only, and unconditionally: a validator speaks for one page.
+//! The cursor never goes
 //! past the API's own clock (its `Date`): one item stamped in the future by a bad clock would
 //! otherwise hold every later request above the changes made meanwhile.
 
@@ -56,9 +57,7 @@ pub async fn poll(ctx: &mut Context<'_>) -> anyhow::Result<()> {
     if first.status.as_u16() == 304 {
         return Ok(());
     }
-    let api_now = header(&first.headers, DATE)
-        .and_then(|date| DateTime::parse_from_rfc2822(&date).ok())
-        .map_or_else(Utc::now, |date| date.with_timezone(&Utc));
+    let api_now = api_clock(&first.headers);
     let mut next = Cursor {
         etag: header(&first.headers, ETAG),
         last_modified: header(&first.headers, LAST_MODIFIED),
@@ -81,6 +80,11 @@ pub async fn poll(ctx: &mut Context<'_>) -> anyhow::Result<()> {
         )?
         else {
             next.since = next.since.map(|latest| not_after(latest, api_now));
+            if visited.len() > 1 {
+                // A validator speaks for the first page only: an unchanged first page would
+                // answer 304 over a change on a later one.
+                (next.etag, next.last_modified) = (None, None);
+            }
             return ctx.commit(events, &serde_json::to_value(&next)?, count);
         };
         // Each page is stored as it comes; the cursor moves only with the last one, so a poll
@@ -131,6 +135,13 @@ fn link_to_next(header: &str) -> Option<String> {
         rest = &rest[params_end..];
     }
     None
+}
+
+/// The time by the API's clock (its `Date`), else by ours.
+fn api_clock(headers: &HeaderMap) -> DateTime<Utc> {
+    header(headers, DATE)
+        .and_then(|date| DateTime::parse_from_rfc2822(&date).ok())
+        .map_or_else(Utc::now, |date| date.with_timezone(&Utc))
 }
 
 /// The conditional request headers of the stored validators.

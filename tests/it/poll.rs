@@ -34,7 +34,6 @@ pub enum Fault {
 #[derive(Default)]
 pub struct Api {
     pub items: Vec<Value>,
-    pub version: u64,
     pub requests: usize,
     pub faults: VecDeque<Fault>,
     /// The cursor parameter of the last listing's first page.
@@ -77,7 +76,6 @@ impl Crm {
         api.items.retain(|i| i["id"] != id);
         api.items
             .push(json!({"id": id, "name": name, "updatedAt": updated}));
-        api.version += 1;
     }
 
     pub fn integration(&self, name: &str) -> String {
@@ -140,14 +138,6 @@ async fn contacts(
         None => {}
     }
     let api = api.lock().unwrap();
-    let etag = format!("\"v{}\"", api.version);
-    if headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        == Some(etag.as_str())
-    {
-        return StatusCode::NOT_MODIFIED.into_response();
-    }
     let since = q.get("modified_since").cloned().unwrap_or_default();
     let items: Vec<&Value> = api
         .items
@@ -171,6 +161,20 @@ async fn contacts(
         )
     });
     let mut body = json!({ "data": shown });
+    // The ETag of what this page shows, as a server computes it: a page that did not change
+    // is a 304, whatever changed on the others.
+    let etag = format!("\"{:016x}\"", {
+        let mut hasher = std::hash::DefaultHasher::new();
+        std::hash::Hash::hash(&body.to_string(), &mut hasher);
+        std::hash::Hasher::finish(&hasher)
+    });
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        == Some(etag.as_str())
+    {
+        return StatusCode::NOT_MODIFIED.into_response();
+    }
     let mut headers = HeaderMap::new();
     headers.insert(header::ETAG, etag.parse().unwrap());
     match next {
@@ -352,6 +356,23 @@ async fn every_page_is_read_and_the_cursor_moves_with_the_last() {
         crm.api().last_since.as_deref(),
         Some("2026-11-24T10:04:00Z")
     );
+    assert_eq!(report["eventsCreated"], 1, "{report}");
+    assert_eq!(event_keys(&sandbox).len(), 6);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unchanged_first_page_does_not_hide_a_change_on_a_later_one() {
+    let crm = Crm::start().await;
+    five_contacts(&crm);
+    crm.api().per_page = Some(2);
+    // No cursor parameter: every poll lists everything, and its first page stays the same.
+    let integration = crm
+        .integration("crm")
+        .replace("cursor_param = \"modified_since\"\n", "");
+    let sandbox = Sandbox::with_config(&format!("{POLL}{integration}"));
+    assert!(poll(&sandbox, &[]).status.success());
+    crm.add(5, "Contact 5, renamed", "2026-11-24T10:07:00Z");
+    let report = &reports(&poll(&sandbox, &["--json"]))[0];
     assert_eq!(report["eventsCreated"], 1, "{report}");
     assert_eq!(event_keys(&sandbox).len(), 6);
 }
