@@ -94,7 +94,8 @@ pub enum Command {
         #[arg(long)]
         full: bool,
     },
-    /// Receive webhooks and process them into events (runs until SIGTERM or Ctrl-C)
+    /// Receive webhooks and process them into events (runs until SIGTERM or Ctrl-C; SIGHUP
+    /// renews the webhook secrets from the config)
     Serve,
     /// Deliveries that failed for good
     #[command(subcommand)]

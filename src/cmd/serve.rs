@@ -1,14 +1,18 @@
-//! `trmctl serve`: the daemon. Binds, runs until SIGTERM or Ctrl-C, drains, exits 0.
+//! `trmctl serve`: the daemon. Binds, runs until SIGTERM or Ctrl-C, drains, exits 0. SIGHUP
+//! reads the config again, for the server to renew its webhook verifiers.
 
 use std::process::ExitCode;
 
 use anyhow::{Context as _, Result};
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::Context;
+use crate::config::{Config, Source};
 
 pub fn run(ctx: &Context) -> Result<ExitCode> {
     let config = ctx.config_required()?;
+    let source = ctx.config_source()?;
     ctx.runtime()?.block_on(async {
         let bind = config.server.bind;
         let listener =
@@ -17,7 +21,8 @@ pub fn run(ctx: &Context) -> Result<ExitCode> {
         let signals = Signals::listen().context("listening for SIGTERM and SIGINT")?;
         let shutdown = CancellationToken::new();
         tokio::spawn(stop_on_signal(signals, shutdown.clone()));
-        crate::webhooks::server::run(config, listener, shutdown).await
+        let reloads = reload_on_hangup(source).context("listening for SIGHUP")?;
+        crate::webhooks::server::run(config, listener, shutdown, reloads).await
     })?;
     Ok(ExitCode::SUCCESS)
 }
@@ -32,6 +37,27 @@ async fn stop_on_signal(mut signals: Signals, shutdown: CancellationToken) {
     // Straight to stderr: exit skips the flush of buffered log lines.
     eprintln!("error: stopped by a second signal before the drain was over");
     std::process::exit(1);
+}
+
+/// The config, read again on each SIGHUP (listened for before the server starts, so that an
+/// early one cannot end the process, as SIGHUP does by default).
+fn reload_on_hangup(source: Source) -> std::io::Result<mpsc::Receiver<Result<Config>>> {
+    let (reloads, received) = mpsc::channel(1);
+    #[cfg(unix)]
+    {
+        let mut hangups = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
+        tokio::spawn(async move {
+            while hangups.recv().await.is_some() {
+                tracing::info!(path = %source.path.display(), "SIGHUP: reading the config again");
+                if reloads.send(Config::load(&source)).await.is_err() {
+                    return;
+                }
+            }
+        });
+    }
+    #[cfg(not(unix))]
+    drop((source, reloads));
+    Ok(received)
 }
 
 /// SIGTERM and SIGINT, listened for once so that none is missed between two waits.

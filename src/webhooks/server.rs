@@ -37,7 +37,8 @@ const REGISTRY_REFRESH: Duration = Duration::from_secs(2);
 /// What every handler shares.
 struct App {
     config: Arc<Config>,
-    hooks: HashMap<String, Hook>,
+    /// The webhook verifiers; swapped whole when a reload rebuilds them.
+    hooks: RwLock<Arc<Hooks>>,
     disabled: RwLock<HashSet<String>>,
     inbox: Inbox,
     metrics: Arc<Metrics>,
@@ -52,8 +53,26 @@ struct App {
     scheme: &'static str,
 }
 
+type Hooks = HashMap<String, Hook>;
+
+impl App {
+    fn hooks(&self) -> Arc<Hooks> {
+        self.hooks.read().map_or_else(
+            |poisoned| poisoned.into_inner().clone(),
+            |hooks| hooks.clone(),
+        )
+    }
+}
+
 /// Runs the server on `listener` until `shutdown` is cancelled, then drains and returns.
-pub async fn run(config: Config, listener: TcpListener, shutdown: CancellationToken) -> Result<()> {
+/// Each config that arrives on `reloads` (read again on SIGHUP) renews the webhook verifiers;
+/// see [`reload`].
+pub async fn run(
+    config: Config,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+    reloads: tokio::sync::mpsc::Receiver<Result<Config>>,
+) -> Result<()> {
     let config = Arc::new(config);
     // Secrets first: a token that cannot be read stops serve before anything has started.
     let admin_token = admin_token(&config)?;
@@ -90,7 +109,7 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: CancellationTo
         shutdown.clone(),
     ));
     let app = Arc::new(App {
-        hooks,
+        hooks: RwLock::new(Arc::new(hooks)),
         disabled: RwLock::new(HashSet::new()),
         inbox,
         metrics,
@@ -108,24 +127,26 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: CancellationTo
     });
     refresh_disabled(&app)?;
     let refresher = tokio::spawn(keep_registry_fresh(app.clone(), shutdown.clone()));
+    let reloader = tokio::spawn(apply_reloads(app.clone(), reloads));
 
     let address = listener.local_addr()?;
     let handle = axum_server::Handle::new();
     let server = serve(router(app.clone()), listener, &config, handle.clone()).await?;
     let server = tokio::spawn(server);
     tracing::info!("listening on {}://{address}", app.scheme);
-    notify_systemd(sd_notify::NotifyState::Ready);
+    notify_systemd(&[sd_notify::NotifyState::Ready]);
 
     shutdown.cancelled().await;
     // Draining before the log line: whoever reads "shutting down" finds new requests refused.
     app.draining.store(true, Ordering::SeqCst);
     tracing::info!("shutting down: finishing requests in flight");
-    notify_systemd(sd_notify::NotifyState::Stopping);
+    notify_systemd(&[sd_notify::NotifyState::Stopping]);
     // One deadline for the whole drain: the server, polls, sinks and actions stop together.
     let deadline = tokio::time::Instant::now() + config.server.shutdown_timeout;
     handle.graceful_shutdown(Some(config.server.shutdown_timeout));
     server.await.context("server task")?.context("serving")?;
     refresher.abort();
+    reloader.abort();
     // A poll in progress commits page by page: cutting it off loses nothing.
     if tokio::time::timeout_at(deadline, scheduler).await.is_err() {
         tracing::warn!(
@@ -314,7 +335,7 @@ async fn receive(
     let result = tokio::time::timeout(app.config.server.request_timeout, accepted)
         .await
         .unwrap_or_else(|_| Err(timed_out(body_read.load(Ordering::SeqCst))));
-    let label = if app.hooks.contains_key(&name) {
+    let label = if app.hooks().contains_key(&name) {
         name.as_str()
     } else {
         "unknown"
@@ -470,8 +491,8 @@ async fn accept(
             "unavailable",
         ));
     }
-    let hook = app
-        .hooks
+    let hooks = app.hooks();
+    let hook = hooks
         .get(name)
         .filter(|_| {
             !app.disabled
@@ -710,7 +731,49 @@ fn full_url(app: &App, headers: &HeaderMap, uri: &Uri) -> String {
     }
 }
 
-fn build_hooks(config: &Config) -> Result<HashMap<String, Hook>> {
+/// Applies each config read again on SIGHUP, one at a time.
+async fn apply_reloads(app: Arc<App>, mut reloads: tokio::sync::mpsc::Receiver<Result<Config>>) {
+    while let Some(config) = reloads.recv().await {
+        // systemd (`Type=notify-reload`) takes RELOADING=1 only with the monotonic time.
+        let mut reloading = vec![sd_notify::NotifyState::Reloading];
+        reloading.extend(sd_notify::NotifyState::monotonic_usec_now().ok());
+        notify_systemd(&reloading);
+        let app = app.clone();
+        match tokio::task::spawn_blocking(move || reload(&app, config)).await {
+            Ok(Ok(note)) => tracing::info!("reloaded: {note}"),
+            Ok(Err(e)) => {
+                tracing::error!(error = %format!("{e:#}"), "reload refused; serving as before")
+            }
+            Err(e) => tracing::error!(error = %e, "reload failed; serving as before"),
+        }
+        notify_systemd(&[sd_notify::NotifyState::Ready]);
+    }
+}
+
+/// Renews the webhook verifiers from `config`, read again: secrets (a rotation, a fixed
+/// keyring entry), schemes, ids and rate limits. Nothing changes when the config does not
+/// load, or when it adds, removes or re-kinds an integration: the inbox, the workers, polls,
+/// sinks and actions run on the config they started with, so those need a restart, as does
+/// every setting outside the integrations' webhook keys.
+fn reload(app: &App, config: Result<Config>) -> Result<&'static str> {
+    let config = config?;
+    let kinds = |c: &Config| -> Vec<(String, crate::config::Kind)> {
+        c.integrations
+            .iter()
+            .map(|(n, i)| (n.clone(), i.kind))
+            .collect()
+    };
+    if kinds(&config) != kinds(&app.config) {
+        anyhow::bail!(
+            "integrations were added, removed or changed kind; restart `trmctl serve` to apply that"
+        );
+    }
+    let hooks = build_hooks(&config)?;
+    *app.hooks.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(hooks);
+    Ok("webhook secrets, schemes, ids and rate limits; other settings apply at the next restart")
+}
+
+fn build_hooks(config: &Config) -> Result<Hooks> {
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .redirect(reqwest::redirect::Policy::none())
@@ -720,7 +783,7 @@ fn build_hooks(config: &Config) -> Result<HashMap<String, Hook>> {
     for (name, cfg) in &config.integrations {
         if let Some(hook) = Hook::new(name, cfg, &client) {
             if let Some(problem) = hook.setup_problem() {
-                tracing::error!(integration = %name, error = %problem, "webhook cannot authenticate; answering 503 until the secret is fixed and serve restarted");
+                tracing::error!(integration = %name, error = %problem, "webhook cannot authenticate; answering 503 until the secret is fixed and serve reloaded (SIGHUP) or restarted");
             }
             hooks.insert(name.clone(), hook);
         }
@@ -911,9 +974,9 @@ async fn keep_registry_fresh(app: Arc<App>, shutdown: CancellationToken) {
     }
 }
 
-fn notify_systemd(state: sd_notify::NotifyState) {
+fn notify_systemd(states: &[sd_notify::NotifyState]) {
     if std::env::var_os("NOTIFY_SOCKET").is_some()
-        && let Err(e) = sd_notify::notify(&[state])
+        && let Err(e) = sd_notify::notify(states)
     {
         tracing::warn!(error = %e, "sd_notify failed");
     }

@@ -533,3 +533,121 @@ fn systemd_hears_ready_and_stopping() {
     let n = socket.recv(&mut buf).unwrap();
     assert!(String::from_utf8_lossy(&buf[..n]).contains("STOPPING=1"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sighup_renews_the_webhook_secrets_and_keeps_serving_through_a_config_it_cannot_apply() {
+    let dir = tempfile::tempdir().unwrap();
+    let (old, new) = (dir.path().join("old"), dir.path().join("new"));
+    std::fs::write(&old, "the-old-secret").unwrap();
+    std::fs::write(&new, "the-new-secret").unwrap();
+    let file = |path: &std::path::Path| format!("\"file:{}\"", path.display());
+    let with_secret = |secret: &str| {
+        format!(
+            "[server]\nbind = \"127.0.0.1:0\"\n\n[integrations.gh]\nkind = \"github\"\nsecret = {secret}\n"
+        )
+    };
+    let sandbox = Sandbox::with_config(&with_secret(&file(&old)));
+    let socket_path = dir.path().join("notify");
+    let socket = std::os::unix::net::UnixDatagram::bind(&socket_path).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let said = || {
+        let mut buf = [0u8; 256];
+        let n = socket.recv(&mut buf).unwrap();
+        String::from_utf8_lossy(&buf[..n]).to_string()
+    };
+    let server = Server::start_with_env(
+        &sandbox,
+        &[("NOTIFY_SOCKET", socket_path.to_str().unwrap())],
+    );
+    assert!(said().contains("READY=1"));
+    let client = reqwest::Client::new();
+    let send = |secret: &str, delivery: &str, integration: &str| {
+        let body = format!(r#"{{"action":"opened","n":"{delivery}"}}"#);
+        let signature = format!(
+            "sha256={}",
+            hex::encode(hmac_sha256(secret.as_bytes(), &[body.as_bytes()]))
+        );
+        github_request_with(
+            &client,
+            &server,
+            integration,
+            delivery,
+            &body,
+            &signature,
+            "application/json",
+        )
+        .send()
+    };
+    let reload = || {
+        signal(server.pid(), "HUP");
+        let reloading = said();
+        assert!(
+            reloading.contains("RELOADING=1") && reloading.contains("MONOTONIC_USEC="),
+            "{reloading}"
+        );
+        assert!(said().contains("READY=1"));
+    };
+    assert_eq!(
+        send("the-new-secret", "d-1", "gh").await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+
+    // A rotation: the new secret beside the old, then SIGHUP. Both sign now; no restart.
+    sandbox.write_config(&with_secret(&format!("[{}, {}]", file(&new), file(&old))));
+    reload();
+    assert_eq!(
+        send("the-new-secret", "d-2", "gh").await.unwrap().status(),
+        StatusCode::ACCEPTED
+    );
+    assert_eq!(
+        send("the-old-secret", "d-3", "gh").await.unwrap().status(),
+        StatusCode::ACCEPTED
+    );
+
+    // A config that does not load changes nothing, and says why.
+    sandbox.write_config("[integrations.gh]\nkind = \"github\"\nsecret = 5\n");
+    reload();
+    eventually("the refusal in the log", || {
+        server
+            .log_text()
+            .contains("reload refused; serving as before")
+    })
+    .await;
+    assert_eq!(
+        send("the-new-secret", "d-4", "gh").await.unwrap().status(),
+        StatusCode::ACCEPTED
+    );
+
+    // Nor does one with another integration: only a restart starts its workers and polls.
+    let more = format!(
+        "{}\n[integrations.more]\nkind = \"github\"\nsecret = {}\n",
+        with_secret(&file(&new)),
+        file(&new)
+    );
+    sandbox.write_config(&more);
+    reload();
+    eventually("the restart it needs in the log", || {
+        server
+            .log_text()
+            .contains("restart `trmctl serve` to apply that")
+    })
+    .await;
+    assert_eq!(
+        send("the-new-secret", "d-5", "more")
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        send("the-old-secret", "d-6", "gh").await.unwrap().status(),
+        StatusCode::ACCEPTED
+    );
+    for secret in ["the-old-secret", "the-new-secret"] {
+        assert!(!server.log_text().contains(secret), "a secret in the log");
+    }
+    assert_eq!(server.terminate().code(), Some(0));
+    assert_eq!(sandbox.events(Some("gh")).len(), 4, "d-2, d-3, d-4 and d-6");
+}
