@@ -302,12 +302,39 @@ fn auth_refusal(error: AuthError) -> Refusal {
     }
 }
 
-fn resolve_secrets(name: &str, refs: Option<&SecretRefs>) -> Result<Vec<String>, String> {
+/// The integration's secrets that can be used: read, and for standard-webhooks a key. One that
+/// cannot is logged and left out while another can sign, so a rotation whose old keyring entry
+/// went first keeps the integration up; with none, the integration cannot authenticate.
+fn usable_secrets(
+    name: &str,
+    refs: Option<&SecretRefs>,
+    scheme: &Scheme,
+) -> Result<Vec<String>, String> {
     let refs = refs.ok_or_else(|| format!("integration {name} has no secret"))?;
-    refs.0
-        .iter()
-        .map(|r| r.resolve(name, "secret").map_err(|e| format!("{e:#}")))
-        .collect()
+    let (mut usable, mut problems) = (Vec::new(), Vec::new());
+    for secret_ref in &refs.0 {
+        let secret = secret_ref
+            .resolve(name, "secret")
+            .map_err(|e| format!("{e:#}"))
+            .and_then(|secret| {
+                if *scheme == Scheme::StandardWebhooks {
+                    signature::usable_standard_webhooks_secret(&secret)
+                        .map_err(|why| format!("a secret of integration {name} {why}"))?;
+                }
+                Ok(secret)
+            });
+        match secret {
+            Ok(secret) => usable.push(secret),
+            Err(problem) => problems.push(problem),
+        }
+    }
+    if usable.is_empty() {
+        return Err(problems.join("; "));
+    }
+    for problem in problems {
+        tracing::error!(integration = name, error = %problem, "a webhook secret cannot be used; checking signatures with the others");
+    }
+    Ok(usable)
 }
 
 fn signature_auth(name: &str, cfg: &IntegrationConfig, scheme: SchemeName) -> Result<Auth, String> {
@@ -328,13 +355,7 @@ fn signature_auth(name: &str, cfg: &IntegrationConfig, scheme: SchemeName) -> Re
             id_header: cfg.id_header.clone(),
         }),
     };
-    let secrets = resolve_secrets(name, cfg.secret.as_ref())?;
-    if scheme == Scheme::StandardWebhooks {
-        for secret in &secrets {
-            signature::usable_standard_webhooks_secret(secret)
-                .map_err(|why| format!("a secret of integration {name} {why}"))?;
-        }
-    }
+    let secrets = usable_secrets(name, cfg.secret.as_ref(), &scheme)?;
     Ok(Auth::Signature {
         scheme,
         secrets,

@@ -752,7 +752,8 @@ async fn apply_reloads(app: Arc<App>, mut reloads: tokio::sync::mpsc::Receiver<R
 
 /// Renews the webhook verifiers from `config`, read again: secrets (a rotation, a fixed
 /// keyring entry), schemes, ids and rate limits. Nothing changes when the config does not
-/// load, or when it adds, removes or re-kinds an integration: the inbox, the workers, polls,
+/// load, when an integration that checks signatures could no longer (its one secret is
+/// unreadable), or when it adds, removes or re-kinds an integration: the inbox, the workers, polls,
 /// sinks and actions run on the config they started with, so those need a restart, as does
 /// every setting outside the integrations' webhook keys.
 fn reload(app: &App, config: Result<Config>) -> Result<&'static str> {
@@ -769,6 +770,15 @@ fn reload(app: &App, config: Result<Config>) -> Result<&'static str> {
         );
     }
     let hooks = build_hooks(&config)?;
+    let running = app.hooks();
+    for (name, hook) in &hooks {
+        let was_ready = running
+            .get(name)
+            .is_some_and(|h| h.setup_problem().is_none());
+        if let (true, Some(problem)) = (was_ready, hook.setup_problem()) {
+            anyhow::bail!("integration {name} could no longer check signatures: {problem}");
+        }
+    }
     *app.hooks.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(hooks);
     Ok("webhook secrets, schemes, ids and rate limits; other settings apply at the next restart")
 }

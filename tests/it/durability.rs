@@ -606,6 +606,21 @@ async fn sighup_renews_the_webhook_secrets_and_keeps_serving_through_a_config_it
         StatusCode::ACCEPTED
     );
 
+    // Nor does one that would leave an integration unable to check signatures.
+    let missing = dir.path().join("missing");
+    sandbox.write_config(&with_secret(&file(&missing)));
+    reload();
+    eventually("the refusal in the log", || {
+        server
+            .log_text()
+            .contains("integration gh could no longer check signatures")
+    })
+    .await;
+    assert_eq!(
+        send("the-new-secret", "d-7", "gh").await.unwrap().status(),
+        StatusCode::ACCEPTED
+    );
+
     // A config that does not load changes nothing, and says why.
     sandbox.write_config("[integrations.gh]\nkind = \"github\"\nsecret = 5\n");
     reload();
@@ -649,5 +664,9 @@ async fn sighup_renews_the_webhook_secrets_and_keeps_serving_through_a_config_it
         assert!(!server.log_text().contains(secret), "a secret in the log");
     }
     assert_eq!(server.terminate().code(), Some(0));
-    assert_eq!(sandbox.events(Some("gh")).len(), 4, "d-2, d-3, d-4 and d-6");
+    assert_eq!(
+        sandbox.events(Some("gh")).len(),
+        5,
+        "d-2, d-3, d-7, d-4 and d-6"
+    );
 }

@@ -496,6 +496,25 @@ async fn an_empty_secret_is_a_setup_problem_not_a_key_anyone_can_sign_with() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_secret_that_cannot_be_read_leaves_the_others_of_its_list_signing() {
+    let sandbox = Sandbox::with_config(&config(
+        "[integrations.half]\nkind = \"github\"\nsecret = [\"env:T_NEVER_SET\", \"env:T_GH\"]\n",
+    ));
+    let server = Server::start(&sandbox);
+    let client = reqwest::Client::new();
+    let response = github_request(&client, &server, "half", "d-half", r#"{"action":"opened"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    let log = server.log_text();
+    assert!(
+        log.contains("checking signatures with the others") && log.contains("T_NEVER_SET"),
+        "{log}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn disabled_integration_answers_404_until_enabled() {
     let sandbox = Sandbox::with_config(&config(""));
     let server = Server::start(&sandbox);
