@@ -431,7 +431,7 @@ fn transform_caught(config: &Config, delivery: &Delivery) -> (Vec<Event>, Option
 }
 
 /// What `f` returns, or what its panic said.
-fn caught<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+pub fn caught<T>(f: impl FnOnce() -> T) -> Result<T, String> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|panic| {
         let said = match (panic.downcast_ref::<&str>(), panic.downcast_ref::<String>()) {
             (Some(text), _) => text.to_string(),

@@ -572,19 +572,18 @@ async fn accept(
     };
     let received_at = crate::event::now();
     let kept_headers = hook.kept_headers(headers);
-    // Made here, on the request's thread, so the inbox writer only has to store them; a
-    // delivery they cannot be made from is stored anyway and left to the workers.
-    let events = connectors::from_delivery(
-        hook.kind,
-        &Incoming {
-            integration: name,
-            provider_delivery_id: &provider_delivery_id,
-            received_at,
-            headers: &kept_headers,
-            body: &json,
-        },
-    )
-    .ok();
+    let events = made_at_once(|| {
+        connectors::from_delivery(
+            hook.kind,
+            &Incoming {
+                integration: name,
+                provider_delivery_id: &provider_delivery_id,
+                received_at,
+                headers: &kept_headers,
+                body: &json,
+            },
+        )
+    });
     let delivery = NewDelivery {
         delivery_id: Uuid::now_v7().to_string(),
         integration: name.to_string(),
@@ -636,6 +635,15 @@ enum BodyFormat {
 
 /// JSON: `application/json` or `application/*+json`, with any parameters; with `form`, also
 /// `application/x-www-form-urlencoded`.
+/// A delivery's events, made on the request's thread so the inbox writer only has to store
+/// them. `None` when they cannot be made, even by a connector's panic: the delivery is stored
+/// anyway and left to the workers, which retry and make it a dead letter that says why.
+fn made_at_once<E>(
+    make: impl FnOnce() -> Result<Vec<crate::event::Event>, E>,
+) -> Option<Vec<crate::event::Event>> {
+    crate::worker::caught(make).ok()?.ok()
+}
+
 fn check_content_type(
     headers: &HeaderMap,
     form: bool,
@@ -995,6 +1003,20 @@ fn notify_systemd(states: &[sd_notify::NotifyState]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_connector_that_panics_leaves_the_delivery_to_the_workers() {
+        let made = made_at_once::<()>(|| panic!("a connector bug"));
+        assert!(
+            made.is_none(),
+            "stored without events, not lost with the request"
+        );
+        assert!(made_at_once::<()>(|| Err(())).is_none());
+        assert_eq!(
+            made_at_once::<()>(|| Ok(Vec::new())).map(|e| e.len()),
+            Some(0)
+        );
+    }
 
     #[test]
     fn refusals_are_logged_once_a_second_per_kind_with_the_count_left_out() {
