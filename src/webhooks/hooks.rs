@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 use std::num::NonZeroU32;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::http::{HeaderMap, StatusCode};
@@ -37,7 +38,8 @@ enum Auth {
     },
     PubsubOidc {
         expect: OidcExpectations,
-        jwks: JwksCache,
+        /// Shared with the hook this one replaces on a reload, when fetched from the same URL.
+        jwks: Arc<JwksCache>,
     },
     PubsubToken(String),
 }
@@ -159,6 +161,18 @@ impl Hook {
             id_source,
             limiter: RateLimiter::direct(Quota::per_second(rate).allow_burst(burst)),
             kept_headers,
+        }
+    }
+
+    /// Takes over the Pub/Sub keys `running` fetched, when this hook fetches from the same URL:
+    /// a reload then neither fetches them again nor, while Google's endpoint is unreachable,
+    /// answers 503 for want of them.
+    pub fn keep_keys_of(&mut self, running: &Hook) {
+        if let (Ok(Auth::PubsubOidc { jwks, .. }), Ok(Auth::PubsubOidc { jwks: known, .. })) =
+            (&mut self.auth, &running.auth)
+            && known.same_url(jwks)
+        {
+            *jwks = known.clone();
         }
     }
 
@@ -389,7 +403,7 @@ fn pubsub_auth(
             audience,
             service_account,
         },
-        jwks: JwksCache::new(client.clone(), url),
+        jwks: Arc::new(JwksCache::new(client.clone(), url)),
     })
 }
 

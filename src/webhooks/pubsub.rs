@@ -424,6 +424,11 @@ impl JwksCache {
         }
     }
 
+    /// Whether both fetch their keys from the same URL.
+    pub fn same_url(&self, other: &JwksCache) -> bool {
+        self.url == other.url
+    }
+
     /// Verifies a Google OIDC token (the bearer token of a push) and returns its claims.
     pub async fn verify(
         &self,

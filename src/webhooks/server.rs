@@ -777,9 +777,12 @@ fn reload(app: &App, config: Result<Config>) -> Result<&'static str> {
             "integrations were added, removed or changed kind; restart `trmctl serve` to apply that"
         );
     }
-    let hooks = build_hooks(&config)?;
+    let mut hooks = build_hooks(&config)?;
     let running = app.hooks();
-    for (name, hook) in &hooks {
+    for (name, hook) in &mut hooks {
+        if let Some(known) = running.get(name) {
+            hook.keep_keys_of(known);
+        }
         let was_ready = running
             .get(name)
             .is_some_and(|h| h.setup_problem().is_none());

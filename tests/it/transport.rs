@@ -286,6 +286,20 @@ jwks_url = "http://127.0.0.1:{port}/certs"
         jwks.hits.load(Ordering::SeqCst) >= 1,
         "the keys came from the configured jwks_url"
     );
+    // A reload (SIGHUP) keeps the keys fetched from an unchanged jwks_url.
+    let fetched = jwks.hits.load(Ordering::SeqCst);
+    signal(server.pid(), "HUP");
+    eventually("the reload", || server.log_text().contains("reloaded:")).await;
+    let (status, why) = answer(
+        push(&client, &server, "oidc", "msg-after-reload", Some(&valid))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{why}");
+    assert_eq!(jwks.hits.load(Ordering::SeqCst), fetched, "no second fetch");
+
     let log = server.log_text();
     assert!(!log.contains(&valid), "log leaks a token");
     assert_eq!(server.terminate().code(), Some(0));
