@@ -53,6 +53,10 @@ pub struct StoreConfig {
     /// How long a write waits for another process's write before failing.
     #[serde(with = "humantime_serde")]
     pub busy_timeout: Duration,
+    /// How long a processed webhook delivery (its body and headers) is kept after it arrived;
+    /// its events are kept for good.
+    #[serde(with = "humantime_serde")]
+    pub keep_deliveries: Duration,
 }
 
 impl Default for StoreConfig {
@@ -60,6 +64,7 @@ impl Default for StoreConfig {
         StoreConfig {
             path: None,
             busy_timeout: Duration::from_secs(10),
+            keep_deliveries: Duration::from_secs(30 * 24 * 3600),
         }
     }
 }

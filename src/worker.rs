@@ -37,6 +37,10 @@ const IDLE_POLL: Duration = Duration::from_millis(200);
 /// The least time between two looks: under load, deliveries gather into bigger batches
 /// instead of each commit of the inbox costing a query.
 const DISPATCH_SPACING: Duration = Duration::from_millis(10);
+/// How often processed deliveries past `store.keep_deliveries` are deleted, and how many at a
+/// time at most.
+const PRUNE_EVERY: Duration = Duration::from_secs(600);
+const PRUNE_SHARE: usize = 500;
 /// The most deliveries one worker transaction takes.
 const BATCH: usize = 64;
 /// The first pause after a worker transaction, or the dispatcher's look for due deliveries,
@@ -130,8 +134,13 @@ impl Workers {
 
 fn dispatch_loop(store: Store, shared: &Shared, work: SyncSender<Delivery>, wake: Receiver<()>) {
     let mut pause = failure_pause();
+    let keep = shared.processing.config.store.keep_deliveries;
+    let mut next_prune = Instant::now();
     while !shared.stop.load(Ordering::SeqCst) {
         let looked = Instant::now();
+        if looked >= next_prune {
+            next_prune = looked + prune(&store, keep);
+        }
         let due = match store.due_deliveries(Utc::now(), BATCH * 2) {
             Ok(due) => {
                 pause.succeeded();
@@ -161,6 +170,37 @@ fn dispatch_loop(store: Store, shared: &Shared, work: SyncSender<Delivery>, wake
             }
         }
         std::thread::sleep(DISPATCH_SPACING.saturating_sub(looked.elapsed()));
+    }
+}
+
+/// Deletes a share of the processed deliveries older than `keep` (see [`Store::prune_done`]);
+/// how long until the next share. Small shares keep the dispatcher, and the inbox writer
+/// waiting for the write lock, from stalling on a large backlog.
+fn prune(store: &Store, keep: Duration) -> Duration {
+    let before = chrono::Duration::from_std(keep)
+        .ok()
+        .and_then(|keep| Utc::now().checked_sub_signed(keep));
+    let Some(before) = before else {
+        return PRUNE_EVERY; // kept longer than the calendar goes back: nothing is old enough
+    };
+    match store.prune_done(before, PRUNE_SHARE) {
+        Ok(pruned) if pruned == PRUNE_SHARE => {
+            tracing::debug!(pruned, "deleted processed deliveries; more to go");
+            Duration::from_millis(100)
+        }
+        Ok(pruned) => {
+            if pruned > 0 {
+                tracing::info!(
+                    pruned,
+                    "deleted processed deliveries older than store.keep_deliveries"
+                );
+            }
+            PRUNE_EVERY
+        }
+        Err(e) => {
+            tracing::error!(error = %format!("{e:#}"), "deleting old processed deliveries failed");
+            PRUNE_EVERY
+        }
     }
 }
 

@@ -156,6 +156,25 @@ pub fn fail(
 }
 
 impl Store {
+    /// Deletes up to `limit` processed (`done`) deliveries received before `before`; returns how
+    /// many. Their events stay, and the events' dedupe keys keep a provider's late retry of one
+    /// from making a second event: only its answer changes, `202` with a new deliveryId instead
+    /// of `200`. Dead letters and pending deliveries are never pruned. Delivery ids are UUIDv7,
+    /// so the primary key orders them by arrival: no index on `received_at` is needed, nor
+    /// paid for on every insert.
+    pub fn prune_done(&self, before: DateTime<Utc>, limit: usize) -> Result<usize> {
+        let millis = u128::try_from(before.timestamp_millis()).unwrap_or(0);
+        let first_kept = uuid::Uuid::from_u128(millis << 80).hyphenated().to_string();
+        Ok(self
+            .conn
+            .prepare_cached(
+                "DELETE FROM deliveries WHERE rowid IN (
+                 SELECT rowid FROM deliveries
+                 WHERE delivery_id < ?1 AND state = 'done' LIMIT ?2)",
+            )?
+            .execute(params![first_kept, limit as i64])?)
+    }
+
     /// Pending deliveries whose next attempt is due, oldest first.
     pub fn due_deliveries(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Delivery>> {
         let sql = format!(
@@ -262,6 +281,43 @@ fn all_dead(conn: &Connection) -> Result<Vec<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_done_deliveries_older_than_the_cut_are_pruned() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("t.db")).unwrap();
+        let made_at = |when: &str, n: u16| {
+            let t = time(when);
+            let ts = uuid::Timestamp::from_unix(uuid::NoContext, t.timestamp() as u64, n.into());
+            uuid::Uuid::new_v7(ts).to_string()
+        };
+        let rows = [
+            (made_at("2026-10-01T00:00:00Z", 1), "done"),
+            (made_at("2026-10-01T00:00:00Z", 2), "dead"),
+            (made_at("2026-10-01T00:00:00Z", 3), "pending"),
+            (made_at("2026-11-20T00:00:00Z", 4), "done"),
+        ];
+        store
+            .transaction(|tx| {
+                for (id, state) in &rows {
+                    tx.execute(
+                        "INSERT INTO deliveries (delivery_id, integration, provider_delivery_id,
+                             received_at, content_type, headers, body, state, next_attempt_at)
+                         VALUES (?1, 'gh', ?1, '', 'application/json', '{}', x'7b7d', ?2, '')",
+                        params![id, state],
+                    )?;
+                }
+                Ok(())
+            })
+            .unwrap();
+        let cut = time("2026-11-01T00:00:00Z");
+        assert_eq!(store.prune_done(cut, 100).unwrap(), 1);
+        assert_eq!(store.prune_done(cut, 100).unwrap(), 0);
+        for (id, state) in &rows[1..] {
+            assert!(store.delivery(id).unwrap().is_some(), "{state} stays");
+        }
+        assert!(store.delivery(&rows[0].0).unwrap().is_none());
+    }
 
     fn time(text: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(text)

@@ -670,3 +670,57 @@ async fn sighup_renews_the_webhook_secrets_and_keeps_serving_through_a_config_it
         "d-2, d-3, d-7, d-4 and d-6"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_processed_delivery_past_keep_deliveries_is_deleted_and_its_late_retry_makes_no_event() {
+    let sandbox = Sandbox::with_config(&config(""));
+    let client = reqwest::Client::new();
+    let payload = r#"{"action":"closed"}"#;
+    let server = Server::start(&sandbox);
+    let first = github_request(&client, &server, "gh", "d-late", payload)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(first.status(), StatusCode::ACCEPTED);
+    assert_eq!(server.terminate().code(), Some(0));
+    assert_eq!(sandbox.events(Some("gh")).len(), 1);
+
+    // Make it 40 days old (its id tells its arrival), as if serve had run since.
+    let old = chrono::Utc::now() - chrono::Duration::days(40);
+    let ts = uuid::Timestamp::from_unix(uuid::NoContext, old.timestamp() as u64, 0);
+    let old_id = uuid::Uuid::new_v7(ts).to_string();
+    let moved = sandbox
+        .store()
+        .transaction(|tx| {
+            Ok(tx.execute(
+                "UPDATE deliveries SET delivery_id = ?1 WHERE provider_delivery_id = 'd-late'",
+                [&old_id],
+            )?)
+        })
+        .unwrap();
+    assert_eq!(moved, 1);
+
+    let server = Server::start(&sandbox);
+    eventually("the old delivery is deleted", || {
+        sandbox.store().delivery(&old_id).unwrap().is_none()
+    })
+    .await;
+    // The provider's late retry is a new delivery now, processed, and still no second event.
+    let late = github_request(&client, &server, "gh", "d-late", payload)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(late.status(), StatusCode::ACCEPTED);
+    let late: serde_json::Value = late.json().await.unwrap();
+    let late_id = late["deliveryId"].as_str().unwrap().to_string();
+    eventually("the deletion is logged", || {
+        server
+            .log_text()
+            .contains("deleted processed deliveries older than store.keep_deliveries")
+    })
+    .await;
+    assert_eq!(server.terminate().code(), Some(0));
+    let (_, state) = sandbox.store().delivery(&late_id).unwrap().unwrap();
+    assert_eq!(state, "done");
+    assert_eq!(sandbox.events(Some("gh")).len(), 1, "no second event");
+}
