@@ -36,8 +36,10 @@ struct Cursor {
 }
 
 /// The most pages one poll follows: a server whose next links never end cannot keep a poll
-/// running forever.
-const MAX_PAGES: usize = 1000;
+/// running forever. Far above any real listing (5 million items at 50 a page): the cursor
+/// moves only at a listing's end, so a listing cut short by this would be read again, and
+/// cut short again, at every poll.
+const MAX_PAGES: usize = 100_000;
 
 pub async fn poll(ctx: &mut Context<'_>) -> anyhow::Result<()> {
     let cfg = ctx.cfg;
@@ -63,7 +65,8 @@ pub async fn poll(ctx: &mut Context<'_>) -> anyhow::Result<()> {
         last_modified: header(&first.headers, LAST_MODIFIED),
         since: cursor.since.clone(),
     };
-    let (mut page, mut page_url, mut visited) = (first, url.clone(), vec![url.clone()]);
+    let (mut page, mut page_url) = (first, url.clone());
+    let mut visited = std::collections::HashSet::from([url.clone()]);
     loop {
         let body = page.json.ok_or_else(|| {
             anyhow::anyhow!("GET {} answered an empty body", shown_url(&page_url))
@@ -101,7 +104,7 @@ pub async fn poll(ctx: &mut Context<'_>) -> anyhow::Result<()> {
             .http
             .get(&following, &[], HeaderMap::new(), Cost::Free, &[])
             .await?;
-        visited.push(following.clone());
+        visited.insert(following.clone());
         page_url = following;
     }
 }
