@@ -183,11 +183,27 @@ fn looks_own(store: &Store, event: &Event) -> Result<bool> {
         data.get("id").and_then(Value::as_str),
     ];
     for id in ids.into_iter().flatten() {
-        if store.is_action_external_id(id)? {
-            return Ok(true);
+        for (kind, cause) in store.creators_of(id)? {
+            if created_this(&kind, &cause, event) {
+                return Ok(true);
+            }
         }
     }
     Ok(false)
+}
+
+/// Whether `event`, which carries the external id of an object an action of `kind` made for
+/// the event `cause`, is that object. A Slack `ts` or a Google Task id names one object
+/// anywhere. An HTTP endpoint's `id` may be a short number that another item of another
+/// system (a CRM's contact 17 beside its note 17) also has: only an event that also carries
+/// its cause's id (the body's `{eventId}`, echoed back) is taken for the object.
+fn created_this(kind: &str, cause: &str, event: &Event) -> bool {
+    kind != ActionKind::Http.as_str()
+        || event
+            .external_id
+            .as_deref()
+            .is_some_and(|id| id.contains(cause))
+        || event.data.to_string().contains(cause)
 }
 
 /// What one step of an action did.

@@ -186,17 +186,14 @@ impl Store {
         }))
     }
 
-    /// Whether some action created the object with this external id.
-    pub fn is_action_external_id(&self, external_id: &str) -> Result<bool> {
-        Ok(self
-            .conn
-            .query_row(
-                "SELECT 1 FROM action_records WHERE external_id = ?1 LIMIT 1",
-                [external_id],
-                |_| Ok(()),
-            )
-            .optional()?
-            .is_some())
+    /// The kind of action and the causing event of each object recorded under this external
+    /// id.
+    pub fn creators_of(&self, external_id: &str) -> Result<Vec<(String, String)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT kind, event_id FROM action_records WHERE external_id = ?1 LIMIT 16",
+        )?;
+        let rows = stmt.query_map([external_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     /// Every record of an action, in creation order.

@@ -794,14 +794,44 @@ async fn an_http_action_calls_with_one_idempotency_key_per_event_and_action() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let seen = seen.lock().unwrap().clone();
-    let keys: Vec<_> = seen.iter().map(|(key, _)| key.clone()).collect();
+    let calls = seen.lock().unwrap().clone();
+    let keys: Vec<_> = calls.iter().map(|(key, _)| key.clone()).collect();
     assert_eq!(keys, [format!("{first}:hook"), format!("{second}:hook")]);
-    assert_eq!(seen[0].1["title"], "we are blocked");
+    assert_eq!(calls[0].1["title"], "we are blocked");
     // The answer's id, else the key: never the status, which other items could be called.
     let records = sandbox.store().action_records("hook").unwrap();
     let ids: Vec<_> = records.iter().map(|r| r.external_id.clone()).collect();
     assert_eq!(ids, ["ext-42".to_string(), format!("{second}:hook")]);
+
+    // Another item that happens to have the id `ext-42` is not trmctl's object: it acts. The
+    // object itself, coming back with its cause's id (the body's `{eventId}`), does not.
+    let mut namesake = github_event("d-namesake", "blocked elsewhere", now());
+    namesake.external_id = Some("ext-42".into());
+    through_rules(&sandbox, &text, namesake);
+    let mut echo = github_event("d-echo", "blocked: the object came back", now());
+    echo.external_id = Some("ext-42".into());
+    echo.data = json!({ "source": first.to_string() });
+    through_rules(&sandbox, &text, echo);
+    let out = sandbox
+        .cmd()
+        .args(["actions", "flush"])
+        .env("T_GH", "gh-secret")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let calls = seen.lock().unwrap().clone();
+    let titles: Vec<_> = calls
+        .iter()
+        .map(|(_, body)| body["title"].clone())
+        .collect();
+    assert_eq!(
+        titles,
+        ["we are blocked", "still blocked", "blocked elsewhere"]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
