@@ -17,8 +17,9 @@
 //! last wrote is kept per source item (`action_versions`); an update stores no new event.
 //!
 //! Loop prevention: an event that is trmctl's own object coming back (a Slack message with
-//! trmctl's metadata, a task with the marker, an external id in `action_records`), or one
-//! derived from such an event, triggers no action.
+//! trmctl's metadata, a task with the marker, an external id in `action_records`; an HTTP
+//! answer's id only with its cause's event id beside it), or one derived from such an event,
+//! triggers no action.
 
 pub mod config;
 mod google_task;
