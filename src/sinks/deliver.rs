@@ -110,7 +110,8 @@ async fn lock(db: &Path, name: &str, wait: bool) -> Result<Option<File>> {
 }
 
 /// Records an outcome: the cursor moves past a delivered or dead-lettered event, a failure
-/// waits its backoff, a throttle waits as asked, a 410 disables the sink.
+/// waits its backoff, a throttle waits as asked, no answer waits its own backoff without
+/// using up an attempt, a 410 disables the sink.
 fn record(
     store: &mut Store,
     sink: &Sink,
@@ -142,6 +143,14 @@ fn record(
             Ok(Step::Failed(error))
         }
         Outcome::Failed(error) => failed(store, sink, state, event, error),
+        Outcome::Unanswered(error) => {
+            let unanswered = state.unanswered.saturating_add(1);
+            let delay = backoff(&sink.cfg, unanswered);
+            store.sink_unanswered(name, from, retry_in(unanswered, delay, &error))?;
+            tracing::warn!(sink = name, eventId = %event_id, unanswered, delayMs = delay.as_millis() as u64, error = %error,
+                "no answer from the receiver; retrying until it answers (not counted towards max_attempts)");
+            Ok(Step::Failed(error))
+        }
     }
 }
 

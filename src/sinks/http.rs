@@ -95,7 +95,7 @@ impl HttpSink {
             .body(body);
         match request.send().await {
             Ok(response) => answer(response).await,
-            Err(e) => Outcome::Failed(describe(&e, self.timeout)),
+            Err(e) => Outcome::Unanswered(describe(&e, self.timeout)),
         }
     }
 }
@@ -121,6 +121,9 @@ async fn answer(response: reqwest::Response) -> Outcome {
         StatusCode::TOO_MANY_REQUESTS => Outcome::Throttled { error, retry_after },
         StatusCode::SERVICE_UNAVAILABLE if has_retry_after => {
             Outcome::Throttled { error, retry_after }
+        }
+        StatusCode::BAD_GATEWAY | StatusCode::SERVICE_UNAVAILABLE | StatusCode::GATEWAY_TIMEOUT => {
+            Outcome::Unanswered(error)
         }
         s if s.is_redirection() => Outcome::Failed(format!(
             "{error} (redirects are not followed: set `url` to the final address)"
@@ -177,6 +180,36 @@ mod tests {
         );
         let config = Config::parse(&text, Path::new("t.toml")).unwrap();
         HttpSink::new(&config.sinks[0], &client().unwrap())
+    }
+
+    #[tokio::test]
+    async fn a_gateway_saying_the_receiver_is_down_is_no_answer_and_a_500_is_one() {
+        let reply = |status: u16, retry_after: Option<&str>| {
+            let mut reply = axum::http::Response::builder().status(status);
+            if let Some(after) = retry_after {
+                reply = reply.header("retry-after", after);
+            }
+            reqwest::Response::from(reply.body("down").unwrap())
+        };
+        for status in [502, 503, 504] {
+            let outcome = answer(reply(status, None)).await;
+            assert!(
+                matches!(outcome, Outcome::Unanswered(_)),
+                "{status}: {outcome:?}"
+            );
+        }
+        let throttled = answer(reply(503, Some("5"))).await;
+        assert!(
+            matches!(throttled, Outcome::Throttled { .. }),
+            "{throttled:?}"
+        );
+        for status in [400, 401, 500] {
+            let outcome = answer(reply(status, None)).await;
+            assert!(
+                matches!(outcome, Outcome::Failed(_)),
+                "{status}: {outcome:?}"
+            );
+        }
     }
 
     #[test]

@@ -34,8 +34,13 @@ const ERROR_TAIL: usize = 500;
 pub enum Outcome {
     /// The receiver has it.
     Delivered,
-    /// Worth another attempt later; counts towards `max_attempts`.
+    /// The receiver answered it with a failure; worth another attempt later, counted towards
+    /// `max_attempts`.
     Failed(String),
+    /// No answer about it: the receiver is down or unreachable, or a gateway in front of it
+    /// said so (502, 503, 504). Retried until it answers, never counted towards `max_attempts`:
+    /// a receiver down for an hour gets every event once it is back.
+    Unanswered(String),
     /// The receiver asked us to wait (429, or 503 with `Retry-After`): not a failed attempt.
     Throttled {
         error: String,
@@ -108,6 +113,8 @@ pub struct Entry {
     pub dead_letters: i64,
     /// Failed attempts at the next event.
     pub attempts: u32,
+    /// Attempts in a row at the next event that got no answer (the receiver down).
+    pub unanswered: u32,
     pub next_attempt_at: Option<String>,
     pub last_error: Option<String>,
     pub disabled_reason: Option<String>,
@@ -134,6 +141,7 @@ pub fn entries(config: &Config, store: &mut Store) -> Result<Vec<Entry>> {
             pending: store.sink_pending(state.last_seq, filter(cfg))?,
             dead_letters: store.sink_dead_letter_count(&cfg.name)?,
             attempts: state.attempts,
+            unanswered: state.unanswered,
             next_attempt_at: state.next_attempt_at.map(|t| crate::event::format_time(&t)),
             last_error: state.last_error,
             disabled_reason: state.disabled_reason,

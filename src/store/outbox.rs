@@ -72,6 +72,8 @@ pub struct SinkState {
     pub last_seq: i64,
     /// Failed attempts at the next event.
     pub attempts: u32,
+    /// Attempts in a row at the next event that got no answer (see [`Store::sink_unanswered`]).
+    pub unanswered: u32,
     pub next_attempt_at: Option<DateTime<Utc>>,
     pub last_error: Option<String>,
     pub disabled: bool,
@@ -139,7 +141,8 @@ impl Store {
         let row = self
             .conn
             .query_row(
-                "SELECT name, last_seq, attempts, next_attempt_at, last_error, disabled, disabled_reason
+                "SELECT name, last_seq, attempts, next_attempt_at, last_error, disabled, disabled_reason,
+                     unanswered
                  FROM sinks WHERE name = ?1",
                 [name],
                 |r| {
@@ -152,6 +155,7 @@ impl Store {
                             last_error: r.get(4)?,
                             disabled: r.get(5)?,
                             disabled_reason: r.get(6)?,
+                            unanswered: r.get(7)?,
                         },
                         r.get::<_, Option<String>>(3)?,
                     ))
@@ -212,7 +216,7 @@ impl Store {
     /// cursor was no longer at `from` (nothing changed).
     pub fn sink_delivered(&self, name: &str, from: i64, seq: i64) -> Result<bool> {
         let changed = self.conn.execute(
-            "UPDATE sinks SET last_seq = ?3, attempts = 0, next_attempt_at = NULL,
+            "UPDATE sinks SET last_seq = ?3, attempts = 0, unanswered = 0, next_attempt_at = NULL,
                  last_error = NULL, updated_at = ?4
              WHERE name = ?1 AND last_seq = ?2",
             params![name, from, seq, now_stamp()],
@@ -223,7 +227,28 @@ impl Store {
     /// Records a failed attempt at the event after `from`; the cursor stays.
     pub fn sink_retry(&self, name: &str, from: i64, retry: Retry) -> Result<bool> {
         let changed = self.conn.execute(
-            "UPDATE sinks SET attempts = ?3, next_attempt_at = ?4, last_error = ?5, updated_at = ?6
+            "UPDATE sinks SET attempts = ?3, unanswered = 0, next_attempt_at = ?4, last_error = ?5,
+                 updated_at = ?6
+             WHERE name = ?1 AND last_seq = ?2",
+            params![
+                name,
+                from,
+                retry.attempts,
+                stamp(retry.next_attempt_at),
+                retry.error,
+                now_stamp()
+            ],
+        )?;
+        Ok(changed == 1)
+    }
+
+    /// Records an attempt at the event after `from` that got no answer about it (the receiver
+    /// down, or a gateway's 502, 503 or 504), `retry.attempts` of them in a row: the cursor and
+    /// the event's count of failed attempts stay, so an outage, however long, never gives up
+    /// on an event.
+    pub fn sink_unanswered(&self, name: &str, from: i64, retry: Retry) -> Result<bool> {
+        let changed = self.conn.execute(
+            "UPDATE sinks SET unanswered = ?3, next_attempt_at = ?4, last_error = ?5, updated_at = ?6
              WHERE name = ?1 AND last_seq = ?2",
             params![
                 name,
@@ -250,7 +275,7 @@ impl Store {
         let at = now_stamp();
         self.transaction(|tx| {
             let moved = tx.execute(
-                "UPDATE sinks SET last_seq = ?3, attempts = 0, next_attempt_at = NULL,
+                "UPDATE sinks SET last_seq = ?3, attempts = 0, unanswered = 0, next_attempt_at = NULL,
                      last_error = ?4, updated_at = ?5
                  WHERE name = ?1 AND last_seq = ?2",
                 params![name, from, event.seq, error, at],
