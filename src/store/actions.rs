@@ -61,10 +61,17 @@ pub struct ActionVersion {
 
 use super::outbox::{next_attempt, now_stamp};
 
+/// How far back a newly configured action acts: on the events of the last hour (those the
+/// user likely added it for), not on the whole history, which would post a message or create
+/// a task for every matching event ever stored.
+const NEW_ACTION_LOOKBACK: std::time::Duration = std::time::Duration::from_secs(3600);
+
 impl Store {
-    /// A state row for each configured action; new ones start before the first event.
+    /// A state row for each configured action; a new one starts at the events received in the
+    /// last hour ([`NEW_ACTION_LOOKBACK`]).
     pub fn sync_actions<'a>(&mut self, names: impl IntoIterator<Item = &'a str>) -> Result<()> {
-        self.add_cursor_rows("actions", names)
+        let recent = Utc::now() - chrono::Duration::from_std(NEW_ACTION_LOOKBACK)?;
+        self.add_cursor_rows("actions", names, Some(recent))
     }
 
     /// An action's state, if it has a row.

@@ -113,24 +113,30 @@ impl Store {
     /// A state row for each configured sink; new ones start before the first event. Rows of
     /// sinks no longer configured stay, with their cursor, in case the user puts them back.
     pub fn sync_sinks<'a>(&mut self, names: impl IntoIterator<Item = &'a str>) -> Result<()> {
-        self.add_cursor_rows("sinks", names)
+        self.add_cursor_rows("sinks", names, None)
     }
 
     /// Adds a row for each name missing from a consumer's cursor table (`sinks`, `actions`):
-    /// a new consumer starts before the first event.
+    /// a new consumer starts before the first event, or with `after`, past every event
+    /// received before that time.
     pub(super) fn add_cursor_rows<'a>(
         &mut self,
         table: &'static str,
         names: impl IntoIterator<Item = &'a str>,
+        after: Option<DateTime<Utc>>,
     ) -> Result<()> {
         let at = now_stamp();
         let sql = format!(
-            "INSERT INTO {table} (name, updated_at) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING"
+            "INSERT INTO {table} (name, last_seq, updated_at)
+             VALUES (?1, (SELECT coalesce(max(seq), 0) FROM events WHERE received_at < ?3), ?2)
+             ON CONFLICT (name) DO NOTHING"
         );
+        // Times compare as text in the stored format; before year 1 nothing is.
+        let after = after.map_or_else(|| "0000".to_string(), |t| format_time(&t));
         self.transaction(|tx| {
             let mut insert = tx.prepare_cached(&sql)?;
             for name in names {
-                insert.execute(params![name, at])?;
+                insert.execute(params![name, at, after])?;
             }
             Ok(())
         })
@@ -351,6 +357,36 @@ mod tests {
 
     fn state(store: &Store) -> SinkState {
         store.sink_state("s").unwrap().unwrap()
+    }
+
+    #[test]
+    fn a_new_sink_starts_at_the_first_event_and_a_new_action_at_the_last_hour() {
+        let (_dir, mut store) = store();
+        let at = |hours_ago: i64, key: &str| {
+            let mut event = Event::new(EventType::EmailReceived, "a", "test", key.into(), now());
+            event.received_at = Utc::now() - chrono::Duration::hours(hours_ago);
+            event
+        };
+        store
+            .transaction(|tx| {
+                for (hours_ago, key) in [(48, "old"), (2, "older"), (0, "recent")] {
+                    insert_event(tx, &at(hours_ago, key))?;
+                }
+                Ok(())
+            })
+            .unwrap();
+        store.sync_sinks(["new-sink"]).unwrap();
+        store.sync_actions(["new-action"]).unwrap();
+        assert_eq!(store.sink_state("new-sink").unwrap().unwrap().last_seq, 0);
+        let action = store.action_state("new-action").unwrap().unwrap();
+        assert_eq!(action.last_seq, 2, "past the two events older than an hour");
+        // Known ones keep their place.
+        store.sync_sinks(["new-sink"]).unwrap();
+        store.sync_actions(["new-action"]).unwrap();
+        assert_eq!(
+            store.action_state("new-action").unwrap().unwrap().last_seq,
+            2
+        );
     }
 
     #[test]
