@@ -48,6 +48,11 @@ struct Cursor {
     window_start: Option<String>,
 }
 
+/// Whether a stored cursor is a Drive page token this connector can go on from.
+pub fn readable_cursor(cursor: &serde_json::Value) -> bool {
+    Cursor::deserialize(cursor).is_ok()
+}
+
 pub async fn poll(ctx: &mut Context<'_>) -> Result<()> {
     let Some(mut cursor) = ctx.cursor::<Cursor>()? else {
         let fresh = start_token(ctx.http, ctx.cfg.base_url.as_deref()).await?;

@@ -155,7 +155,15 @@ impl Poller {
         let cfg = self.config.integration(name)?;
         let mut store = Store::open_with(&self.db, self.config.store.busy_timeout)?;
         if full {
-            store.clear_cursor(name)?;
+            let stored = store.cursor(name).ok().flatten();
+            if crate::connectors::full_keeps_cursor(cfg.kind, stored.as_ref()) {
+                tracing::info!(
+                    integration = name,
+                    "Drive has no full listing: --full polls on from the stored page token"
+                );
+            } else {
+                store.clear_cursor(name)?;
+            }
         }
         let http = Http::new(
             self.client.clone(),

@@ -819,6 +819,39 @@ async fn a_drive_file_restored_from_the_trash_is_a_change_even_with_its_old_modi
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn poll_full_on_drive_keeps_the_changes_behind_its_page_token() {
+    let env = Env::start(&["docs"]).await;
+    env.poll_ok("docs").await; // the start page token
+    env.google()
+        .drive_file("pending", Utc::now(), "folder-1", false);
+    let (out, reports) = env.poll(&["--full", "docs"]).await;
+    assert!(out.status.success(), "{reports:?}");
+    assert_eq!(
+        env.events("docs").len(),
+        1,
+        "the change made before --full is stored"
+    );
+
+    // A corrupt cursor still starts over.
+    env.sandbox
+        .store()
+        .transaction(|tx| {
+            tx.execute(
+                "UPDATE cursors SET cursor = '{\"nope\": 1}' WHERE integration = 'docs'",
+                [],
+            )?;
+            Ok(())
+        })
+        .unwrap();
+    assert!(
+        !env.poll(&["docs"]).await.0.status.success(),
+        "corrupt without --full"
+    );
+    let (out, reports) = env.poll(&["--full", "docs"]).await;
+    assert!(out.status.success(), "{reports:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn drive_changes_follow_page_tokens_in_one_folder() {
     let env = Env::start(&["docs"]).await;
     let old = Utc::now() - chrono::Duration::days(400);
