@@ -235,7 +235,7 @@ async fn file_version(
                 .to_ascii_lowercase()
                 .contains("insufficient") =>
         {
-            tracing::warn!(
+            tracing::info!(
                 integration,
                 "Drive refused the version check (the account has no Drive scope): reading the \
                  whole range every poll; `trmctl auth google {} --scopes sheets,drive-metadata` \
@@ -312,7 +312,7 @@ fn diff(
         let key = row.get(key_at).map(text).unwrap_or_default();
         let key = key.trim();
         if key.is_empty() {
-            tracing::warn!(
+            tracing::info!(
                 integration,
                 row = index + 1,
                 "a row without a value in `{key_column}` is skipped"
@@ -320,7 +320,7 @@ fn diff(
             continue;
         }
         if !seen.insert(key.to_string()) {
-            tracing::warn!(
+            tracing::info!(
                 integration,
                 row = index + 1,
                 "`{key_column}` {key} appears twice; only its first row counts"

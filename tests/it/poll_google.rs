@@ -502,6 +502,22 @@ fn requests(report: &Value) -> u64 {
 const HEADER: &[&str] = &["Project ID", "Name", "Owner", "Status"];
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_sheet_with_rows_it_skips_polls_silently() {
+    let env = Env::start(&["plan"]).await;
+    env.google().set_sheet(&[
+        HEADER,
+        &["P1", "Alpha", "ann", ""],
+        &["", "Totals", "", ""],
+        &["P1", "Alpha again", "bob", ""],
+    ]);
+    let (out, reports) = env.poll(&["plan"]).await;
+    assert!(out.status.success(), "{reports:?}");
+    // Cron mails whatever a poll prints: a poll that worked says nothing without -v.
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+    assert_eq!(env.events("plan").len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn sheets_rows_by_key_column_with_a_one_request_idle_poll() {
     let env = Env::start(&["plan"]).await;
     env.google().set_sheet(&[
