@@ -17,45 +17,60 @@ const RENEW_BEFORE: chrono::Duration = chrono::Duration::days(1);
 /// Where Gmail's API lives unless the account's gmail integration says otherwise.
 const GMAIL: &str = "https://gmail.googleapis.com";
 
-/// Renews every watch that lapses within a day. Returns the integrations renewed.
+/// Renews every watch that lapses within a day. Returns the integrations renewed; one that
+/// fails does not keep the others from being renewed, and the error names every one that did.
 pub async fn renew_due(poller: &Poller) -> Result<Vec<String>> {
     let config = poller.config();
-    let mut renewed = Vec::new();
+    let (mut renewed, mut failed) = (Vec::new(), Vec::new());
     for (name, cfg) in &config.integrations {
         let (Kind::GooglePubsub, Some(topic), Some(account)) = (cfg.kind, &cfg.topic, &cfg.account)
         else {
             continue;
         };
-        let key = format!("watch:{name}");
-        let mut store = crate::paths::open_store(config)?;
-        let expires = store.cursor(&key)?.and_then(|c| {
-            c.get("expiration")
-                .and_then(|e| e.as_str().and_then(|e| e.parse::<i64>().ok()))
-        });
-        if expires
-            .is_some_and(|ms| ms - Utc::now().timestamp_millis() > RENEW_BEFORE.num_milliseconds())
-        {
-            continue;
+        match renew_if_due(poller, name, topic, account).await {
+            Ok(true) => renewed.push(name.clone()),
+            Ok(false) => {}
+            Err(e) => failed.push(format!("{e:#}")),
         }
-        let base = config
-            .integrations
-            .values()
-            .find(|i| i.kind == Kind::Gmail && i.account.as_deref() == Some(account))
-            .and_then(|i| i.base_url.clone())
-            .unwrap_or_else(|| GMAIL.to_string());
-        let http = poller.http(poller.google(account));
-        let reply = http
-            .post(
-                &format!("{base}/gmail/v1/users/me/watch"),
-                &json!({ "topicName": topic }),
-                Cost::GmailUnits(WATCH_UNITS),
-            )
-            .await
-            .with_context(|| format!("renewing the Gmail watch of {name}"))?;
-        let body = reply.json.unwrap_or_default();
-        store.commit_page(&key, Vec::new(), &body, &Default::default())?;
-        tracing::info!(integration = %name, expiration = %body["expiration"], "Gmail watch renewed");
-        renewed.push(name.clone());
     }
-    Ok(renewed)
+    if failed.is_empty() {
+        Ok(renewed)
+    } else {
+        Err(anyhow::anyhow!(failed.join("; ")))
+    }
+}
+
+/// Renews one integration's watch if it lapses within a day; whether it did.
+async fn renew_if_due(poller: &Poller, name: &str, topic: &str, account: &str) -> Result<bool> {
+    let config = poller.config();
+    let key = format!("watch:{name}");
+    let mut store = crate::paths::open_store(config)?;
+    let expires = store.cursor(&key)?.and_then(|c| {
+        c.get("expiration")
+            .and_then(|e| e.as_str().and_then(|e| e.parse::<i64>().ok()))
+    });
+    if expires
+        .is_some_and(|ms| ms - Utc::now().timestamp_millis() > RENEW_BEFORE.num_milliseconds())
+    {
+        return Ok(false);
+    }
+    let base = config
+        .integrations
+        .values()
+        .find(|i| i.kind == Kind::Gmail && i.account.as_deref() == Some(account))
+        .and_then(|i| i.base_url.clone())
+        .unwrap_or_else(|| GMAIL.to_string());
+    let http = poller.http(poller.google(account));
+    let reply = http
+        .post(
+            &format!("{base}/gmail/v1/users/me/watch"),
+            &json!({ "topicName": topic }),
+            Cost::GmailUnits(WATCH_UNITS),
+        )
+        .await
+        .with_context(|| format!("renewing the Gmail watch of {name}"))?;
+    let body = reply.json.unwrap_or_default();
+    store.commit_page(&key, Vec::new(), &body, &Default::default())?;
+    tracing::info!(integration = %name, expiration = %body["expiration"], "Gmail watch renewed");
+    Ok(true)
 }

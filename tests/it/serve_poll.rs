@@ -82,9 +82,14 @@ async fn fake_gmail() -> (String, Shared) {
             "/gmail/v1/users/me/watch",
             post(move |State(g): State<Shared>, Json(body): Json<Value>| async move {
                 hit(&g, "watch");
+                let missing = body["topicName"] == "projects/p/topics/missing";
                 g.lock().unwrap().watch_bodies.push(body);
+                if missing {
+                    let error = json!({"error": {"code": 404, "message": "Resource not found", "status": "NOT_FOUND"}});
+                    return (axum::http::StatusCode::NOT_FOUND, Json(error));
+                }
                 let expiration = chrono::Utc::now().timestamp_millis() + 7 * 24 * 3600 * 1000;
-                Json(json!({"historyId": "100", "expiration": expiration.to_string()}))
+                (axum::http::StatusCode::OK, Json(json!({"historyId": "100", "expiration": expiration.to_string()})))
             }),
         )
         .with_state(gmail.clone());
@@ -126,7 +131,9 @@ async fn serve_polls_due_integrations_renews_the_watch_and_polls_on_notification
         "\n{account}refresh_token = \"file:{}\"\n\n\
          [integrations.mail]\nkind = \"gmail\"\naccount = \"acc\"\nbase_url = \"{base}\"\ninterval = \"1h\"\n\n\
          [integrations.gmail-push]\nkind = \"google-pubsub\"\naccount = \"acc\"\ntoken = \"env:T_PUSH\"\n\
-         topic = \"projects/p/topics/gmail\"\n",
+         topic = \"projects/p/topics/gmail\"\n\n\
+         [integrations.a-gone-push]\nkind = \"google-pubsub\"\naccount = \"acc\"\ntoken = \"env:T_PUSH\"\n\
+         topic = \"projects/p/topics/missing\"\n",
         secrets.join("refresh").display()
     );
     sandbox.write_config(&config(&extra));
@@ -137,11 +144,25 @@ async fn serve_polls_due_integrations_renews_the_watch_and_polls_on_notification
         count(&gmail, "profile") == 1 && count(&gmail, "list") == 1
     })
     .await;
-    eventually("the watch renewal", || count(&gmail, "watch") == 1).await;
+    // The watch of a topic Gmail refuses (renewed first: names are in order) fails alone.
+    eventually("the watch renewals", || count(&gmail, "watch") == 2).await;
+    let topics: Vec<Value> = gmail
+        .lock()
+        .unwrap()
+        .watch_bodies
+        .iter()
+        .map(|b| b["topicName"].clone())
+        .collect();
     assert_eq!(
-        gmail.lock().unwrap().watch_bodies[0]["topicName"],
-        "projects/p/topics/gmail"
+        topics,
+        ["projects/p/topics/missing", "projects/p/topics/gmail"]
     );
+    eventually("the failure in the log", || {
+        server
+            .log_text()
+            .contains("renewing the Gmail watch of a-gone-push")
+    })
+    .await;
     let entry = sandbox.json(&["integrations", "show", "mail", "--json"]);
     assert_eq!(entry["status"], "active");
     assert!(entry["lastSuccessTime"].is_string());
@@ -198,7 +219,7 @@ async fn serve_polls_due_integrations_renews_the_watch_and_polls_on_notification
     assert_eq!(server.terminate().code(), Some(0));
     assert_eq!(
         count(&gmail, "watch"),
-        1,
+        2,
         "a fresh watch is not renewed again"
     );
 }
