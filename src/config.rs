@@ -578,12 +578,21 @@ impl Config {
                 ("token_url", &account.token_url),
                 ("revoke_url", &account.revoke_url),
             ]
-            .map(|(key, url)| (format!("accounts.{name}.{key}"), url))
+            .map(|(key, url)| {
+                (
+                    format!("accounts.{name}.{key}"),
+                    url,
+                    private_url as UrlCheck,
+                )
+            })
         });
-        let urls = std::iter::once(("server.public_url".to_string(), &self.server.public_url))
-            .chain(account_urls);
-        for (key, url) in urls {
-            if let Some(Err(why)) = url.as_deref().map(check_url) {
+        let public_url = (
+            "server.public_url".to_string(),
+            &self.server.public_url,
+            check_url as UrlCheck,
+        );
+        for (key, url, check) in std::iter::once(public_url).chain(account_urls) {
+            if let Some(Err(why)) = url.as_deref().map(check) {
                 problems.push(Problem::new(key, why));
             }
         }
@@ -923,6 +932,27 @@ pub fn check_url(url: &str) -> Result<(), &'static str> {
     Ok(())
 }
 
+type UrlCheck = fn(&str) -> Result<(), &'static str>;
+
+/// [`check_url`], for a URL that carries a client secret, a code or a token: HTTPS only, or
+/// plain HTTP to a loopback address (tests, a local proxy).
+pub fn private_url(url: &str) -> Result<(), &'static str> {
+    check_url(url)?;
+    let parsed = reqwest::Url::parse(url).map_err(|_| "not a valid absolute URL")?;
+    let loopback = match parsed.host() {
+        Some(oauth2::url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(oauth2::url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(oauth2::url::Host::Domain(host)) => host == "localhost",
+        None => false,
+    };
+    if parsed.scheme() != "https" && !loopback {
+        return Err(
+            "must be https: it carries credentials (plain http only to a loopback address)",
+        );
+    }
+    Ok(())
+}
+
 /// Integration names appear in URLs and keyring entries: keep them plain.
 pub fn valid_name(name: &str) -> bool {
     !name.is_empty()
@@ -1027,6 +1057,30 @@ mod tests {
             assert!(err.contains(key), "{key} in {err}");
         }
         assert!(parse("").is_ok(), "the defaults are fine");
+    }
+
+    #[test]
+    fn an_account_url_is_https_or_loopback() {
+        let account = |key: &str, url: &str| {
+            parse(&format!(
+                "[accounts.a]\nprovider = \"google\"\nclient_id = \"x\"\n{key} = \"{url}\"\n"
+            ))
+        };
+        for key in ["auth_url", "token_url", "revoke_url"] {
+            let err = account(key, "http://oauth.example.com/x").unwrap_err();
+            assert!(
+                err.contains(&format!("accounts.a.{key}: must be https")),
+                "{err}"
+            );
+            for fine in [
+                "https://oauth.example.com/x",
+                "http://127.0.0.1:9/x",
+                "http://[::1]:9/x",
+                "http://localhost/x",
+            ] {
+                assert!(account(key, fine).is_ok(), "{key} = {fine}");
+            }
+        }
     }
 
     #[test]

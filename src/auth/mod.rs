@@ -96,11 +96,10 @@ pub async fn revoke(account: &AccountConfig, token: &str) -> Result<()> {
         .revoke_url
         .clone()
         .unwrap_or_else(|| GOOGLE_REVOKE_URL.to_string());
-    let parsed = oauth2::url::Url::parse(&url).context("revoke_url is not a URL")?;
-    let loopback = matches!(parsed.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
-    if parsed.scheme() != "https" && !loopback {
-        bail!("revoke_url must be https (it carries the token)");
+    if let Err(why) = crate::config::private_url(&url) {
+        bail!("revoke_url {why}");
     }
+    let parsed = oauth2::url::Url::parse(&url).context("revoke_url is not a URL")?;
     let response = http_client()?
         .post(parsed)
         .form(&[("token", token)])
