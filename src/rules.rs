@@ -101,9 +101,13 @@ impl RuleSet {
     }
 
     /// The ontology events the rules derive from a base event, at most one per emitted type.
-    /// Derived events are never fed back into the rules.
+    /// Derived events are never fed back into the rules, nor is trmctl's own output coming
+    /// back (see [`crate::actions::carries_own_marker`]).
     pub fn derive(&self, base: &Event) -> Vec<Event> {
-        if base.derived_from.is_some() || base.event_type.is_ontology() {
+        if base.derived_from.is_some()
+            || base.event_type.is_ontology()
+            || crate::actions::carries_own_marker(base)
+        {
             return Vec::new();
         }
         let mut derived: Vec<Event> = Vec::new();
@@ -188,6 +192,26 @@ mod tests {
         event.subject = Some(subject.into());
         event.data = json!({ "from": from, "labels": { "count": 3 } });
         event
+    }
+
+    #[test]
+    fn trmctls_own_post_coming_back_derives_nothing() {
+        let cfg = config(&format!(
+            "{INTEGRATIONS}[[rules]]\nintegration = \"*\"\nmatch = {{ text = \"(?i)blocked\" }}\n\
+             emit = \"potentialTensionDetected\"\n"
+        ))
+        .unwrap();
+        let mut post = Event::new(
+            EventType::SlackMessagePosted,
+            "other",
+            "slack",
+            "slack:T1:C1:1.2".into(),
+            crate::event::now(),
+        );
+        post.data = json!({ "text": "Tension: we are blocked" });
+        assert_eq!(cfg.ruleset.derive(&post).len(), 1, "a person's post");
+        post.data["metadata"] = json!({ "event_type": crate::actions::METADATA_TYPE });
+        assert!(cfg.ruleset.derive(&post).is_empty(), "trmctl's own post");
     }
 
     #[test]

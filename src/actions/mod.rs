@@ -164,20 +164,10 @@ pub fn is_own(store: &Store, event: &Event) -> Result<bool> {
 }
 
 fn looks_own(store: &Store, event: &Event) -> Result<bool> {
-    if event.event_type == EventType::ExternalTaskCreated {
+    if carries_own_marker(event) {
         return Ok(true);
     }
     let data = &event.data;
-    if data.pointer("/metadata/event_type").and_then(Value::as_str) == Some(METADATA_TYPE) {
-        return Ok(true);
-    }
-    for field in ["notes", "description", "text"] {
-        if let Some(text) = data.get(field).and_then(Value::as_str)
-            && text.contains("trmctl-event:")
-        {
-            return Ok(true);
-        }
-    }
     let ids = [
         event.external_id.as_deref(),
         data.get("ts").and_then(Value::as_str),
@@ -191,6 +181,25 @@ fn looks_own(store: &Store, event: &Event) -> Result<bool> {
         }
     }
     Ok(false)
+}
+
+/// Whether an event shows, by itself, that trmctl made what it describes: an
+/// `externalTaskCreated` record, a Slack message carrying trmctl's metadata, or text, notes or
+/// a description with trmctl's marker. The rules derive nothing from such an event either: a
+/// Slack post of trmctl's saying "blocked" is not a second tension.
+pub fn carries_own_marker(event: &Event) -> bool {
+    if event.event_type == EventType::ExternalTaskCreated {
+        return true;
+    }
+    let data = &event.data;
+    if data.pointer("/metadata/event_type").and_then(Value::as_str) == Some(METADATA_TYPE) {
+        return true;
+    }
+    ["notes", "description", "text"].iter().any(|field| {
+        data.get(field)
+            .and_then(Value::as_str)
+            .is_some_and(|text| text.contains("trmctl-event:"))
+    })
 }
 
 /// Whether `event`, which carries the external id of an object an action of `kind` made for
