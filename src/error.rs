@@ -62,6 +62,15 @@ impl fmt::Display for Exit {
 
 impl std::error::Error for Exit {}
 
+/// Whether an error is, or was caused by, an account that needs re-authorization.
+pub fn needs_reauth(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<Exit>()
+            .is_some_and(|e| e.code == Code::Reauth)
+    })
+}
+
 /// How a finished command should end the process.
 pub enum Outcome {
     /// Exit quietly with this code (success, or a closed pipe).

@@ -32,6 +32,42 @@ pub fn exponential(base: Duration, max: Duration, attempt: u32) -> Duration {
         .min(max)
 }
 
+/// A request that got no answer about what it asked: the far end down or unreachable, out of
+/// time, or a gateway in front of it saying so (502, 503, 504), after the retries it had.
+/// Whoever counts attempts at an item towards giving up on it does not count this one: an
+/// outage is not the item's fault.
+#[derive(Debug)]
+pub struct Unanswered(pub String);
+
+impl std::fmt::Display for Unanswered {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Unanswered {}
+
+/// Whether an error is, or was caused by, a request that got no answer: an [`Unanswered`], or
+/// a connection or timeout error of the HTTP client.
+pub fn unanswered(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause.is::<Unanswered>()
+            || cause
+                .downcast_ref::<reqwest::Error>()
+                .is_some_and(|e| e.is_connect() || e.is_timeout())
+    })
+}
+
+/// Whether a status says a gateway had no answer from what is behind it, or the service is
+/// down for now.
+pub fn gateway_unanswered(status: reqwest::StatusCode) -> bool {
+    use reqwest::StatusCode;
+    matches!(
+        status,
+        StatusCode::BAD_GATEWAY | StatusCode::SERVICE_UNAVAILABLE | StatusCode::GATEWAY_TIMEOUT
+    )
+}
+
 /// The pause a loop takes after something that failed, doubling with each failure in a row up
 /// to a cap and gone after a success: a broken store (a full disk) is neither hammered nor
 /// logged ten times a second, and the loop resumes soon after it heals.

@@ -32,6 +32,9 @@ impl HttpCall {
             .map_err(reqwest::Error::without_url)
             .context("POST the action's URL")?;
         let status = response.status();
+        if crate::retry::gateway_unanswered(status) {
+            return Err(crate::retry::Unanswered(format!("the endpoint answered {status}")).into());
+        }
         if !status.is_success() {
             bail!("the endpoint answered {status}");
         }

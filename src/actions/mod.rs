@@ -303,7 +303,12 @@ pub async fn step(store: &mut Store, action: &Action) -> Result<Step> {
         }
         Err(e) => {
             let error = format!("{e:#}");
-            if attempts >= cfg.max_attempts {
+            // No answer, or an account awaiting re-authorization: not the event's fault, so
+            // it uses up none of its attempts, however long it lasts.
+            let waiting = crate::retry::unanswered(&e) || crate::error::needs_reauth(&e);
+            let unanswered = state.unanswered + u32::from(waiting);
+            let answered = attempts.saturating_sub(unanswered);
+            if !waiting && answered >= cfg.max_attempts {
                 let gave_up = GaveUp {
                     event_id: event_id.clone(),
                     attempts,
@@ -313,10 +318,10 @@ pub async fn step(store: &mut Store, action: &Action) -> Result<Step> {
                 tracing::warn!(action = %name, eventId = %event_id, attempts, error = %error,
                     "giving up on the event after max_attempts; moving on");
             } else {
-                let delay = backoff(cfg, attempts);
+                let delay = backoff(cfg, if waiting { unanswered } else { answered });
                 let at = crate::event::after(delay);
-                store.action_retry(name, from, attempts, at, &error)?;
-                tracing::warn!(action = %name, eventId = %event_id, attempts, error = %error,
+                store.action_retry(name, from, (attempts, unanswered), at, &error)?;
+                tracing::warn!(action = %name, eventId = %event_id, attempts, unanswered, error = %error,
                     "the action failed; retrying later");
             }
             Ok(Step::Failed(error))

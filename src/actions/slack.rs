@@ -43,6 +43,11 @@ impl SlackMessage {
             .await
             .context("POST chat.postMessage")?;
         let status = response.status();
+        if crate::retry::gateway_unanswered(status) {
+            return Err(
+                crate::retry::Unanswered(format!("chat.postMessage answered {status}")).into(),
+            );
+        }
         if !status.is_success() {
             bail!("chat.postMessage answered {status}");
         }

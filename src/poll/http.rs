@@ -264,18 +264,22 @@ impl Http {
             let Some((retry_after, why)) = retry_in else {
                 continue;
             };
+            // Retried for want of an answer (5xx, 429, timeouts, connections): an Unanswered,
+            // which the actions on Google Tasks do not count against the event.
             if attempt > self.settings.max_retries {
-                return Err(anyhow!("{why}; gave up after {attempt} attempts"));
+                let why = format!("{why}; gave up after {attempt} attempts");
+                return Err(crate::retry::Unanswered(why).into());
             }
             // A wait longer than retry_max is not sat out here: a cron run would hold its lock
             // (and `serve` a poll) for it. The next run tries again, no sooner than asked.
             if let Some(wait) = retry_after.filter(|wait| *wait > self.settings.retry_max) {
-                return Err(anyhow!(
+                return Err(crate::retry::Unanswered(format!(
                     "{why}; it asks to wait {}, longer than [poll] retry_max ({}): the next run \
                      tries again",
                     humantime::format_duration(wait),
                     humantime::format_duration(self.settings.retry_max)
-                ));
+                ))
+                .into());
             }
             let delay = retry_after.unwrap_or_else(|| {
                 crate::retry::full_jitter(

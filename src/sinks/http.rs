@@ -122,9 +122,7 @@ async fn answer(response: reqwest::Response) -> Outcome {
         StatusCode::SERVICE_UNAVAILABLE if has_retry_after => {
             Outcome::Throttled { error, retry_after }
         }
-        StatusCode::BAD_GATEWAY | StatusCode::SERVICE_UNAVAILABLE | StatusCode::GATEWAY_TIMEOUT => {
-            Outcome::Unanswered(error)
-        }
+        s if crate::retry::gateway_unanswered(s) => Outcome::Unanswered(error),
         s if s.is_redirection() => Outcome::Failed(format!(
             "{error} (redirects are not followed: set `url` to the final address)"
         )),

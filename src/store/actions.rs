@@ -15,8 +15,11 @@ pub struct ActionState {
     pub name: String,
     /// Every event up to this one was acted on, skipped or given up on.
     pub last_seq: i64,
-    /// Failed attempts at the next event.
+    /// Attempts at the next event (each counted before it is made).
     pub attempts: u32,
+    /// Of those, the ones that got no answer about it: they never count towards
+    /// `max_attempts`.
+    pub unanswered: u32,
     pub next_attempt_at: Option<DateTime<Utc>>,
     pub last_error: Option<String>,
 }
@@ -79,7 +82,8 @@ impl Store {
         let row = self
             .conn
             .query_row(
-                "SELECT name, last_seq, attempts, next_attempt_at, last_error FROM actions WHERE name = ?1",
+                "SELECT name, last_seq, attempts, next_attempt_at, last_error, unanswered
+                 FROM actions WHERE name = ?1",
                 [name],
                 |r| {
                     Ok((
@@ -89,6 +93,7 @@ impl Store {
                             attempts: r.get(2)?,
                             next_attempt_at: None,
                             last_error: r.get(4)?,
+                            unanswered: r.get(5)?,
                         },
                         r.get::<_, Option<String>>(3)?,
                     ))
@@ -237,8 +242,8 @@ impl Store {
         self.transaction(|tx| {
             let error = gave_up.map(|g| g.error.as_str());
             let moved = tx.execute(
-                "UPDATE actions SET last_seq = ?3, attempts = 0, next_attempt_at = NULL,
-                     last_error = ?4, updated_at = ?5
+                "UPDATE actions SET last_seq = ?3, attempts = 0, unanswered = 0,
+                     next_attempt_at = NULL, last_error = ?4, updated_at = ?5
                  WHERE name = ?1 AND last_seq = ?2",
                 params![name, from, seq, error, at],
             )?;
@@ -305,17 +310,19 @@ impl Store {
         Ok(())
     }
 
-    /// Records a failed attempt at the event after `from`; the cursor stays.
+    /// Records a failed attempt at the event after `from` (`unanswered` of the `attempts` got
+    /// no answer); the cursor stays.
     pub fn action_retry(
         &self,
         name: &str,
         from: i64,
-        attempts: u32,
+        (attempts, unanswered): (u32, u32),
         next_attempt_at: DateTime<Utc>,
         error: &str,
     ) -> Result<bool> {
         let changed = self.conn.execute(
-            "UPDATE actions SET attempts = ?3, next_attempt_at = ?4, last_error = ?5, updated_at = ?6
+            "UPDATE actions SET attempts = ?3, unanswered = ?7, next_attempt_at = ?4, last_error = ?5,
+                 updated_at = ?6
              WHERE name = ?1 AND last_seq = ?2",
             params![
                 name,
@@ -323,7 +330,8 @@ impl Store {
                 attempts,
                 next_attempt_at.to_rfc3339_opts(SecondsFormat::Millis, true),
                 error,
-                now_stamp()
+                now_stamp(),
+                unanswered
             ],
         )?;
         Ok(changed == 1)

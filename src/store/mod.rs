@@ -45,6 +45,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0005_action_versions.sql"),
     include_str!("migrations/0006_action_dead_letters.sql"),
     include_str!("migrations/0007_sink_unanswered.sql"),
+    include_str!("migrations/0008_action_unanswered.sql"),
 ];
 
 fn migrations() -> Migrations<'static> {

@@ -855,6 +855,78 @@ async fn two_task_actions_on_one_event_make_a_task_each() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn an_endpoint_that_is_down_uses_up_no_attempt_and_gets_the_call_once_back() {
+    let reserved = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = reserved.local_addr().unwrap();
+    drop(reserved);
+    let text = format!(
+        "[integrations.gh]\nkind = \"github\"\nsecret = \"env:T_GH\"\n\
+         [[rules]]\nintegration = \"gh\"\nmatch = {{ subject = \"(?i)blocked\" }}\nemit = \"potentialTensionDetected\"\n\
+         [[actions]]\nname = \"hook\"\non = \"potentialTensionDetected\"\nkind = \"http\"\n\
+         url = \"http://{addr}/calls\"\nbody = '{{\"title\": \"{{subject}}\"}}'\n\
+         max_attempts = 1\nretry_base = \"10ms\"\nretry_max = \"20ms\"\n"
+    );
+    let sandbox = Sandbox::with_config(&text);
+    record(&sandbox, &text, "d-down", "we are blocked");
+    let flush = || {
+        sandbox
+            .cmd()
+            .args(["actions", "flush"])
+            .env("T_GH", "gh-secret")
+            .output()
+            .unwrap()
+    };
+    for _ in 0..3 {
+        assert_eq!(flush().status.code(), Some(1), "the endpoint is down");
+        std::thread::sleep(Duration::from_millis(30)); // past retry_max
+    }
+    let state = sandbox.store().action_state("hook").unwrap().unwrap();
+    assert_eq!((state.attempts, state.unanswered), (3, 3));
+    assert!(
+        sandbox
+            .store()
+            .gave_up_on(trmctl::store::Follower::Action)
+            .unwrap()
+            .is_empty()
+    );
+
+    let seen: Calls = Arc::default();
+    let app = axum::Router::new()
+        .route(
+            "/calls",
+            post(
+                |State(seen): State<Calls>, Json(body): Json<Value>| async move {
+                    seen.lock().unwrap().push((String::new(), body));
+                    Json(json!({"id": "call-1"}))
+                },
+            ),
+        )
+        .with_state(seen.clone());
+    let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let out = tokio::task::spawn_blocking(move || {
+        sandbox
+            .cmd()
+            .args(["actions", "flush"])
+            .env("T_GH", "gh-secret")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        seen.lock().unwrap().len(),
+        1,
+        "called once, once it is back"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn an_http_action_that_cannot_connect_never_shows_its_url() {
     // A webhook URL with a token in it, the usual way to authenticate such calls.
     let text = format!(
