@@ -203,7 +203,7 @@ async fn lock_account(db: &Path, name: &str) -> Result<File> {
 }
 
 /// Marks the account `reauthRequired` and records one `reauthRequired` event for the change.
-fn record_reauth(store: &mut Store, name: &str, account: &AccountConfig) -> Result<()> {
+pub fn record_reauth(store: &mut Store, name: &str, account: &AccountConfig) -> Result<()> {
     store.transaction(|tx| {
         if mark_reauth(tx, name)? {
             let at = now();

@@ -371,10 +371,22 @@ impl Http {
         Ok(())
     }
 
+    /// The exit-4 error for a Google account the provider no longer takes tokens of. The
+    /// account is marked as needing re-authorization, as for a refused refresh token, so that
+    /// `trmctl auth status` says so and `trmctl auth google` sets its integrations going again.
     fn reauth(&self, why: &str) -> anyhow::Error {
         match &self.credentials {
             Credentials::Google { account, .. } => {
                 let source = tokens::refresh_source_of(&self.config, account);
+                let marked = Store::open_with(&self.db, self.config.store.busy_timeout).and_then(
+                    |mut store| match self.config.accounts.get(account) {
+                        Some(cfg) => tokens::record_reauth(&mut store, account, cfg),
+                        None => Ok(()),
+                    },
+                );
+                if let Err(e) = marked {
+                    tracing::error!(account = %account, error = %format!("{e:#}"), "marking the account as needing re-authorization failed");
+                }
                 tokens::reauth_error(account, why, &source).into()
             }
             _ => Exit::new(Code::Failure, why.to_string()).into(),

@@ -835,6 +835,35 @@ async fn a_drive_file_restored_from_the_trash_is_a_change_even_with_its_old_modi
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_token_refused_even_fresh_marks_the_account_for_re_authorization() {
+    let env = Env::start(&["docs"]).await;
+    let refused = || {
+        Fault::Status(
+            401,
+            google_error(401, "authError", "Invalid Credentials", None),
+        )
+    };
+    env.google().faults.push((Api::DriveStart, 0, refused()));
+    env.google().faults.push((Api::DriveStart, 0, refused()));
+    let (out, reports) = env.poll(&["docs"]).await;
+    assert_eq!(out.status.code(), Some(4), "{reports:?}");
+    // As for a refused refresh token: the account says so, and one event tells the sinks.
+    let status = env.sandbox.cmd().args(["auth", "status"]).output().unwrap();
+    assert_eq!(
+        status.status.code(),
+        Some(4),
+        "{}",
+        String::from_utf8_lossy(&status.stdout)
+    );
+    let reauths = env
+        .sandbox
+        .events(None)
+        .into_iter()
+        .filter(|e| e.event_type == EventType::ReauthRequired);
+    assert_eq!(reauths.count(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn poll_full_on_drive_keeps_the_changes_behind_its_page_token() {
     let env = Env::start(&["docs"]).await;
     env.poll_ok("docs").await; // the start page token
