@@ -155,10 +155,22 @@ async fn serve_redirect(
     async fn land(
         State(tx): State<mpsc::Sender<Result<HashMap<String, String>>>>,
         Query(params): Query<HashMap<String, String>>,
-    ) -> Html<&'static str> {
+    ) -> (axum::http::StatusCode, Html<&'static str>) {
+        if !is_redirect(&params) {
+            // A stray request (a prefetch, a reload of the bare address) ends nothing.
+            return (
+                axum::http::StatusCode::NOT_FOUND,
+                Html(
+                    "<!doctype html><title>trmctl</title><p>trmctl is waiting for the authorization.</p>",
+                ),
+            );
+        }
         let _ = tx.send(Ok(params)).await;
-        Html(
-            "<!doctype html><title>trmctl</title><p>trmctl received the authorization. You can close this tab.</p>",
+        (
+            axum::http::StatusCode::OK,
+            Html(
+                "<!doctype html><title>trmctl</title><p>trmctl received the authorization. You can close this tab.</p>",
+            ),
         )
     }
     let app = axum::Router::new()
@@ -171,6 +183,12 @@ async fn serve_redirect(
     }
 }
 
+/// Whether a request to the redirect address is the provider's redirect: it carries a `code`
+/// or an `error`.
+fn is_redirect(params: &HashMap<String, String>) -> bool {
+    params.contains_key("code") || params.contains_key("error")
+}
+
 /// Reads a pasted redirect address from stdin, on its own thread (stdin blocks).
 fn read_pasted_redirect(tx: mpsc::Sender<Result<HashMap<String, String>>>) {
     std::thread::spawn(move || {
@@ -181,10 +199,14 @@ fn read_pasted_redirect(tx: mpsc::Sender<Result<HashMap<String, String>>>) {
                 continue;
             }
             match oauth2::url::Url::parse(line) {
-                Ok(url) => {
+                Ok(url) if is_redirect(&url.query_pairs().into_owned().collect()) => {
                     let _ = tx.blocking_send(Ok(url.query_pairs().into_owned().collect()));
                     return;
                 }
+                Ok(_) => eprintln!(
+                    "That address carries no authorization (no `code=`): paste the address the \
+                     browser was sent to after you allowed access."
+                ),
                 Err(_) => {
                     eprintln!("That is not an address: paste the whole address of the error page.")
                 }
@@ -219,5 +241,13 @@ mod tests {
         .unwrap_err();
         assert!(refused.to_string().contains("access_denied"));
         assert!(check_redirect(&params(&[("state", "s1")]), "s1").is_err());
+    }
+
+    #[test]
+    fn only_a_code_or_an_error_is_the_redirect() {
+        assert!(is_redirect(&params(&[("code", "c"), ("state", "s")])));
+        assert!(is_redirect(&params(&[("error", "access_denied")])));
+        assert!(!is_redirect(&params(&[])), "the bare address");
+        assert!(!is_redirect(&params(&[("state", "s")])));
     }
 }

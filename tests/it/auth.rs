@@ -100,6 +100,9 @@ async fn consent(url: &str) -> String {
 async fn authorize(sandbox: &Sandbox, account: &str) {
     let (mut child, url) = start_authorization(sandbox, account);
     let redirect = consent(&url).await;
+    // A stray request to the bare address (a prefetch, a reload) ends nothing.
+    let bare = redirect.split('?').next().unwrap();
+    assert_eq!(reqwest::get(bare).await.unwrap().status(), 404);
     let page = reqwest::get(&redirect).await.unwrap();
     assert!(
         page.text()
