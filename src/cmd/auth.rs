@@ -267,9 +267,14 @@ fn revoke(ctx: &Context, config: &Config, store: &mut Store, name: &str) -> Resu
         store.forget_secret(&entry_name(name, auth::ACCESS_TOKEN))?;
     }
     store.delete_account(name)?;
-    ctx.out.text(&format!(
-        "Revoked {name} at Google and deleted its local tokens"
-    ))?;
+    if ctx.out.json {
+        ctx.out
+            .json(&serde_json::json!({ "account": name, "revoked": true }))?;
+    } else {
+        ctx.out.text(&format!(
+            "Revoked {name} at Google and deleted its local tokens"
+        ))?;
+    }
     if source != SecretRef::Keyring {
         tracing::warn!("the refresh token of {name} still sits in {source}: delete it there");
     }
@@ -338,9 +343,14 @@ fn import(ctx: &Context, config: &Config, store: &mut Store, name: &str) -> Resu
     })?;
     store.reactivate(&integrations_of(config, name))?;
     store.remember_secret(&entry_name(name, REFRESH_TOKEN))?;
-    ctx.out.text(&format!(
-        "Imported the authorization of {name} (from account {})",
-        exported.account
-    ))?;
+    if ctx.out.json {
+        let imported = serde_json::json!({ "account": name, "importedFrom": exported.account });
+        ctx.out.json(&imported)?;
+    } else {
+        ctx.out.text(&format!(
+            "Imported the authorization of {name} (from account {})",
+            exported.account
+        ))?;
+    }
     Ok(ExitCode::SUCCESS)
 }

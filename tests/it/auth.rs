@@ -344,11 +344,15 @@ async fn revoke_asks_the_provider_and_deletes_local_tokens() {
     let sandbox = setup(&server, &account);
     authorize(&sandbox, &account).await;
     let refresh = server.books().refresh_tokens[0].clone();
-    let out = run(&sandbox, &["auth", "revoke", &account]);
+    let out = run(&sandbox, &["--json", "auth", "revoke", &account]);
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        json(&out),
+        serde_json::json!({"account": account, "revoked": true})
     );
     assert_eq!(server.books().revoked, vec![refresh]);
     assert!(secret_tool_lookup(&format!("{account}/refresh_token")).is_none());
@@ -414,7 +418,7 @@ async fn export_and_import_move_an_authorization() {
     let headless = unique("server");
     let other = setup(&server, &headless);
     let mut import = trmctl(&other)
-        .args(["auth", "import", &headless])
+        .args(["--json", "auth", "import", &headless])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
@@ -425,7 +429,12 @@ async fn export_and_import_move_an_authorization() {
         .unwrap()
         .write_all(&exported.stdout)
         .unwrap();
-    assert!(import.wait().unwrap().success());
+    let imported = import.wait_with_output().unwrap();
+    assert!(imported.status.success());
+    assert_eq!(
+        json(&imported),
+        serde_json::json!({"account": headless, "importedFrom": laptop})
+    );
     assert_eq!(
         secret_tool_lookup(&format!("{headless}/refresh_token")).as_deref(),
         document["refreshToken"].as_str()
