@@ -1,15 +1,20 @@
 //! The scheduler of `trmctl serve`: due polls on a steady tick, Gmail watch renewals, and
 //! immediate polls when a Gmail Pub/Sub notification says an account's mailbox changed.
 //!
-//! A tick that comes while polls still run is skipped (`MissedTickBehavior::Skip`). Failed
+//! Polls run side by side, a few at a time, so one long poll (a mailbox's first sync, a
+//! request backing off) holds up neither the others nor the notifications. An integration is
+//! never polled twice at once: one notified while its poll runs is polled again once that
+//! poll is over, so a change the running poll had already passed is not missed. Failed
 //! integrations back off by their `nextSyncTime` (set with capped, jittered backoff after
 //! each failure), and an account that needs re-authorization is not polled until it has it;
 //! neither is polled on a notification, nor is a disabled integration.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
+use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::{Poller, select};
@@ -19,9 +24,11 @@ use crate::metrics::Metrics;
 const TICK: Duration = Duration::from_secs(15);
 /// How often it checks the Gmail watches (each is renewed a day before it lapses).
 const WATCH_CHECK: Duration = Duration::from_secs(60 * 60);
+/// How many polls run at once.
+const CONCURRENT_POLLS: usize = 4;
 
-/// Runs until `shutdown`. `triggers` carries integration names to poll at once; every poll is
-/// counted in `metrics`.
+/// Runs until `shutdown`, then waits for the polls in progress. `triggers` carries
+/// integration names to poll at once; every poll is counted in `metrics`.
 pub async fn run(
     poller: Arc<Poller>,
     metrics: Arc<Metrics>,
@@ -32,17 +39,26 @@ pub async fn run(
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut watches = tokio::time::interval(WATCH_CHECK);
     watches.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut polls = Polls::default();
     loop {
         let names = tokio::select! {
-            _ = shutdown.cancelled() => return,
+            _ = shutdown.cancelled() => break,
+            Some(done) = polls.running.join_next() => {
+                if let Ok(name) = done {
+                    polls.finished(&name);
+                }
+                Vec::new()
+            }
             _ = watches.tick() => {
                 if let Err(e) = super::watch::renew_due(&poller).await {
                     tracing::warn!(error = %format!("{e:#}"), "renewing Gmail watches failed; retrying within the hour");
                 }
                 continue;
             }
+            // A due integration being polled now is left to the next tick, which sees what
+            // that poll recorded; a notification's poll, below, waits its turn instead.
             _ = tick.tick() => match due(&poller) {
-                Ok(names) => names,
+                Ok(names) => names.into_iter().filter(|n| !polls.busy.contains(n)).collect(),
                 Err(e) => {
                     tracing::error!(error = %format!("{e:#}"), "finding due polls failed");
                     continue;
@@ -60,22 +76,61 @@ pub async fn run(
                 }
             },
         };
-        for name in names {
-            if shutdown.is_cancelled() {
-                return;
+        polls.wanted.extend(names);
+        polls.start_what_can(&poller, &metrics);
+    }
+    while polls.running.join_next().await.is_some() {}
+}
+
+/// The polls in progress, and those waiting for a turn.
+#[derive(Default)]
+struct Polls {
+    running: JoinSet<String>,
+    /// The integrations being polled now.
+    busy: HashSet<String>,
+    /// Integrations to poll once they are not busy and there is room, oldest first.
+    wanted: Vec<String>,
+}
+
+impl Polls {
+    fn finished(&mut self, name: &str) {
+        self.busy.remove(name);
+    }
+
+    /// Starts the wanted polls whose integration is not busy, while there is room.
+    fn start_what_can(&mut self, poller: &Arc<Poller>, metrics: &Arc<Metrics>) {
+        let mut waiting = Vec::new();
+        for name in std::mem::take(&mut self.wanted) {
+            if waiting.contains(&name) {
+                continue; // wanted twice: once is enough
             }
-            let report = poller.poll(&name, false).await;
-            metrics.poll(&name, report.error.is_none(), report.events_created);
-            match &report.error {
-                Some(error) => {
-                    tracing::warn!(integration = %name, status = report.status, error = %error, "poll failed")
-                }
-                None => tracing::info!(
-                    integration = %name, items = report.items_fetched, events = report.events_created,
-                    requests = report.requests, durationMs = report.duration_ms, "polled"
-                ),
+            if self.busy.contains(&name) || self.busy.len() >= CONCURRENT_POLLS {
+                waiting.push(name);
+                continue;
             }
+            self.busy.insert(name.clone());
+            let (poller, metrics) = (poller.clone(), metrics.clone());
+            self.running.spawn(async move {
+                poll_once(&poller, &metrics, &name).await;
+                name
+            });
         }
+        self.wanted = waiting;
+    }
+}
+
+/// One poll, counted and logged.
+async fn poll_once(poller: &Poller, metrics: &Metrics, name: &str) {
+    let report = poller.poll(name, false).await;
+    metrics.poll(name, report.error.is_none(), report.events_created);
+    match &report.error {
+        Some(error) => {
+            tracing::warn!(integration = %name, status = report.status, error = %error, "poll failed")
+        }
+        None => tracing::info!(
+            integration = %name, items = report.items_fetched, events = report.events_created,
+            requests = report.requests, durationMs = report.duration_ms, "polled"
+        ),
     }
 }
 

@@ -110,11 +110,12 @@ async fn push(server: &Server, envelope: &Value) -> reqwest::StatusCode {
         .status()
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn serve_polls_due_integrations_renews_the_watch_and_polls_on_notification() {
+/// A sandbox whose config has the account `acc` (its secrets in files, so `serve` reads them
+/// without the keyring), its `gmail` integration `mail` on `base`, its Pub/Sub push
+/// integration `gmail-push`, and `extra`. The auth server must live as long as the test.
+async fn gmail_sandbox(base: &str, extra: &str) -> (AuthServer, Sandbox) {
     let auth = AuthServer::start().await;
     auth.books().refresh_tokens.push("1//serve-refresh".into());
-    let (base, gmail) = fake_gmail().await;
     let sandbox = Sandbox::new();
     let secrets = sandbox.dir.path().join("secrets");
     std::fs::create_dir_all(&secrets).unwrap();
@@ -127,16 +128,23 @@ async fn serve_polls_due_integrations_renews_the_watch_and_polls_on_notification
             secrets.join("client").display()
         ),
     );
-    let extra = format!(
+    let text = format!(
         "\n{account}refresh_token = \"file:{}\"\n\n\
          [integrations.mail]\nkind = \"gmail\"\naccount = \"acc\"\nbase_url = \"{base}\"\ninterval = \"1h\"\n\n\
          [integrations.gmail-push]\nkind = \"google-pubsub\"\naccount = \"acc\"\ntoken = \"env:T_PUSH\"\n\
-         topic = \"projects/p/topics/gmail\"\n\n\
-         [integrations.a-gone-push]\nkind = \"google-pubsub\"\naccount = \"acc\"\ntoken = \"env:T_PUSH\"\n\
-         topic = \"projects/p/topics/missing\"\n",
+         topic = \"projects/p/topics/gmail\"\n{extra}",
         secrets.join("refresh").display()
     );
-    sandbox.write_config(&config(&extra));
+    sandbox.write_config(&config(&text));
+    (auth, sandbox)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_polls_due_integrations_renews_the_watch_and_polls_on_notification() {
+    let (base, gmail) = fake_gmail().await;
+    let gone = "\n[integrations.a-gone-push]\nkind = \"google-pubsub\"\naccount = \"acc\"\n\
+                token = \"env:T_PUSH\"\ntopic = \"projects/p/topics/missing\"\n";
+    let (_auth, sandbox) = gmail_sandbox(&base, gone).await;
     let server = Server::start(&sandbox);
 
     // The due poll runs at start: a full sync of the (empty) mailbox.
@@ -222,4 +230,44 @@ async fn serve_polls_due_integrations_renews_the_watch_and_polls_on_notification
         2,
         "a fresh watch is not renewed again"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_long_poll_holds_up_neither_other_polls_nor_notifications() {
+    let (base, gmail) = fake_gmail().await;
+    let crm = crate::poll::Crm::start().await;
+    crm.add(1, "Acme", "2026-11-24T10:00:00Z");
+    // The CRM's first answer waits until the test releases it.
+    crm.api().faults.push_back(crate::poll::Fault::Held);
+    let release = crm.api().release.clone();
+    let (_auth, sandbox) = gmail_sandbox(&base, &crm.integration("crm")).await;
+    let server = Server::start_with_env(&sandbox, &[("T_CRM_TOKEN", "crm-token")]);
+    eventually("the CRM poll is under way", || crm.api().requests == 1).await;
+    eventually("the mailbox's first poll, beside it", || {
+        count(&gmail, "list") == 1
+    })
+    .await;
+
+    let data = base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        br#"{"emailAddress":"founder@example.com","historyId":101}"#,
+    );
+    let envelope = json!({"message": {"data": data, "messageId": "n-1"}, "subscription": "projects/p/subscriptions/s"});
+    assert_eq!(push(&server, &envelope).await, 202);
+    eventually("the notification's poll, beside it", || {
+        count(&gmail, "history") == 1
+    })
+    .await;
+    assert_eq!(
+        sandbox.events(Some("crm")).len(),
+        0,
+        "the CRM poll still waits"
+    );
+
+    release.notify_one();
+    eventually("the CRM poll ends", || {
+        sandbox.events(Some("crm")).len() == 1
+    })
+    .await;
+    assert_eq!(server.terminate().code(), Some(0));
 }
