@@ -127,7 +127,7 @@ fn record(
             Ok(Step::Delivered)
         }
         Outcome::Gone(error) => {
-            let retry = retry_in(state.attempts, Duration::ZERO, &error);
+            let retry = retry_in((state.attempts, 0), Duration::ZERO, &error);
             store.sink_retry(name, from, retry)?;
             store.set_sink_disabled(name, Some(&error))?;
             tracing::warn!(sink = name, eventId = %event_id, error = %error,
@@ -137,7 +137,7 @@ fn record(
         Outcome::Throttled { error, retry_after } => {
             let asked = retry_after.unwrap_or_else(|| backoff(&sink.cfg, state.attempts + 1));
             let delay = asked.max(sink.cfg.retry_base).min(MAX_RETRY_AFTER);
-            store.sink_retry(name, from, retry_in(state.attempts, delay, &error))?;
+            store.sink_retry(name, from, retry_in((state.attempts, 0), delay, &error))?;
             tracing::info!(sink = name, eventId = %event_id, delayMs = delay.as_millis() as u64, error = %error,
                 "the receiver asked to wait; not counted as a failed attempt");
             Ok(Step::Failed(error))
@@ -146,7 +146,8 @@ fn record(
         Outcome::Unanswered(error) => {
             let unanswered = state.unanswered.saturating_add(1);
             let delay = backoff(&sink.cfg, unanswered);
-            store.sink_unanswered(name, from, retry_in(unanswered, delay, &error))?;
+            let retry = retry_in((state.attempts, unanswered), delay, &error);
+            store.sink_retry(name, from, retry)?;
             tracing::warn!(sink = name, eventId = %event_id, unanswered, delayMs = delay.as_millis() as u64, error = %error,
                 "no answer from the receiver; retrying until it answers (not counted towards max_attempts)");
             Ok(Step::Failed(error))
@@ -170,16 +171,18 @@ fn failed(
             "giving up on the event after max_attempts: it is in the sink's dead letters; moving on to the next event");
     } else {
         let delay = backoff(&sink.cfg, attempts);
-        store.sink_retry(name, state.last_seq, retry_in(attempts, delay, &error))?;
+        store.sink_retry(name, state.last_seq, retry_in((attempts, 0), delay, &error))?;
         tracing::warn!(sink = name, eventId = %event_id, attempts, delayMs = delay.as_millis() as u64, error = %error,
             "sending an event failed; retrying later");
     }
     Ok(Step::Failed(error))
 }
 
-fn retry_in(attempts: u32, delay: Duration, error: &str) -> Retry<'_> {
+/// A retry after `delay`, with the counts of failed and of unanswered attempts.
+fn retry_in((attempts, unanswered): (u32, u32), delay: Duration, error: &str) -> Retry<'_> {
     Retry {
         attempts,
+        unanswered,
         next_attempt_at: crate::event::after(delay),
         error,
     }

@@ -83,8 +83,10 @@ pub struct SinkState {
 /// A failed attempt, to be tried again.
 #[derive(Debug, Clone, Copy)]
 pub struct Retry<'a> {
-    /// Failed attempts at the event so far, this one included.
+    /// Failed attempts at the event so far (this one included, if it was answered).
     pub attempts: u32,
+    /// Attempts in a row that got no answer (this one included, if it got none).
+    pub unanswered: u32,
     pub next_attempt_at: DateTime<Utc>,
     pub error: &'a str,
 }
@@ -230,10 +232,13 @@ impl Store {
         Ok(changed == 1)
     }
 
-    /// Records a failed attempt at the event after `from`; the cursor stays.
+    /// Records a failed attempt at the event after `from`, or with `retry.unanswered` above
+    /// zero, one that got no answer about it (the receiver down, or a gateway's 502, 503 or
+    /// 504): the cursor stays, and such attempts leave the count of failed ones as it was, so
+    /// an outage, however long, never gives up on an event.
     pub fn sink_retry(&self, name: &str, from: i64, retry: Retry) -> Result<bool> {
         let changed = self.conn.execute(
-            "UPDATE sinks SET attempts = ?3, unanswered = 0, next_attempt_at = ?4, last_error = ?5,
+            "UPDATE sinks SET attempts = ?3, unanswered = ?7, next_attempt_at = ?4, last_error = ?5,
                  updated_at = ?6
              WHERE name = ?1 AND last_seq = ?2",
             params![
@@ -242,27 +247,8 @@ impl Store {
                 retry.attempts,
                 stamp(retry.next_attempt_at),
                 retry.error,
-                now_stamp()
-            ],
-        )?;
-        Ok(changed == 1)
-    }
-
-    /// Records an attempt at the event after `from` that got no answer about it (the receiver
-    /// down, or a gateway's 502, 503 or 504), `retry.attempts` of them in a row: the cursor and
-    /// the event's count of failed attempts stay, so an outage, however long, never gives up
-    /// on an event.
-    pub fn sink_unanswered(&self, name: &str, from: i64, retry: Retry) -> Result<bool> {
-        let changed = self.conn.execute(
-            "UPDATE sinks SET unanswered = ?3, next_attempt_at = ?4, last_error = ?5, updated_at = ?6
-             WHERE name = ?1 AND last_seq = ?2",
-            params![
-                name,
-                from,
-                retry.attempts,
-                stamp(retry.next_attempt_at),
-                retry.error,
-                now_stamp()
+                now_stamp(),
+                retry.unanswered
             ],
         )?;
         Ok(changed == 1)
@@ -448,6 +434,7 @@ mod tests {
         let at = Utc::now() + chrono::Duration::seconds(5);
         let retry = Retry {
             attempts: 1,
+            unanswered: 0,
             next_attempt_at: at,
             error: "HTTP 500",
         };
@@ -486,6 +473,7 @@ mod tests {
         let (_dir, store) = store();
         let retry = Retry {
             attempts: 3,
+            unanswered: 0,
             next_attempt_at: Utc::now(),
             error: "x",
         };

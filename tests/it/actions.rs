@@ -768,17 +768,20 @@ async fn an_http_action_calls_with_one_idempotency_key_per_event_and_action() {
     let sandbox = Sandbox::with_config(&text);
     let first = record(&sandbox, &text, "d-http", "we are blocked")[1].event_id;
     let second = record(&sandbox, &text, "d-http-2", "still blocked")[1].event_id;
-    let out = sandbox
-        .cmd()
-        .args(["actions", "flush"])
-        .env("T_GH", "gh-secret")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let flush = || {
+        let out = sandbox
+            .cmd()
+            .args(["actions", "flush"])
+            .env("T_GH", "gh-secret")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    flush();
     let calls = seen.lock().unwrap().clone();
     let keys: Vec<_> = calls.iter().map(|(key, _)| key.clone()).collect();
     assert_eq!(keys, [format!("{first}:hook"), format!("{second}:hook")]);
@@ -797,17 +800,7 @@ async fn an_http_action_calls_with_one_idempotency_key_per_event_and_action() {
     echo.external_id = Some("ext-42".into());
     echo.data = json!({ "source": first.to_string() });
     through_rules(&sandbox, &text, echo);
-    let out = sandbox
-        .cmd()
-        .args(["actions", "flush"])
-        .env("T_GH", "gh-secret")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    flush();
     let calls = seen.lock().unwrap().clone();
     let titles: Vec<_> = calls
         .iter()

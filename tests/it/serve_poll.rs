@@ -110,6 +110,15 @@ async fn push(server: &Server, envelope: &Value) -> reqwest::StatusCode {
         .status()
 }
 
+/// A Pub/Sub push saying the mailbox `founder@example.com` changed.
+fn gmail_notification(message_id: &str) -> Value {
+    let data = base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        br#"{"emailAddress":"founder@example.com","historyId":101}"#,
+    );
+    json!({"message": {"data": data, "messageId": message_id}, "subscription": "projects/p/subscriptions/s"})
+}
+
 /// A sandbox whose config has the account `acc` (its secrets in files, so `serve` reads them
 /// without the keyring), its `gmail` integration `mail` on `base`, its Pub/Sub push
 /// integration `gmail-push`, and `extra`. The auth server must live as long as the test.
@@ -176,11 +185,7 @@ async fn serve_polls_due_integrations_renews_the_watch_and_polls_on_notification
     assert!(entry["lastSuccessTime"].is_string());
 
     // A Gmail notification polls the account's mailbox at once (interval 1h: not the schedule).
-    let data = base64::Engine::encode(
-        &base64::engine::general_purpose::STANDARD,
-        br#"{"emailAddress":"founder@example.com","historyId":101}"#,
-    );
-    let envelope = json!({"message": {"data": data, "messageId": "n-1"}, "subscription": "projects/p/subscriptions/s"});
+    let envelope = gmail_notification("n-1");
     assert_eq!(push(&server, &envelope).await, 202);
     eventually("an incremental poll after the notification", || {
         count(&gmail, "history") == 1
@@ -215,9 +220,7 @@ async fn serve_polls_due_integrations_renews_the_watch_and_polls_on_notification
         .args(["integrations", "disable", "mail"])
         .assert()
         .success();
-    let mut envelope = envelope;
-    envelope["message"]["messageId"] = json!("n-2");
-    assert_eq!(push(&server, &envelope).await, 202);
+    assert_eq!(push(&server, &gmail_notification("n-2")).await, 202);
     eventually(
         "the notification for a disabled integration is passed over",
         || server.log_text().contains("not polled now"),
@@ -248,11 +251,7 @@ async fn a_long_poll_holds_up_neither_other_polls_nor_notifications() {
     })
     .await;
 
-    let data = base64::Engine::encode(
-        &base64::engine::general_purpose::STANDARD,
-        br#"{"emailAddress":"founder@example.com","historyId":101}"#,
-    );
-    let envelope = json!({"message": {"data": data, "messageId": "n-1"}, "subscription": "projects/p/subscriptions/s"});
+    let envelope = gmail_notification("n-1");
     assert_eq!(push(&server, &envelope).await, 202);
     eventually("the notification's poll, beside it", || {
         count(&gmail, "history") == 1
