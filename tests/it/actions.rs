@@ -768,20 +768,7 @@ async fn an_http_action_calls_with_one_idempotency_key_per_event_and_action() {
     let sandbox = Sandbox::with_config(&text);
     let first = record(&sandbox, &text, "d-http", "we are blocked")[1].event_id;
     let second = record(&sandbox, &text, "d-http-2", "still blocked")[1].event_id;
-    let flush = || {
-        let out = sandbox
-            .cmd()
-            .args(["actions", "flush"])
-            .env("T_GH", "gh-secret")
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    flush();
+    ok(&flush(&sandbox));
     let calls = seen.lock().unwrap().clone();
     let keys: Vec<_> = calls.iter().map(|(key, _)| key.clone()).collect();
     assert_eq!(keys, [format!("{first}:hook"), format!("{second}:hook")]);
@@ -800,7 +787,7 @@ async fn an_http_action_calls_with_one_idempotency_key_per_event_and_action() {
     echo.external_id = Some("ext-42".into());
     echo.data = json!({ "source": first.to_string() });
     through_rules(&sandbox, &text, echo);
-    flush();
+    ok(&flush(&sandbox));
     let calls = seen.lock().unwrap().clone();
     let titles: Vec<_> = calls
         .iter()
@@ -861,16 +848,12 @@ async fn an_endpoint_that_is_down_uses_up_no_attempt_and_gets_the_call_once_back
     );
     let sandbox = Sandbox::with_config(&text);
     record(&sandbox, &text, "d-down", "we are blocked");
-    let flush = || {
-        sandbox
-            .cmd()
-            .args(["actions", "flush"])
-            .env("T_GH", "gh-secret")
-            .output()
-            .unwrap()
-    };
     for _ in 0..3 {
-        assert_eq!(flush().status.code(), Some(1), "the endpoint is down");
+        assert_eq!(
+            flush(&sandbox).status.code(),
+            Some(1),
+            "the endpoint is down"
+        );
         std::thread::sleep(Duration::from_millis(30)); // past retry_max
     }
     let state = sandbox.store().action_state("hook").unwrap().unwrap();
@@ -897,16 +880,9 @@ async fn an_endpoint_that_is_down_uses_up_no_attempt_and_gets_the_call_once_back
         .with_state(seen.clone());
     let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    let out = tokio::task::spawn_blocking(move || {
-        sandbox
-            .cmd()
-            .args(["actions", "flush"])
-            .env("T_GH", "gh-secret")
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
+    let out = tokio::task::spawn_blocking(move || flush(&sandbox))
+        .await
+        .unwrap();
     assert!(
         out.status.success(),
         "{}",
