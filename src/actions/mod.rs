@@ -226,8 +226,9 @@ pub enum Step {
     /// The next event needed nothing: trmctl's own object, or already recorded; or an update
     /// was not written (a remote edit won, logged).
     Skipped,
-    /// An attempt failed; retried later, or given up on after `max_attempts`.
-    Failed(String),
+    /// An attempt failed; retried later, or given up on after `max_attempts`. `reauth`: the
+    /// account needs re-authorization (the run exits 4).
+    Failed { error: String, reauth: bool },
     /// The next attempt is not due yet.
     Waiting,
     /// Nothing pending.
@@ -305,7 +306,8 @@ pub async fn step(store: &mut Store, action: &Action) -> Result<Step> {
             let error = format!("{e:#}");
             // No answer, or an account awaiting re-authorization: not the event's fault, so
             // it uses up none of its attempts, however long it lasts.
-            let waiting = crate::retry::unanswered(&e) || crate::error::needs_reauth(&e);
+            let reauth = crate::error::needs_reauth(&e);
+            let waiting = reauth || crate::retry::unanswered(&e);
             let unanswered = state.unanswered + u32::from(waiting);
             let answered = attempts.saturating_sub(unanswered);
             if !waiting && answered >= cfg.max_attempts {
@@ -324,7 +326,7 @@ pub async fn step(store: &mut Store, action: &Action) -> Result<Step> {
                 tracing::warn!(action = %name, eventId = %event_id, attempts, unanswered, error = %error,
                     "the action failed; retrying later");
             }
-            Ok(Step::Failed(error))
+            Ok(Step::Failed { error, reauth })
         }
     }
 }
@@ -393,7 +395,7 @@ async fn run_one(cfg: ActionConfig, config: Arc<Config>, db: PathBuf, shutdown: 
                 }
             },
             Some((store, action)) => match step(store, action).await {
-                Ok(Step::Created(_) | Step::Updated(_) | Step::Skipped | Step::Failed(_)) => {
+                Ok(Step::Created(_) | Step::Updated(_) | Step::Skipped | Step::Failed { .. }) => {
                     Duration::ZERO
                 }
                 Ok(Step::Waiting | Step::Idle) => TICK,
@@ -431,6 +433,9 @@ pub struct FlushReport {
     /// Events still waiting for this action.
     pub pending: i64,
     pub error: Option<String>,
+    /// The error is an account that needs re-authorization.
+    #[serde(skip)]
+    pub reauth: bool,
 }
 
 /// Runs every pending event through the given actions, each until it has nothing left, fails,
@@ -450,6 +455,7 @@ pub async fn flush(
         };
         if let Err(e) = flush_one(&mut store, config, cfg, &mut report).await {
             report.error = Some(format!("{e:#}"));
+            report.reauth = crate::error::needs_reauth(&e);
         }
         let state = store.action_state(&cfg.name)?.unwrap_or_default();
         report.pending =
@@ -475,9 +481,10 @@ async fn flush_one(
             Step::Created(_) => report.created += 1,
             Step::Updated(_) => report.updated += 1,
             Step::Skipped => report.skipped += 1,
-            Step::Failed(error) => {
+            Step::Failed { error, reauth } => {
                 report.failed += 1;
                 report.error = Some(error);
+                report.reauth = reauth;
                 return Ok(());
             }
             Step::Waiting => {

@@ -61,9 +61,12 @@ fn flush(ctx: &Context, names: &[String]) -> Result<ExitCode> {
             );
         }
     }
-    if reports.iter().any(|r| r.failed > 0 || r.error.is_some()) {
-        Ok(ExitCode::from(crate::error::Code::Failure as u8))
+    let code = if reports.iter().any(|r| r.reauth) {
+        crate::error::Code::Reauth
+    } else if reports.iter().any(|r| r.failed > 0 || r.error.is_some()) {
+        crate::error::Code::Failure
     } else {
-        Ok(ExitCode::SUCCESS)
-    }
+        return Ok(ExitCode::SUCCESS);
+    };
+    Ok(ExitCode::from(code as u8))
 }

@@ -298,6 +298,39 @@ fn events_of(store: &Store, event_type: &str) -> Vec<Event> {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn an_account_awaiting_re_authorization_makes_the_action_wait_not_give_up() {
+    let (tasks, auth, text, sandbox) = task_setup(
+        FAST_POLL,
+        "max_attempts = 1\nretry_base = \"10ms\"\nretry_max = \"20ms\"\n",
+    )
+    .await;
+    auth.books().refresh_tokens.clear(); // Google no longer takes the refresh token
+    record(&sandbox, &text, "d-reauth", "we are blocked");
+    for _ in 0..2 {
+        let out = flush(&sandbox);
+        assert_eq!(
+            out.status.code(),
+            Some(4),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::thread::sleep(Duration::from_millis(30)); // past retry_max
+    }
+    let state = sandbox.store().action_state("todo").unwrap().unwrap();
+    assert_eq!(
+        (state.attempts, state.unanswered),
+        (2, 2),
+        "no attempt used up"
+    );
+    assert!(tasks.lock().unwrap().items.is_empty());
+    let gave_up = sandbox
+        .store()
+        .gave_up_on(trmctl::store::Follower::Action)
+        .unwrap();
+    assert!(gave_up.is_empty(), "the event waits for the account");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_google_task_is_created_once_even_when_its_answer_is_lost() {
     let (tasks, _auth, text, sandbox) = task_setup(
         FAST_POLL,
