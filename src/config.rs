@@ -16,7 +16,7 @@ use std::time::Duration;
 use bytesize::ByteSize;
 use serde::Deserialize;
 
-pub use read::{Unreadable, read};
+pub use read::{Unreadable, read, read_rest};
 
 use crate::error::{Code, Exit};
 use crate::rules::RuleSet;

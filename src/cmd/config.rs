@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::Context;
 use crate::cli::ConfigCommand;
-use crate::config::{Config, Problem, Unreadable, invalid};
+use crate::config::{Config, Problem, invalid};
 use crate::error::Exit;
 
 #[derive(Serialize)]
@@ -35,15 +35,24 @@ fn check(ctx: &Context) -> Result<ExitCode> {
     let path = source.path.display().to_string();
     let text = std::fs::read_to_string(&source.path)
         .map_err(|e| Exit::usage(format!("cannot read config {path}: {e}")))?;
-    // Keys serde refuses come first: the checks after it need a config that reads.
-    let (config, problems) = match crate::config::read::<Config>(&text) {
-        Ok(mut config) => {
-            let problems = config.validate();
-            (Some(config), problems)
-        }
-        Err(Unreadable::Problems(problems)) => (None, problems),
-        Err(syntax @ Unreadable::Syntax(_)) => return Err(syntax.into_exit(&source.path).into()),
+    // Keys serde refuses come first; the rest of the config, without them, is checked too,
+    // so one run shows every problem. A check of the rest that trips over a key taken out is
+    // not a second problem.
+    let (config, mut problems) = match crate::config::read_rest::<Config>(&text) {
+        Ok(read) => read,
+        Err(syntax) => return Err(syntax.into_exit(&source.path).into()),
     };
+    let unreadable: Vec<String> = problems.iter().map(|p| p.key.clone()).collect();
+    let config = config.map(|mut config| {
+        let under = |key: &str, bad: &str| key == bad || key.starts_with(&format!("{bad}."));
+        problems.extend(
+            config
+                .validate()
+                .into_iter()
+                .filter(|p| !unreadable.iter().any(|bad| under(&p.key, bad))),
+        );
+        config
+    });
     if ctx.out.json {
         ctx.out.json(&Report {
             path,

@@ -39,6 +39,16 @@ enum Step {
 
 /// Deserializes `text` into `T`, or says what is wrong with it, each problem under its key.
 pub fn read<T: DeserializeOwned>(text: &str) -> Result<T, Unreadable> {
+    match read_rest(text)? {
+        (Some(value), problems) if problems.is_empty() => Ok(value),
+        (_, problems) => Err(Unreadable::Problems(problems)),
+    }
+}
+
+/// Like [`read`], but with the problems also what the rest of the document reads as, once the
+/// keys in error are taken out (`None` when not even that reads), so that `config check` can
+/// go on to check it too. Only a syntax error is an `Err`.
+pub fn read_rest<T: DeserializeOwned>(text: &str) -> Result<(Option<T>, Vec<Problem>), Unreadable> {
     let root = DeTable::parse(text)
         .map_err(|e| Unreadable::Syntax(format!("{}: {}", place(text, e.span()), message(&e))))?;
     let (span, table) = (root.span(), root.into_inner());
@@ -51,8 +61,7 @@ pub fn read<T: DeserializeOwned>(text: &str) -> Result<T, Unreadable> {
     let mut taken: Vec<String> = Vec::new();
     loop {
         let error = match T::deserialize(ValueDeserializer::from(root.clone())) {
-            Ok(value) if problems.is_empty() => return Ok(value),
-            Ok(_) => return Err(Unreadable::Problems(in_file_order(problems))),
+            Ok(value) => return Ok((Some(value), in_file_order(problems))),
             Err(error) => error,
         };
         let path = error
@@ -77,10 +86,10 @@ pub fn read<T: DeserializeOwned>(text: &str) -> Result<T, Unreadable> {
                 SOMEWHERE,
                 format!("stopped after {MOST} problems: mend these and check again"),
             ));
-            return Err(Unreadable::Problems(problems));
+            return Ok((None, problems));
         }
         if path.is_empty() {
-            return Err(Unreadable::Problems(in_file_order(problems)));
+            return Ok((None, in_file_order(problems)));
         }
         take_out(root.get_mut(), &path);
         taken.push(key);

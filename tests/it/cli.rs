@@ -98,15 +98,45 @@ fn config_check_lists_every_unknown_key_and_bad_value_as_json_too() {
         .iter()
         .map(|p| p["key"].as_str().unwrap())
         .collect();
+    // The rest is checked too: the misspelt key leaves the integration without its secret.
     assert_eq!(
         keys,
-        ["server.bnd", "worker.retry_base", "integrations.gh.secrt"]
+        [
+            "server.bnd",
+            "worker.retry_base",
+            "integrations.gh.secrt",
+            "integrations.gh.secret"
+        ]
     );
     assert!(
         report["problems"][1]["message"]
             .as_str()
             .unwrap()
             .ends_with("(line 4, column 14)")
+    );
+}
+
+#[test]
+fn config_check_shows_bad_keys_and_what_is_wrong_with_the_rest_in_one_run() {
+    let sandbox = Sandbox::with_config(
+        "[worker]\nretry_base = \"soon\"\nconcurrency = 0\n\
+         [integrations.mail]\nkind = \"gmail\"\naccount = \"ghost\"\n",
+    );
+    let report = invalid_config_report(&sandbox);
+    let keys: Vec<&str> = report["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "worker.retry_base",
+            "worker.concurrency",
+            "integrations.mail.account"
+        ],
+        "{report}"
     );
 }
 
