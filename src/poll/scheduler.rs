@@ -9,7 +9,7 @@
 //! each failure), and an account that needs re-authorization is not polled until it has it;
 //! neither is polled on a notification, nor is a disabled integration.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -43,10 +43,8 @@ pub async fn run(
     loop {
         let names = tokio::select! {
             _ = shutdown.cancelled() => break,
-            Some(done) = polls.running.join_next() => {
-                if let Ok(name) = done {
-                    polls.finished(&name);
-                }
+            Some(done) = polls.running.join_next_with_id() => {
+                polls.finished(done, &metrics);
                 Vec::new()
             }
             _ = watches.tick() => {
@@ -85,7 +83,9 @@ pub async fn run(
 /// The polls in progress, and those waiting for a turn.
 #[derive(Default)]
 struct Polls {
-    running: JoinSet<String>,
+    running: JoinSet<()>,
+    /// The integration each running task polls.
+    tasks: HashMap<tokio::task::Id, String>,
     /// The integrations being polled now.
     busy: HashSet<String>,
     /// Integrations to poll once they are not busy and there is room, oldest first.
@@ -93,8 +93,25 @@ struct Polls {
 }
 
 impl Polls {
-    fn finished(&mut self, name: &str) {
-        self.busy.remove(name);
+    /// A poll task ended: its integration may be polled again. One that panicked (a bug) is
+    /// a failed poll, logged and counted, not an integration left busy for good.
+    fn finished(
+        &mut self,
+        done: Result<(tokio::task::Id, ()), tokio::task::JoinError>,
+        metrics: &Metrics,
+    ) {
+        let id = match &done {
+            Ok((id, ())) => *id,
+            Err(e) => e.id(),
+        };
+        let Some(name) = self.tasks.remove(&id) else {
+            return;
+        };
+        if let Err(e) = done {
+            tracing::error!(integration = %name, error = %e, "a poll task panicked");
+            metrics.poll(&name, false, 0);
+        }
+        self.busy.remove(&name);
     }
 
     /// Starts the wanted polls whose integration is not busy, while there is room.
@@ -109,11 +126,11 @@ impl Polls {
                 continue;
             }
             self.busy.insert(name.clone());
-            let (poller, metrics) = (poller.clone(), metrics.clone());
-            self.running.spawn(async move {
-                poll_once(&poller, &metrics, &name).await;
-                name
+            let (poller, metrics, polled) = (poller.clone(), metrics.clone(), name.clone());
+            let task = self.running.spawn(async move {
+                poll_once(&poller, &metrics, &polled).await;
             });
+            self.tasks.insert(task.id(), name);
         }
         self.wanted = waiting;
     }
@@ -189,7 +206,24 @@ pub fn gmail_integrations_of(
 mod tests {
     use std::path::Path;
 
+    use super::*;
     use crate::config::Config;
+
+    #[tokio::test]
+    async fn a_poll_that_panics_frees_its_integration_and_counts_as_failed() {
+        let (mut polls, metrics) = (Polls::default(), Metrics::default());
+        let task = polls.running.spawn(async { panic!("a connector bug") });
+        polls.tasks.insert(task.id(), "crm".into());
+        polls.busy.insert("crm".into());
+        let done = polls.running.join_next_with_id().await.unwrap();
+        polls.finished(done, &metrics);
+        assert!(polls.busy.is_empty() && polls.tasks.is_empty());
+        let text = metrics.encode(crate::metrics::Exposition::PrometheusText);
+        assert!(
+            text.contains(r#"trmctl_poll_runs_total{integration="crm",outcome="error"} 1"#),
+            "{text}"
+        );
+    }
 
     #[test]
     fn a_gmail_notification_polls_the_mailbox_it_names() {
