@@ -32,6 +32,13 @@ pub fn exponential(base: Duration, max: Duration, attempt: u32) -> Duration {
         .min(max)
 }
 
+/// How many attempts in a row at one item may get no answer before it is given up on after
+/// all: with the default schedule (2 s doubling up to 15 minutes, full jitter) about half a
+/// day. An outage shorter than that loses nothing; an item that is never answered (a
+/// receiver crashing on that one payload, a gateway always timing out on it) does not hold
+/// up everything behind it for good.
+pub const MAX_UNANSWERED: u32 = 96;
+
 /// A request that got no answer about what it asked: the far end down or unreachable, out of
 /// time, or a gateway in front of it saying so (502, 503, 504), after the retries it had.
 /// Whoever counts attempts at an item towards giving up on it does not count this one: an

@@ -310,7 +310,8 @@ pub async fn step(store: &mut Store, action: &Action) -> Result<Step> {
             let waiting = reauth || crate::retry::unanswered(&e);
             let unanswered = state.unanswered + u32::from(waiting);
             let answered = attempts.saturating_sub(unanswered);
-            if !waiting && answered >= cfg.max_attempts {
+            let no_answer_for_long = !reauth && unanswered >= crate::retry::MAX_UNANSWERED;
+            if no_answer_for_long || (!waiting && answered >= cfg.max_attempts) {
                 let gave_up = GaveUp {
                     event_id: event_id.clone(),
                     attempts,

@@ -142,9 +142,13 @@ fn record(
                 "the receiver asked to wait; not counted as a failed attempt");
             Ok(Step::Failed(error))
         }
-        Outcome::Failed(error) => failed(store, sink, state, event, error),
+        Outcome::Failed(error) => failed(store, sink, state, event, error, false),
         Outcome::Unanswered(error) => {
             let unanswered = state.unanswered.saturating_add(1);
+            if unanswered >= crate::retry::MAX_UNANSWERED {
+                let error = format!("{error} (no answer {unanswered} times in a row)");
+                return failed(store, sink, state, event, error, true);
+            }
             let delay = backoff(&sink.cfg, unanswered);
             let retry = retry_in((state.attempts, unanswered), delay, &error);
             store.sink_retry(name, from, retry)?;
@@ -155,17 +159,19 @@ fn record(
     }
 }
 
-/// A failed attempt: retried after a backoff, or after `max_attempts` a dead letter.
+/// A failed attempt: retried after a backoff, or after `max_attempts` (or at once when
+/// `give_up`) a dead letter.
 fn failed(
     store: &mut Store,
     sink: &Sink,
     state: &SinkState,
     event: &StoredEvent,
     error: String,
+    give_up: bool,
 ) -> Result<Step> {
     let (name, event_id) = (sink.name(), event.event.event_id);
     let attempts = state.attempts + 1;
-    if attempts >= sink.cfg.max_attempts {
+    if give_up || attempts >= sink.cfg.max_attempts {
         store.sink_dead_letter(name, state.last_seq, event, attempts, &error)?;
         tracing::warn!(sink = name, eventId = %event_id, seq = event.seq, attempts, error = %error,
             "giving up on the event after max_attempts: it is in the sink's dead letters; moving on to the next event");

@@ -867,18 +867,48 @@ async fn two_task_actions_on_one_event_make_a_task_each() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn an_endpoint_that_is_down_uses_up_no_attempt_and_gets_the_call_once_back() {
-    let reserved = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = reserved.local_addr().unwrap();
-    drop(reserved);
-    let text = format!(
+/// An HTTP action `hook` on tensions from `gh`, calling `http://ADDR/calls`, one attempt.
+fn hook_config(addr: std::net::SocketAddr) -> String {
+    format!(
         "[integrations.gh]\nkind = \"github\"\nsecret = \"env:T_GH\"\n\
          [[rules]]\nintegration = \"gh\"\nmatch = {{ subject = \"(?i)blocked\" }}\nemit = \"potentialTensionDetected\"\n\
          [[actions]]\nname = \"hook\"\non = \"potentialTensionDetected\"\nkind = \"http\"\n\
          url = \"http://{addr}/calls\"\nbody = '{{\"title\": \"{{subject}}\"}}'\n\
          max_attempts = 1\nretry_base = \"10ms\"\nretry_max = \"20ms\"\n"
-    );
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_event_never_answered_for_half_a_day_is_given_up_on_after_all() {
+    let addr = format!("127.0.0.1:{}", closed_port()).parse().unwrap();
+    let text = hook_config(addr);
+    let sandbox = Sandbox::with_config(&text);
+    record(&sandbox, &text, "d-never", "we are blocked");
+    assert_eq!(flush(&sandbox).status.code(), Some(1));
+    // As if the endpoint had not answered 95 times already.
+    sandbox
+        .store()
+        .transaction(|tx| {
+            Ok(tx.execute(
+                "UPDATE actions SET attempts = 95, unanswered = 95, next_attempt_at = NULL",
+                [],
+            )?)
+        })
+        .unwrap();
+    assert_eq!(flush(&sandbox).status.code(), Some(1));
+    let gave_up = sandbox
+        .store()
+        .gave_up_on(trmctl::store::Follower::Action)
+        .unwrap();
+    assert_eq!(gave_up.len(), 1, "given up on after all");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_endpoint_that_is_down_uses_up_no_attempt_and_gets_the_call_once_back() {
+    let reserved = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = reserved.local_addr().unwrap();
+    drop(reserved);
+    let text = hook_config(addr);
     let sandbox = Sandbox::with_config(&text);
     record(&sandbox, &text, "d-down", "we are blocked");
     for _ in 0..3 {

@@ -400,6 +400,36 @@ async fn a_receiver_that_is_down_gets_everything_once_it_is_back() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn an_event_never_answered_for_half_a_day_is_given_up_on_after_all() {
+    let url = format!("http://127.0.0.1:{}/events", crate::util::closed_port());
+    let sandbox = Sandbox::with_config(&format!("{CONFIG}{}", http_sink("core", &url, "")));
+    some_events(&sandbox, 2);
+    flush(&sandbox, &[]).await;
+    // As if the receiver had not answered 95 times already.
+    sandbox
+        .store()
+        .transaction(|tx| {
+            Ok(tx.execute(
+                "UPDATE sinks SET unanswered = 95, next_attempt_at = NULL",
+                [],
+            )?)
+        })
+        .unwrap();
+    let (code, reports) = flush(&sandbox, &[]).await;
+    assert_eq!(code, 1);
+    assert_eq!(reports[0]["pending"], 1, "moved on to the next event");
+    let listed = list(&sandbox).await;
+    assert_eq!(listed[0]["deadLetters"], 1);
+    assert_eq!(
+        listed[0]["unanswered"], 0,
+        "the next event starts its own count"
+    );
+    let dead = sandbox.json(&["sinks", "deadletters", "list", "--json"]);
+    let error = dead[0]["lastError"].as_str().unwrap();
+    assert!(error.contains("no answer 96 times in a row"), "{error}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_sink_without_its_secret_fails_the_run_but_uses_up_no_attempt() {
     let receiver = Receiver::start(&[]).await;
     let sink = http_sink("core", &receiver.url(), "")
