@@ -18,8 +18,8 @@
 //!
 //! Loop prevention: an event that is trmctl's own object coming back (a Slack message with
 //! trmctl's metadata, a task with the marker, an external id in `action_records`; an HTTP
-//! answer's id only with its cause's event id beside it), or one derived from such an event,
-//! triggers no action.
+//! answer's short id only with its cause's event id beside it), or one derived from such an
+//! event, triggers no action.
 
 pub mod config;
 mod google_task;
@@ -175,7 +175,7 @@ fn looks_own(store: &Store, event: &Event) -> Result<bool> {
     ];
     for id in ids.into_iter().flatten() {
         for (kind, cause) in store.creators_of(id)? {
-            if created_this(&kind, &cause, event) {
+            if created_this(&kind, id, &cause, event) {
                 return Ok(true);
             }
         }
@@ -202,19 +202,24 @@ pub fn carries_own_marker(event: &Event) -> bool {
     })
 }
 
-/// Whether `event`, which carries the external id of an object an action of `kind` made for
-/// the event `cause`, is that object. A Slack `ts` or a Google Task id names one object
-/// anywhere. An HTTP endpoint's `id` may be a short number that another item of another
-/// system (a CRM's contact 17 beside its note 17) also has: only an event that also carries
-/// its cause's id (the body's `{eventId}`, echoed back) is taken for the object.
-fn created_this(kind: &str, cause: &str, event: &Event) -> bool {
+/// Whether `event`, which carries the external id `id` of an object an action of `kind` made
+/// for the event `cause`, is that object. A Slack `ts` or a Google Task id names one object
+/// anywhere, and so does an HTTP endpoint's id of [`DISTINCT_ID`] characters or more. A
+/// shorter one may be a number that another item of another system also has (a CRM's contact
+/// 17 beside its note 17): only an event that also carries its cause's id (the body's
+/// `{eventId}`, echoed back) is taken for the object then.
+fn created_this(kind: &str, id: &str, cause: &str, event: &Event) -> bool {
     kind != ActionKind::Http.as_str()
+        || id.chars().count() >= DISTINCT_ID
         || event
             .external_id
             .as_deref()
             .is_some_and(|id| id.contains(cause))
         || event.data.to_string().contains(cause)
 }
+
+/// How long an HTTP endpoint's id must be to name one object wherever it comes back.
+const DISTINCT_ID: usize = 8;
 
 /// What one step of an action did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -502,5 +507,42 @@ async fn flush_one(
             }
             Step::Idle => return Ok(()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_short_http_id_names_trmctls_object_only_beside_its_cause() {
+        let cause = "0193f1c2-7b35-74e6-b6d5-461448faff10";
+        let mut event = Event::new(
+            EventType::ExternalEventReceived,
+            "crm",
+            "http-poll",
+            "17:v1".into(),
+            crate::event::now(),
+        );
+        let http = ActionKind::Http.as_str();
+        assert!(
+            !created_this(http, "17", cause, &event),
+            "contact 17 is not note 17"
+        );
+        assert!(
+            created_this(http, "5123456789", cause, &event),
+            "a long id is one object"
+        );
+        assert!(created_this(
+            ActionKind::SlackMessage.as_str(),
+            "17",
+            cause,
+            &event
+        ));
+        event.data = serde_json::json!({ "source": cause });
+        assert!(
+            created_this(http, "17", cause, &event),
+            "the note, echoing its cause"
+        );
     }
 }
