@@ -128,9 +128,13 @@ impl Store {
         after: Option<DateTime<Utc>>,
     ) -> Result<()> {
         let at = now_stamp();
+        // Just before the first event received since then: `seq` is the order events were
+        // stored in, not received in (a retried old delivery is stored late), so every one
+        // received since is after it. With none, past them all.
         let sql = format!(
             "INSERT INTO {table} (name, last_seq, updated_at)
-             VALUES (?1, (SELECT coalesce(max(seq), 0) FROM events WHERE received_at < ?3), ?2)
+             VALUES (?1, coalesce((SELECT min(seq) - 1 FROM events WHERE received_at >= ?3),
+                                  (SELECT max(seq) FROM events), 0), ?2)
              ON CONFLICT (name) DO NOTHING"
         );
         // Times compare as text in the stored format; before year 1 nothing is.
@@ -355,7 +359,7 @@ mod tests {
         };
         store
             .transaction(|tx| {
-                for (hours_ago, key) in [(48, "old"), (2, "older"), (0, "recent")] {
+                for (hours_ago, key) in [(48, "old"), (2, "older"), (0, "recent"), (72, "late")] {
                     insert_event(tx, &at(hours_ago, key))?;
                 }
                 Ok(())
@@ -365,6 +369,9 @@ mod tests {
         store.sync_actions(["new-action"]).unwrap();
         assert_eq!(store.sink_state("new-sink").unwrap().unwrap().last_seq, 0);
         let action = store.action_state("new-action").unwrap().unwrap();
+        // Past the first two, older than an hour; the last one is old too, but was stored after
+        // a recent one (an old delivery retried): it comes along rather than the recent one
+        // being skipped.
         assert_eq!(action.last_seq, 2, "past the two events older than an hour");
         // Known ones keep their place.
         store.sync_sinks(["new-sink"]).unwrap();
