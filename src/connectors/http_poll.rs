@@ -83,9 +83,9 @@ pub async fn poll(ctx: &mut Context<'_>) -> anyhow::Result<()> {
         )?
         else {
             next.since = next.since.map(|latest| not_after(latest, api_now));
-            if visited.len() > 1 {
+            if visited.len() > 1 || cfg.next_page.is_some() {
                 // A validator speaks for the first page only: an unchanged first page would
-                // answer 304 over a change on a later one.
+                // answer 304 over a change on a later one (or on a second page to come).
                 (next.etag, next.last_modified) = (None, None);
             }
             return ctx.commit(events, &serde_json::to_value(&next)?, count);
@@ -213,7 +213,12 @@ fn next_page(
                 .into());
             }
         },
-        None => header(headers, LINK).and_then(|links| link_to_next(&links)),
+        // Each `Link` field, as a server may send one per link.
+        None => headers
+            .get_all(LINK)
+            .iter()
+            .filter_map(|links| links.to_str().ok())
+            .find_map(link_to_next),
     };
     let Some(link) = link else { return Ok(None) };
     let next = reqwest::Url::parse(page_url)
@@ -410,6 +415,21 @@ mod tests {
             err.to_string().contains("another site (https://evil.test)"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn the_next_link_may_be_in_any_link_field() {
+        let mut headers = HeaderMap::new();
+        headers.append(LINK, HeaderValue::from_static(r#"</x?p=1>; rel="first""#));
+        headers.append(LINK, HeaderValue::from_static(r#"</x?p=2>; rel="next""#));
+        let next = next_page(
+            None,
+            "https://a.test/x",
+            "https://a.test/x",
+            &headers,
+            &json!({}),
+        );
+        assert_eq!(next.unwrap().as_deref(), Some("https://a.test/x?p=2"));
     }
 
     #[test]

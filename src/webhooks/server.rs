@@ -633,8 +633,6 @@ enum BodyFormat {
     Form,
 }
 
-/// JSON: `application/json` or `application/*+json`, with any parameters; with `form`, also
-/// `application/x-www-form-urlencoded`.
 /// A delivery's events, made on the request's thread so the inbox writer only has to store
 /// them. `None` when they cannot be made, even by a connector's panic: the delivery is stored
 /// anyway and left to the workers, which retry and make it a dead letter that says why.
@@ -644,6 +642,8 @@ fn made_at_once<E>(
     crate::worker::caught(make).ok()?.ok()
 }
 
+/// JSON: `application/json` or `application/*+json`, with any parameters; with `form`, also
+/// `application/x-www-form-urlencoded`.
 fn check_content_type(
     headers: &HeaderMap,
     form: bool,
