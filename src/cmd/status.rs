@@ -19,6 +19,7 @@ struct Report {
     /// Integrations in `error` or `reauthRequired`.
     integrations: Vec<Entry>,
     dead_letters: i64,
+    /// Configured accounts never authorized, or whose authorization was refused since.
     accounts_needing_reauth: Vec<String>,
     /// Sinks that are disabled or have dead letters.
     sinks: Vec<crate::sinks::Entry>,
@@ -30,7 +31,18 @@ pub fn run(ctx: &Context) -> Result<ExitCode> {
     let config = ctx.config()?;
     let mut store = ctx.store(&config)?;
     let entries = registry::entries(&config, &mut store)?;
-    let counts = store.status_counts()?;
+    let dead_letters = store.dead_letter_count()?;
+    // The configured accounts that need the user, as `auth status` sees them: never
+    // authorized, or refused since. A row left by an account no longer configured is not one.
+    let mut accounts_needing_reauth = Vec::new();
+    for name in config.accounts.keys() {
+        if store
+            .account(name)?
+            .is_none_or(|row| row.status == "reauthRequired")
+        {
+            accounts_needing_reauth.push(name.clone());
+        }
+    }
     let sinks: Vec<crate::sinks::Entry> = crate::sinks::entries(&config, &mut store)?
         .into_iter()
         .filter(|s| s.needs_attention())
@@ -44,14 +56,14 @@ pub fn run(ctx: &Context) -> Result<ExitCode> {
         .collect();
     let report = Report {
         ok: attention.is_empty()
-            && counts.dead_letters == 0
-            && counts.accounts_reauth.is_empty()
+            && dead_letters == 0
+            && accounts_needing_reauth.is_empty()
             && sinks.is_empty()
             && actions.is_empty(),
         integrations_total: total,
         integrations: attention,
-        dead_letters: counts.dead_letters,
-        accounts_needing_reauth: counts.accounts_reauth,
+        dead_letters,
+        accounts_needing_reauth,
         sinks,
         actions,
     };
@@ -97,7 +109,9 @@ fn render(ctx: &Context, r: &Report) -> String {
         ));
     }
     for account in &r.accounts_needing_reauth {
-        lines.push(format!("account {account} needs re-authorization"));
+        lines.push(format!(
+            "account {account} needs authorization: `trmctl auth google {account}`"
+        ));
     }
     for sink in &r.sinks {
         lines.extend(sink_lines(ctx, sink));

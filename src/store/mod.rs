@@ -34,7 +34,7 @@ pub use events::{EventFilter, StoredEvent, insert_event, record_event};
 pub use gave_up::{Follower, GaveUpCount, GaveUpOn};
 pub use outbox::{Retry, SinkFilter, SinkState, events_stored};
 pub use polls::PollOutcome;
-pub use registry::{IntegrationRow, StatusCounts};
+pub use registry::IntegrationRow;
 
 /// The numbered migrations, applied in order; `PRAGMA user_version` records the last one.
 const MIGRATIONS: &[&str] = &[

@@ -23,13 +23,6 @@ pub struct IntegrationRow {
     pub dead_letters: i64,
 }
 
-/// Totals for `trmctl status`.
-#[derive(Debug, Clone, Default)]
-pub struct StatusCounts {
-    pub dead_letters: i64,
-    pub accounts_reauth: Vec<String>,
-}
-
 impl Store {
     /// Makes the stored registry match the config: a row for each configured integration
     /// (new ones start enabled and active). Rows of integrations no longer configured stay,
@@ -88,23 +81,13 @@ impl Store {
         Ok(changed == 1)
     }
 
-    /// Dead letters and accounts needing re-authorization.
-    pub fn status_counts(&self) -> Result<StatusCounts> {
-        let dead_letters = self.conn.query_row(
+    /// How many webhook deliveries are dead letters.
+    pub fn dead_letter_count(&self) -> Result<i64> {
+        Ok(self.conn.query_row(
             "SELECT count(*) FROM deliveries WHERE state = 'dead'",
             [],
             |r| r.get(0),
-        )?;
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT name FROM accounts WHERE status = 'reauthRequired' ORDER BY name",
-        )?;
-        let accounts_reauth = stmt
-            .query_map([], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
-        Ok(StatusCounts {
-            dead_letters,
-            accounts_reauth,
-        })
+        )?)
     }
 }
 

@@ -938,7 +938,7 @@ async fn metrics(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
         return response;
     }
     let counts = with_reader(&app, |store, _| {
-        Ok((store.pending_count()?, store.status_counts()?.dead_letters))
+        Ok((store.pending_count()?, store.dead_letter_count()?))
     })
     .await;
     if let Ok((pending, dead)) = counts {

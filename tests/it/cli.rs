@@ -260,6 +260,28 @@ fn with_json_a_refused_command_line_is_reported_in_json_too() {
 #[test]
 fn status_is_quiet_when_all_is_well_and_json_has_camel_case() {
     let sandbox = Sandbox::with_config(CONFIG);
+    // Never authorized: the user has something to do, as `auth status` says too.
+    sandbox
+        .cmd()
+        .arg("status")
+        .assert()
+        .code(4)
+        .stdout(predicate::str::contains(
+            "account founder needs authorization: `trmctl auth google founder`",
+        ));
+    sandbox.mark_authorized("founder");
+    // A row left by an account since removed from the config asks nothing of anyone.
+    sandbox
+        .store()
+        .transaction(|tx| {
+            tx.execute(
+                "INSERT INTO accounts (name, provider, status, updated_at)
+                 VALUES ('gone', 'google', 'reauthRequired', '2026-01-01T00:00:00Z')",
+                [],
+            )?;
+            Ok(())
+        })
+        .unwrap();
     sandbox
         .cmd()
         .arg("status")

@@ -59,14 +59,29 @@ impl Sandbox {
         cmd
     }
 
-    /// The sandbox's database, opened through the library.
     /// Runs trmctl with `args` (ending in `--json`) on this sandbox; its stdout as JSON.
     pub fn json(&self, args: &[&str]) -> serde_json::Value {
         json(&self.cmd().args(args).output().unwrap())
     }
 
+    /// The sandbox's database, opened through the library.
     pub fn store(&self) -> Store {
         Store::open(&self.db_path()).unwrap()
+    }
+
+    /// Records `account` as authorized (as `auth google` would, without its tokens), so that
+    /// `status` finds nothing to ask of the user.
+    pub fn mark_authorized(&self, account: &str) {
+        self.store()
+            .transaction(|tx| {
+                tx.execute(
+                    "INSERT INTO accounts (name, provider, status, updated_at)
+                     VALUES (?1, 'google', 'active', '2026-01-01T00:00:00Z')",
+                    [account],
+                )?;
+                Ok(())
+            })
+            .unwrap();
     }
 
     /// The stored events, newest first: all of them, or one integration's.
