@@ -115,6 +115,25 @@ struct Row {
     used_by: Option<String>,
     /// Whether it can be read right now.
     present: bool,
+    /// Why that could not be told (the keyring unreachable, say); the other rows still show.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+impl Row {
+    fn new(name: String, location: String, used_by: Option<String>, present: Result<bool>) -> Row {
+        let (present, error) = match present {
+            Ok(present) => (present, None),
+            Err(e) => (false, Some(format!("{e:#}"))),
+        };
+        Row {
+            name,
+            location,
+            used_by,
+            present,
+            error,
+        }
+    }
 }
 
 fn list(ctx: &Context, config: &Config) -> Result<ExitCode> {
@@ -122,28 +141,24 @@ fn list(ctx: &Context, config: &Config) -> Result<ExitCode> {
         .secret_references()
         .into_iter()
         .map(|(owner, key, used_by, reference)| {
-            Ok(Row {
-                name: reference
+            Row::new(
+                reference
                     .keyring_entry(&owner, &key)
                     .unwrap_or_else(|| entry_name(&owner, &key)),
-                location: reference.location(&owner, &key),
-                used_by: Some(used_by),
-                present: reference.is_present(&owner, &key)?,
-            })
+                reference.location(&owner, &key),
+                Some(used_by),
+                reference.is_present(&owner, &key),
+            )
         })
-        .collect::<Result<_>>()?;
+        .collect();
     for name in ctx.store(config)?.secret_names()? {
         if !rows
             .iter()
             .any(|r| r.name == name && r.location.starts_with("keyring"))
         {
-            let present = keyring::get(&name)?.is_some();
-            rows.push(Row {
-                location: format!("keyring ({}/{name})", keyring::SERVICE),
-                name,
-                used_by: None,
-                present,
-            });
+            let present = keyring::get(&name).map(|secret| secret.is_some());
+            let location = format!("keyring ({}/{name})", keyring::SERVICE);
+            rows.push(Row::new(name, location, None, present));
         }
     }
     if ctx.out.json {
@@ -159,12 +174,33 @@ fn list(ctx: &Context, config: &Config) -> Result<ExitCode> {
                     r.name.clone(),
                     r.location.clone(),
                     r.used_by.clone().unwrap_or_else(|| "-".into()),
-                    if r.present { "yes" } else { "missing" }.into(),
+                    match (&r.error, r.present) {
+                        (Some(_), _) => "unknown (see below)".into(),
+                        (None, true) => "yes".into(),
+                        (None, false) => "missing".into(),
+                    },
                 ]
             })
             .collect();
         ctx.out
             .table(&["NAME", "KEPT IN", "USED BY", "PRESENT"], &table)?;
+    }
+    // Every row is shown; one whose presence could not be told fails the run, as `ls` does
+    // with a directory it cannot read.
+    let unknown: Vec<String> = rows
+        .iter()
+        .filter_map(|r| Some(format!("{}: {}", r.name, r.error.as_deref()?)))
+        .collect();
+    if !unknown.is_empty() {
+        let message = format!(
+            "cannot tell whether these are there: {}",
+            unknown.join("; ")
+        );
+        return Err(
+            crate::error::Exit::new(crate::error::Code::Failure, message)
+                .after_report()
+                .into(),
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -549,17 +549,34 @@ async fn secret_set_reaches_the_keyring_and_nothing_else() {
 
 #[test]
 fn secret_list_without_a_keyring_is_an_error_not_every_entry_missing() {
-    let sandbox =
-        Sandbox::with_config("[integrations.gh]\nkind = \"github\"\nsecret = \"keyring\"\n");
+    let sandbox = Sandbox::with_config(
+        "[integrations.gh]\nkind = \"github\"\nsecret = \"keyring\"\n\
+         [integrations.hub]\nkind = \"hubspot\"\nsecret = \"env:T_HUB\"\n",
+    );
     let out = trmctl(&sandbox)
         .args(["secret", "list"])
         .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus")
+        .env("T_HUB", "hub-secret")
         .output()
         .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
     assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("keyring"), "{stderr}");
-    assert!(!String::from_utf8_lossy(&out.stdout).contains("missing"));
+    assert!(
+        stderr.contains("keyring") && stderr.contains("gh/secret"),
+        "{stderr}"
+    );
+    assert!(!stdout.contains("missing"), "{stdout}");
+    // The rows the keyring is not needed for still show.
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("hub/secret") && l.ends_with("yes")),
+        "{stdout}"
+    );
+    assert!(stdout.contains("unknown"), "{stdout}");
 }
 
 #[test]
