@@ -18,7 +18,7 @@ set edit:completion:arg-completer[trmctl] = {|@words|
     }
     var completions = [
         &'trmctl'= {
-            cand --config 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]'
+            cand --config 'Config file [default: $TRMCTL_CONFIG, else $XDG_CONFIG_HOME/trmctl/config.toml]'
             cand --color 'When to use colours (NO_COLOR is honoured)'
             cand --log-format 'Format of log lines on stderr'
             cand --json 'Print machine-readable JSON on stdout'
@@ -46,7 +46,7 @@ set edit:completion:arg-completer[trmctl] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'trmctl;init'= {
-            cand --config 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]'
+            cand --config 'Config file [default: $TRMCTL_CONFIG, else $XDG_CONFIG_HOME/trmctl/config.toml]'
             cand --color 'When to use colours (NO_COLOR is honoured)'
             cand --log-format 'Format of log lines on stderr'
             cand --json 'Print machine-readable JSON on stdout'
@@ -60,7 +60,7 @@ set edit:completion:arg-completer[trmctl] = {|@words|
             cand --version 'Print version'
         }
         &'trmctl;config'= {
-            cand --config 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]'
+            cand --config 'Config file [default: $TRMCTL_CONFIG, else $XDG_CONFIG_HOME/trmctl/config.toml]'
             cand --color 'When to use colours (NO_COLOR is honoured)'
             cand --log-format 'Format of log lines on stderr'
             cand --json 'Print machine-readable JSON on stdout'
@@ -76,7 +76,7 @@ set edit:completion:arg-completer[trmctl] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'trmctl;config;check'= {
-            cand --config 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]'
+            cand --config 'Config file [default: $TRMCTL_CONFIG, else $XDG_CONFIG_HOME/trmctl/config.toml]'
             cand --color 'When to use colours (NO_COLOR is honoured)'
             cand --log-format 'Format of log lines on stderr'
             cand --json 'Print machine-readable JSON on stdout'
@@ -98,7 +98,7 @@ set edit:completion:arg-completer[trmctl] = {|@words|
         &'trmctl;config;help;help'= {
         }
         &'trmctl;integrations'= {
-            cand --config 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]'
+            cand --config 'Config file [default: $TRMCTL_CONFIG, else $XDG_CONFIG_HOME/trmctl/config.toml]'
             cand --color 'When to use colours (NO_COLOR is honoured)'
             cand --log-format 'Format of log lines on stderr'
             cand --json 'Print machine-readable JSON on stdout'
@@ -117,7 +117,7 @@ set edit:completion:arg-completer[trmctl] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'trmctl;integrations;list'= {
-            cand --config 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]'
+            cand --config 'Config file [default: $TRMCTL_CONFIG, else $XDG_CONFIG_HOME/trmctl/config.toml]'
             cand --color 'When to use colours (NO_COLOR is honoured)'
             cand --log-format 'Format of log lines on stderr'
             cand --json 'Print machine-readable JSON on stdout'
@@ -131,7 +131,7 @@ set edit:completion:arg-completer[trmctl] = {|@words|
             cand --version 'Print version'
         }
         &'trmctl;integrations;show'= {
-            cand --config 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]'
+            cand --config 'Config file [default: $TRMCTL_CONFIG, else $XDG_CONFIG_HOME/trmctl/config.toml]'
             cand --color 'When to use colours (NO_COLOR is honoured)'
             cand --log-format 'Format of log lines on stderr'
             cand --json 'Print machine-readable JSON on stdout'
@@ -145,7 +145,7 @@ set edit:completion:arg-completer[trmctl] = {|@words|
             cand --version 'Print version'
         }
         &'trmctl;integrations;enable'= {
-            cand --config 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]'
+            cand --config 'Config file [default: $TRMCTL_CONFIG, else $XDG_CONFIG_HOME/trmctl/config.toml]'
             cand --color 'When to use colours (NO_COLOR is honoured)'
             cand --log-format 'Format of log lines on stderr'
             cand --json 'Print machine-readable JSON on stdout'
@@ -159,7 +159,7 @@ set edit:completion:arg-completer[trmctl] = {|@words|
             cand --version 'Print version'
         }
         &'trmctl;integrations;disable'= {
-            cand --config 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]'
+            cand --config 'Config file [default: $TRMCTL_CONFIG, else $XDG_CONFIG_HOME/trmctl/config.toml]'
             cand --color 'When to use colours (NO_COLOR is honoured)'
             cand --log-format 'Format of log lines on stderr'
             cand --json 'Print machine-readable JSON on stdout'
@@ -190,7 +190,7 @@ set edit:completion:arg-completer[trmctl] = {|@words|
         &'trmctl;integrations;help;help'= {
         }
         &'trmctl;events'= {
-            cand --config 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]'
+            cand --config 'Config file [default: $TRMCTL_CONFIG, else $XDG_CONFIG_HOME/trmctl/config.toml]'
             cand --color 'When to use colours (NO_COLOR is honoured)'
             cand --log-format 'Format of log lines on stderr'
             cand --json 'Print machine-readable JSON on stdout'
@@ -212,7 +212,7 @@ set edit:completion:arg-completer[trmctl] = {|@words|
             cand --type 'Only events of this type'
             cand --since 'Only events received since TIME (RFC 3339, or a duration ago such as 2h)'
             cand --limit 'At most this many events'
-            cand --config 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]'
+            cand --config 'Config file [default: $TRMCTL_CONFIG, else $XDG_CONFIG_HOME/trmctl/config.toml]'
             cand --color 'When to use colours (NO_COLOR is honoured)'
             cand --log-format 'Format of log lines on stderr'
             cand --json 'Print machine-readable JSON on stdout'
@@ -226,7 +226,7 @@ set edit:completion:arg-completer[trmctl] = {|@words|
             cand --version 'Print version'
         }
         &'trmctl;events;show'= {
-            cand --config 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]'
+            cand --config 'Config file [default: $TRMCTL_CONFIG, else $XDG_CONFIG_HOME/trmctl/config.toml]'
             cand --color 'When to use colours (NO_COLOR is honoured)'
             cand --log-format 'Format of log lines on stderr'
             cand --json 'Print machine-readable JSON on stdout'
@@ -242,7 +242,7 @@ set edit:completion:arg-completer[trmctl] = {|@words|
         &'trmctl;events;tail'= {
             cand -n 'How many of the latest events to print first'
             cand --lines 'How many of the latest events to print first'
-            cand --config 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]'
+            cand --config 'Config file [default: $TRMCTL_CONFIG, else $XDG_CONFIG_HOME/trmctl/config.toml]'
             cand --color 'When to use colours (NO_COLOR is honoured)'
             cand --log-format 'Format of log lines on stderr'
             cand -f 'Keep printing events as they are stored'
@@ -272,7 +272,7 @@ set edit:completion:arg-completer[trmctl] = {|@words|
         &'trmctl;events;help;help'= {
         }
         &'trmctl;auth'= {
-            cand --config 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]'
+            cand --config 'Config file [default: $TRMCTL_CONFIG, else $XDG_CONFIG_HOME/trmctl/config.toml]'
             cand --color 'When to use colours (NO_COLOR is honoured)'
             cand --log-format 'Format of log lines on stderr'
             cand --json 'Print machine-readable JSON on stdout'
@@ -295,7 +295,7 @@ set edit:completion:arg-completer[trmctl] = {|@words|
         }
         &'trmctl;auth;google'= {
             cand --scopes 'Scopes to ask for (read-only, but `tasks`) [default: what the account''s integrations and actions need]'
-            cand --config 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]'
+            cand --config 'Config file [default: $TRMCTL_CONFIG, else $XDG_CONFIG_HOME/trmctl/config.toml]'
             cand --color 'When to use colours (NO_COLOR is honoured)'
             cand --log-format 'Format of log lines on stderr'
             cand --no-browser 'Print the address instead of opening a browser, and accept the redirect address pasted on stdin'
@@ -310,7 +310,7 @@ set edit:completion:arg-completer[trmctl] = {|@words|
             cand --version 'Print version'
         }
         &'trmctl;auth;list'= {
-            cand --config 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]'
+            cand --config 'Config file [default: $TRMCTL_CONFIG, else $XDG_CONFIG_HOME/trmctl/config.toml]'
             cand --color 'When to use colours (NO_COLOR is honoured)'
             cand --log-format 'Format of log lines on stderr'
             cand --json 'Print machine-readable JSON on stdout'
@@ -324,7 +324,7 @@ set edit:completion:arg-completer[trmctl] = {|@words|
             cand --version 'Print version'
         }
         &'trmctl;auth;status'= {
-            cand --config 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]'
+            cand --config 'Config file [default: $TRMCTL_CONFIG, else $XDG_CONFIG_HOME/trmctl/config.toml]'
             cand --color 'When to use colours (NO_COLOR is honoured)'
             cand --log-format 'Format of log lines on stderr'
             cand --json 'Print machine-readable JSON on stdout'
@@ -338,7 +338,7 @@ set edit:completion:arg-completer[trmctl] = {|@words|
             cand --version 'Print version'
         }
         &'trmctl;auth;token'= {
-            cand --config 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]'
+            cand --config 'Config file [default: $TRMCTL_CONFIG, else $XDG_CONFIG_HOME/trmctl/config.toml]'
             cand --color 'When to use colours (NO_COLOR is honoured)'
             cand --log-format 'Format of log lines on stderr'
             cand --json 'Print machine-readable JSON on stdout'
@@ -352,7 +352,7 @@ set edit:completion:arg-completer[trmctl] = {|@words|
             cand --version 'Print version'
         }
         &'trmctl;auth;revoke'= {
-            cand --config 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]'
+            cand --config 'Config file [default: $TRMCTL_CONFIG, else $XDG_CONFIG_HOME/trmctl/config.toml]'
             cand --color 'When to use colours (NO_COLOR is honoured)'
             cand --log-format 'Format of log lines on stderr'
             cand --json 'Print machine-readable JSON on stdout'
@@ -366,7 +366,7 @@ set edit:completion:arg-completer[trmctl] = {|@words|
             cand --version 'Print version'
         }
         &'trmctl;auth;export'= {
-            cand --config 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]'
+            cand --config 'Config file [default: $TRMCTL_CONFIG, else $XDG_CONFIG_HOME/trmctl/config.toml]'
             cand --color 'When to use colours (NO_COLOR is honoured)'
             cand --log-format 'Format of log lines on stderr'
             cand --json 'Print machine-readable JSON on stdout'
@@ -380,7 +380,7 @@ set edit:completion:arg-completer[trmctl] = {|@words|
             cand --version 'Print version'
         }
         &'trmctl;auth;import'= {
-            cand --config 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]'
+            cand --config 'Config file [default: $TRMCTL_CONFIG, else $XDG_CONFIG_HOME/trmctl/config.toml]'
             cand --color 'When to use colours (NO_COLOR is honoured)'
             cand --log-format 'Format of log lines on stderr'
             cand --json 'Print machine-readable JSON on stdout'
@@ -420,7 +420,7 @@ set edit:completion:arg-completer[trmctl] = {|@words|
         &'trmctl;auth;help;help'= {
         }
         &'trmctl;secret'= {
-            cand --config 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]'
+            cand --config 'Config file [default: $TRMCTL_CONFIG, else $XDG_CONFIG_HOME/trmctl/config.toml]'
             cand --color 'When to use colours (NO_COLOR is honoured)'
             cand --log-format 'Format of log lines on stderr'
             cand --json 'Print machine-readable JSON on stdout'
@@ -438,7 +438,7 @@ set edit:completion:arg-completer[trmctl] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'trmctl;secret;set'= {
-            cand --config 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]'
+            cand --config 'Config file [default: $TRMCTL_CONFIG, else $XDG_CONFIG_HOME/trmctl/config.toml]'
             cand --color 'When to use colours (NO_COLOR is honoured)'
             cand --log-format 'Format of log lines on stderr'
             cand --json 'Print machine-readable JSON on stdout'
@@ -452,7 +452,7 @@ set edit:completion:arg-completer[trmctl] = {|@words|
             cand --version 'Print version'
         }
         &'trmctl;secret;rm'= {
-            cand --config 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]'
+            cand --config 'Config file [default: $TRMCTL_CONFIG, else $XDG_CONFIG_HOME/trmctl/config.toml]'
             cand --color 'When to use colours (NO_COLOR is honoured)'
             cand --log-format 'Format of log lines on stderr'
             cand --json 'Print machine-readable JSON on stdout'
@@ -466,7 +466,7 @@ set edit:completion:arg-completer[trmctl] = {|@words|
             cand --version 'Print version'
         }
         &'trmctl;secret;list'= {
-            cand --config 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]'
+            cand --config 'Config file [default: $TRMCTL_CONFIG, else $XDG_CONFIG_HOME/trmctl/config.toml]'
             cand --color 'When to use colours (NO_COLOR is honoured)'
             cand --log-format 'Format of log lines on stderr'
             cand --json 'Print machine-readable JSON on stdout'
@@ -494,7 +494,7 @@ set edit:completion:arg-completer[trmctl] = {|@words|
         &'trmctl;secret;help;help'= {
         }
         &'trmctl;poll'= {
-            cand --config 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]'
+            cand --config 'Config file [default: $TRMCTL_CONFIG, else $XDG_CONFIG_HOME/trmctl/config.toml]'
             cand --color 'When to use colours (NO_COLOR is honoured)'
             cand --log-format 'Format of log lines on stderr'
             cand --due 'Only integrations whose next sync time has come'
@@ -510,7 +510,7 @@ set edit:completion:arg-completer[trmctl] = {|@words|
             cand --version 'Print version'
         }
         &'trmctl;serve'= {
-            cand --config 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]'
+            cand --config 'Config file [default: $TRMCTL_CONFIG, else $XDG_CONFIG_HOME/trmctl/config.toml]'
             cand --color 'When to use colours (NO_COLOR is honoured)'
             cand --log-format 'Format of log lines on stderr'
             cand --json 'Print machine-readable JSON on stdout'
@@ -524,7 +524,7 @@ set edit:completion:arg-completer[trmctl] = {|@words|
             cand --version 'Print version'
         }
         &'trmctl;deadletters'= {
-            cand --config 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]'
+            cand --config 'Config file [default: $TRMCTL_CONFIG, else $XDG_CONFIG_HOME/trmctl/config.toml]'
             cand --color 'When to use colours (NO_COLOR is honoured)'
             cand --log-format 'Format of log lines on stderr'
             cand --json 'Print machine-readable JSON on stdout'
@@ -542,7 +542,7 @@ set edit:completion:arg-completer[trmctl] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'trmctl;deadletters;list'= {
-            cand --config 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]'
+            cand --config 'Config file [default: $TRMCTL_CONFIG, else $XDG_CONFIG_HOME/trmctl/config.toml]'
             cand --color 'When to use colours (NO_COLOR is honoured)'
             cand --log-format 'Format of log lines on stderr'
             cand --json 'Print machine-readable JSON on stdout'
@@ -556,7 +556,7 @@ set edit:completion:arg-completer[trmctl] = {|@words|
             cand --version 'Print version'
         }
         &'trmctl;deadletters;retry'= {
-            cand --config 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]'
+            cand --config 'Config file [default: $TRMCTL_CONFIG, else $XDG_CONFIG_HOME/trmctl/config.toml]'
             cand --color 'When to use colours (NO_COLOR is honoured)'
             cand --log-format 'Format of log lines on stderr'
             cand --all 'Every dead letter'
@@ -571,7 +571,7 @@ set edit:completion:arg-completer[trmctl] = {|@words|
             cand --version 'Print version'
         }
         &'trmctl;deadletters;drop'= {
-            cand --config 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]'
+            cand --config 'Config file [default: $TRMCTL_CONFIG, else $XDG_CONFIG_HOME/trmctl/config.toml]'
             cand --color 'When to use colours (NO_COLOR is honoured)'
             cand --log-format 'Format of log lines on stderr'
             cand --json 'Print machine-readable JSON on stdout'
@@ -599,7 +599,7 @@ set edit:completion:arg-completer[trmctl] = {|@words|
         &'trmctl;deadletters;help;help'= {
         }
         &'trmctl;sinks'= {
-            cand --config 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]'
+            cand --config 'Config file [default: $TRMCTL_CONFIG, else $XDG_CONFIG_HOME/trmctl/config.toml]'
             cand --color 'When to use colours (NO_COLOR is honoured)'
             cand --log-format 'Format of log lines on stderr'
             cand --json 'Print machine-readable JSON on stdout'
@@ -619,7 +619,7 @@ set edit:completion:arg-completer[trmctl] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'trmctl;sinks;list'= {
-            cand --config 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]'
+            cand --config 'Config file [default: $TRMCTL_CONFIG, else $XDG_CONFIG_HOME/trmctl/config.toml]'
             cand --color 'When to use colours (NO_COLOR is honoured)'
             cand --log-format 'Format of log lines on stderr'
             cand --json 'Print machine-readable JSON on stdout'
@@ -633,7 +633,7 @@ set edit:completion:arg-completer[trmctl] = {|@words|
             cand --version 'Print version'
         }
         &'trmctl;sinks;flush'= {
-            cand --config 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]'
+            cand --config 'Config file [default: $TRMCTL_CONFIG, else $XDG_CONFIG_HOME/trmctl/config.toml]'
             cand --color 'When to use colours (NO_COLOR is honoured)'
             cand --log-format 'Format of log lines on stderr'
             cand --json 'Print machine-readable JSON on stdout'
@@ -647,7 +647,7 @@ set edit:completion:arg-completer[trmctl] = {|@words|
             cand --version 'Print version'
         }
         &'trmctl;sinks;enable'= {
-            cand --config 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]'
+            cand --config 'Config file [default: $TRMCTL_CONFIG, else $XDG_CONFIG_HOME/trmctl/config.toml]'
             cand --color 'When to use colours (NO_COLOR is honoured)'
             cand --log-format 'Format of log lines on stderr'
             cand --json 'Print machine-readable JSON on stdout'
@@ -661,7 +661,7 @@ set edit:completion:arg-completer[trmctl] = {|@words|
             cand --version 'Print version'
         }
         &'trmctl;sinks;disable'= {
-            cand --config 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]'
+            cand --config 'Config file [default: $TRMCTL_CONFIG, else $XDG_CONFIG_HOME/trmctl/config.toml]'
             cand --color 'When to use colours (NO_COLOR is honoured)'
             cand --log-format 'Format of log lines on stderr'
             cand --json 'Print machine-readable JSON on stdout'
@@ -675,7 +675,7 @@ set edit:completion:arg-completer[trmctl] = {|@words|
             cand --version 'Print version'
         }
         &'trmctl;sinks;deadletters'= {
-            cand --config 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]'
+            cand --config 'Config file [default: $TRMCTL_CONFIG, else $XDG_CONFIG_HOME/trmctl/config.toml]'
             cand --color 'When to use colours (NO_COLOR is honoured)'
             cand --log-format 'Format of log lines on stderr'
             cand --json 'Print machine-readable JSON on stdout'
@@ -692,7 +692,7 @@ set edit:completion:arg-completer[trmctl] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'trmctl;sinks;deadletters;list'= {
-            cand --config 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]'
+            cand --config 'Config file [default: $TRMCTL_CONFIG, else $XDG_CONFIG_HOME/trmctl/config.toml]'
             cand --color 'When to use colours (NO_COLOR is honoured)'
             cand --log-format 'Format of log lines on stderr'
             cand --json 'Print machine-readable JSON on stdout'
@@ -706,7 +706,7 @@ set edit:completion:arg-completer[trmctl] = {|@words|
             cand --version 'Print version'
         }
         &'trmctl;sinks;deadletters;drop'= {
-            cand --config 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]'
+            cand --config 'Config file [default: $TRMCTL_CONFIG, else $XDG_CONFIG_HOME/trmctl/config.toml]'
             cand --color 'When to use colours (NO_COLOR is honoured)'
             cand --log-format 'Format of log lines on stderr'
             cand --all 'Every one'
@@ -758,7 +758,7 @@ set edit:completion:arg-completer[trmctl] = {|@words|
         &'trmctl;sinks;help;help'= {
         }
         &'trmctl;actions'= {
-            cand --config 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]'
+            cand --config 'Config file [default: $TRMCTL_CONFIG, else $XDG_CONFIG_HOME/trmctl/config.toml]'
             cand --color 'When to use colours (NO_COLOR is honoured)'
             cand --log-format 'Format of log lines on stderr'
             cand --json 'Print machine-readable JSON on stdout'
@@ -775,7 +775,7 @@ set edit:completion:arg-completer[trmctl] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'trmctl;actions;flush'= {
-            cand --config 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]'
+            cand --config 'Config file [default: $TRMCTL_CONFIG, else $XDG_CONFIG_HOME/trmctl/config.toml]'
             cand --color 'When to use colours (NO_COLOR is honoured)'
             cand --log-format 'Format of log lines on stderr'
             cand --json 'Print machine-readable JSON on stdout'
@@ -789,7 +789,7 @@ set edit:completion:arg-completer[trmctl] = {|@words|
             cand --version 'Print version'
         }
         &'trmctl;actions;deadletters'= {
-            cand --config 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]'
+            cand --config 'Config file [default: $TRMCTL_CONFIG, else $XDG_CONFIG_HOME/trmctl/config.toml]'
             cand --color 'When to use colours (NO_COLOR is honoured)'
             cand --log-format 'Format of log lines on stderr'
             cand --json 'Print machine-readable JSON on stdout'
@@ -806,7 +806,7 @@ set edit:completion:arg-completer[trmctl] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'trmctl;actions;deadletters;list'= {
-            cand --config 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]'
+            cand --config 'Config file [default: $TRMCTL_CONFIG, else $XDG_CONFIG_HOME/trmctl/config.toml]'
             cand --color 'When to use colours (NO_COLOR is honoured)'
             cand --log-format 'Format of log lines on stderr'
             cand --json 'Print machine-readable JSON on stdout'
@@ -820,7 +820,7 @@ set edit:completion:arg-completer[trmctl] = {|@words|
             cand --version 'Print version'
         }
         &'trmctl;actions;deadletters;drop'= {
-            cand --config 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]'
+            cand --config 'Config file [default: $TRMCTL_CONFIG, else $XDG_CONFIG_HOME/trmctl/config.toml]'
             cand --color 'When to use colours (NO_COLOR is honoured)'
             cand --log-format 'Format of log lines on stderr'
             cand --all 'Every one'
@@ -863,7 +863,7 @@ set edit:completion:arg-completer[trmctl] = {|@words|
         &'trmctl;actions;help;help'= {
         }
         &'trmctl;status'= {
-            cand --config 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]'
+            cand --config 'Config file [default: $TRMCTL_CONFIG, else $XDG_CONFIG_HOME/trmctl/config.toml]'
             cand --color 'When to use colours (NO_COLOR is honoured)'
             cand --log-format 'Format of log lines on stderr'
             cand --json 'Print machine-readable JSON on stdout'
@@ -877,7 +877,7 @@ set edit:completion:arg-completer[trmctl] = {|@words|
             cand --version 'Print version'
         }
         &'trmctl;completions'= {
-            cand --config 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]'
+            cand --config 'Config file [default: $TRMCTL_CONFIG, else $XDG_CONFIG_HOME/trmctl/config.toml]'
             cand --color 'When to use colours (NO_COLOR is honoured)'
             cand --log-format 'Format of log lines on stderr'
             cand --json 'Print machine-readable JSON on stdout'

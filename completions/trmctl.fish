@@ -24,7 +24,7 @@ function __fish_trmctl_using_subcommand
     contains -- $cmd[1] $argv
 end
 
-complete -c trmctl -n "__fish_trmctl_needs_command" -l config -d 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
+complete -c trmctl -n "__fish_trmctl_needs_command" -l config -d 'Config file [default: $TRMCTL_CONFIG, else $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
 complete -c trmctl -n "__fish_trmctl_needs_command" -l color -d 'When to use colours (NO_COLOR is honoured)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -49,7 +49,7 @@ complete -c trmctl -n "__fish_trmctl_needs_command" -f -a "actions" -d 'What trm
 complete -c trmctl -n "__fish_trmctl_needs_command" -f -a "status" -d 'What needs attention: failing integrations, dead letters, accounts to re-authorize'
 complete -c trmctl -n "__fish_trmctl_needs_command" -f -a "completions" -d 'Print shell completions'
 complete -c trmctl -n "__fish_trmctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c trmctl -n "__fish_trmctl_using_subcommand init" -l config -d 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
+complete -c trmctl -n "__fish_trmctl_using_subcommand init" -l config -d 'Config file [default: $TRMCTL_CONFIG, else $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
 complete -c trmctl -n "__fish_trmctl_using_subcommand init" -l color -d 'When to use colours (NO_COLOR is honoured)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -60,7 +60,7 @@ complete -c trmctl -n "__fish_trmctl_using_subcommand init" -s q -l quiet -d 'Pr
 complete -c trmctl -n "__fish_trmctl_using_subcommand init" -s v -l verbose -d 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
 complete -c trmctl -n "__fish_trmctl_using_subcommand init" -s h -l help -d 'Print help'
 complete -c trmctl -n "__fish_trmctl_using_subcommand init" -s V -l version -d 'Print version'
-complete -c trmctl -n "__fish_trmctl_using_subcommand config; and not __fish_seen_subcommand_from check help" -l config -d 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
+complete -c trmctl -n "__fish_trmctl_using_subcommand config; and not __fish_seen_subcommand_from check help" -l config -d 'Config file [default: $TRMCTL_CONFIG, else $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
 complete -c trmctl -n "__fish_trmctl_using_subcommand config; and not __fish_seen_subcommand_from check help" -l color -d 'When to use colours (NO_COLOR is honoured)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -73,7 +73,7 @@ complete -c trmctl -n "__fish_trmctl_using_subcommand config; and not __fish_see
 complete -c trmctl -n "__fish_trmctl_using_subcommand config; and not __fish_seen_subcommand_from check help" -s V -l version -d 'Print version'
 complete -c trmctl -n "__fish_trmctl_using_subcommand config; and not __fish_seen_subcommand_from check help" -f -a "check" -d 'Validate the config and print every problem (exit 2 if any)'
 complete -c trmctl -n "__fish_trmctl_using_subcommand config; and not __fish_seen_subcommand_from check help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c trmctl -n "__fish_trmctl_using_subcommand config; and __fish_seen_subcommand_from check" -l config -d 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
+complete -c trmctl -n "__fish_trmctl_using_subcommand config; and __fish_seen_subcommand_from check" -l config -d 'Config file [default: $TRMCTL_CONFIG, else $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
 complete -c trmctl -n "__fish_trmctl_using_subcommand config; and __fish_seen_subcommand_from check" -l color -d 'When to use colours (NO_COLOR is honoured)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -86,7 +86,7 @@ complete -c trmctl -n "__fish_trmctl_using_subcommand config; and __fish_seen_su
 complete -c trmctl -n "__fish_trmctl_using_subcommand config; and __fish_seen_subcommand_from check" -s V -l version -d 'Print version'
 complete -c trmctl -n "__fish_trmctl_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "check" -d 'Validate the config and print every problem (exit 2 if any)'
 complete -c trmctl -n "__fish_trmctl_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c trmctl -n "__fish_trmctl_using_subcommand integrations; and not __fish_seen_subcommand_from list show enable disable help" -l config -d 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
+complete -c trmctl -n "__fish_trmctl_using_subcommand integrations; and not __fish_seen_subcommand_from list show enable disable help" -l config -d 'Config file [default: $TRMCTL_CONFIG, else $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
 complete -c trmctl -n "__fish_trmctl_using_subcommand integrations; and not __fish_seen_subcommand_from list show enable disable help" -l color -d 'When to use colours (NO_COLOR is honoured)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -102,7 +102,7 @@ complete -c trmctl -n "__fish_trmctl_using_subcommand integrations; and not __fi
 complete -c trmctl -n "__fish_trmctl_using_subcommand integrations; and not __fish_seen_subcommand_from list show enable disable help" -f -a "enable" -d 'Enable an integration'
 complete -c trmctl -n "__fish_trmctl_using_subcommand integrations; and not __fish_seen_subcommand_from list show enable disable help" -f -a "disable" -d 'Disable an integration (its webhooks answer 404, polls skip it)'
 complete -c trmctl -n "__fish_trmctl_using_subcommand integrations; and not __fish_seen_subcommand_from list show enable disable help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c trmctl -n "__fish_trmctl_using_subcommand integrations; and __fish_seen_subcommand_from list" -l config -d 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
+complete -c trmctl -n "__fish_trmctl_using_subcommand integrations; and __fish_seen_subcommand_from list" -l config -d 'Config file [default: $TRMCTL_CONFIG, else $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
 complete -c trmctl -n "__fish_trmctl_using_subcommand integrations; and __fish_seen_subcommand_from list" -l color -d 'When to use colours (NO_COLOR is honoured)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -113,7 +113,7 @@ complete -c trmctl -n "__fish_trmctl_using_subcommand integrations; and __fish_s
 complete -c trmctl -n "__fish_trmctl_using_subcommand integrations; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
 complete -c trmctl -n "__fish_trmctl_using_subcommand integrations; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
 complete -c trmctl -n "__fish_trmctl_using_subcommand integrations; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
-complete -c trmctl -n "__fish_trmctl_using_subcommand integrations; and __fish_seen_subcommand_from show" -l config -d 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
+complete -c trmctl -n "__fish_trmctl_using_subcommand integrations; and __fish_seen_subcommand_from show" -l config -d 'Config file [default: $TRMCTL_CONFIG, else $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
 complete -c trmctl -n "__fish_trmctl_using_subcommand integrations; and __fish_seen_subcommand_from show" -l color -d 'When to use colours (NO_COLOR is honoured)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -124,7 +124,7 @@ complete -c trmctl -n "__fish_trmctl_using_subcommand integrations; and __fish_s
 complete -c trmctl -n "__fish_trmctl_using_subcommand integrations; and __fish_seen_subcommand_from show" -s v -l verbose -d 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
 complete -c trmctl -n "__fish_trmctl_using_subcommand integrations; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
 complete -c trmctl -n "__fish_trmctl_using_subcommand integrations; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
-complete -c trmctl -n "__fish_trmctl_using_subcommand integrations; and __fish_seen_subcommand_from enable" -l config -d 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
+complete -c trmctl -n "__fish_trmctl_using_subcommand integrations; and __fish_seen_subcommand_from enable" -l config -d 'Config file [default: $TRMCTL_CONFIG, else $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
 complete -c trmctl -n "__fish_trmctl_using_subcommand integrations; and __fish_seen_subcommand_from enable" -l color -d 'When to use colours (NO_COLOR is honoured)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -135,7 +135,7 @@ complete -c trmctl -n "__fish_trmctl_using_subcommand integrations; and __fish_s
 complete -c trmctl -n "__fish_trmctl_using_subcommand integrations; and __fish_seen_subcommand_from enable" -s v -l verbose -d 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
 complete -c trmctl -n "__fish_trmctl_using_subcommand integrations; and __fish_seen_subcommand_from enable" -s h -l help -d 'Print help'
 complete -c trmctl -n "__fish_trmctl_using_subcommand integrations; and __fish_seen_subcommand_from enable" -s V -l version -d 'Print version'
-complete -c trmctl -n "__fish_trmctl_using_subcommand integrations; and __fish_seen_subcommand_from disable" -l config -d 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
+complete -c trmctl -n "__fish_trmctl_using_subcommand integrations; and __fish_seen_subcommand_from disable" -l config -d 'Config file [default: $TRMCTL_CONFIG, else $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
 complete -c trmctl -n "__fish_trmctl_using_subcommand integrations; and __fish_seen_subcommand_from disable" -l color -d 'When to use colours (NO_COLOR is honoured)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -151,7 +151,7 @@ complete -c trmctl -n "__fish_trmctl_using_subcommand integrations; and __fish_s
 complete -c trmctl -n "__fish_trmctl_using_subcommand integrations; and __fish_seen_subcommand_from help" -f -a "enable" -d 'Enable an integration'
 complete -c trmctl -n "__fish_trmctl_using_subcommand integrations; and __fish_seen_subcommand_from help" -f -a "disable" -d 'Disable an integration (its webhooks answer 404, polls skip it)'
 complete -c trmctl -n "__fish_trmctl_using_subcommand integrations; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c trmctl -n "__fish_trmctl_using_subcommand events; and not __fish_seen_subcommand_from list show tail help" -l config -d 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
+complete -c trmctl -n "__fish_trmctl_using_subcommand events; and not __fish_seen_subcommand_from list show tail help" -l config -d 'Config file [default: $TRMCTL_CONFIG, else $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
 complete -c trmctl -n "__fish_trmctl_using_subcommand events; and not __fish_seen_subcommand_from list show tail help" -l color -d 'When to use colours (NO_COLOR is honoured)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -189,7 +189,7 @@ integrationFailed\t''
 reauthRequired\t''"
 complete -c trmctl -n "__fish_trmctl_using_subcommand events; and __fish_seen_subcommand_from list" -l since -d 'Only events received since TIME (RFC 3339, or a duration ago such as 2h)' -r
 complete -c trmctl -n "__fish_trmctl_using_subcommand events; and __fish_seen_subcommand_from list" -l limit -d 'At most this many events' -r
-complete -c trmctl -n "__fish_trmctl_using_subcommand events; and __fish_seen_subcommand_from list" -l config -d 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
+complete -c trmctl -n "__fish_trmctl_using_subcommand events; and __fish_seen_subcommand_from list" -l config -d 'Config file [default: $TRMCTL_CONFIG, else $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
 complete -c trmctl -n "__fish_trmctl_using_subcommand events; and __fish_seen_subcommand_from list" -l color -d 'When to use colours (NO_COLOR is honoured)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -200,7 +200,7 @@ complete -c trmctl -n "__fish_trmctl_using_subcommand events; and __fish_seen_su
 complete -c trmctl -n "__fish_trmctl_using_subcommand events; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
 complete -c trmctl -n "__fish_trmctl_using_subcommand events; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
 complete -c trmctl -n "__fish_trmctl_using_subcommand events; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
-complete -c trmctl -n "__fish_trmctl_using_subcommand events; and __fish_seen_subcommand_from show" -l config -d 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
+complete -c trmctl -n "__fish_trmctl_using_subcommand events; and __fish_seen_subcommand_from show" -l config -d 'Config file [default: $TRMCTL_CONFIG, else $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
 complete -c trmctl -n "__fish_trmctl_using_subcommand events; and __fish_seen_subcommand_from show" -l color -d 'When to use colours (NO_COLOR is honoured)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -212,7 +212,7 @@ complete -c trmctl -n "__fish_trmctl_using_subcommand events; and __fish_seen_su
 complete -c trmctl -n "__fish_trmctl_using_subcommand events; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
 complete -c trmctl -n "__fish_trmctl_using_subcommand events; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
 complete -c trmctl -n "__fish_trmctl_using_subcommand events; and __fish_seen_subcommand_from tail" -s n -l lines -d 'How many of the latest events to print first' -r
-complete -c trmctl -n "__fish_trmctl_using_subcommand events; and __fish_seen_subcommand_from tail" -l config -d 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
+complete -c trmctl -n "__fish_trmctl_using_subcommand events; and __fish_seen_subcommand_from tail" -l config -d 'Config file [default: $TRMCTL_CONFIG, else $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
 complete -c trmctl -n "__fish_trmctl_using_subcommand events; and __fish_seen_subcommand_from tail" -l color -d 'When to use colours (NO_COLOR is honoured)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -228,7 +228,7 @@ complete -c trmctl -n "__fish_trmctl_using_subcommand events; and __fish_seen_su
 complete -c trmctl -n "__fish_trmctl_using_subcommand events; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show one event'
 complete -c trmctl -n "__fish_trmctl_using_subcommand events; and __fish_seen_subcommand_from help" -f -a "tail" -d 'Print the latest events, oldest first (NDJSON with --json)'
 complete -c trmctl -n "__fish_trmctl_using_subcommand events; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c trmctl -n "__fish_trmctl_using_subcommand auth; and not __fish_seen_subcommand_from google list status token revoke export import help" -l config -d 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
+complete -c trmctl -n "__fish_trmctl_using_subcommand auth; and not __fish_seen_subcommand_from google list status token revoke export import help" -l config -d 'Config file [default: $TRMCTL_CONFIG, else $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
 complete -c trmctl -n "__fish_trmctl_using_subcommand auth; and not __fish_seen_subcommand_from google list status token revoke export import help" -l color -d 'When to use colours (NO_COLOR is honoured)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -248,7 +248,7 @@ complete -c trmctl -n "__fish_trmctl_using_subcommand auth; and not __fish_seen_
 complete -c trmctl -n "__fish_trmctl_using_subcommand auth; and not __fish_seen_subcommand_from google list status token revoke export import help" -f -a "import" -d 'Read an authorization written by `auth export` from stdin'
 complete -c trmctl -n "__fish_trmctl_using_subcommand auth; and not __fish_seen_subcommand_from google list status token revoke export import help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c trmctl -n "__fish_trmctl_using_subcommand auth; and __fish_seen_subcommand_from google" -l scopes -d 'Scopes to ask for (read-only, but `tasks`) [default: what the account\'s integrations and actions need]' -r
-complete -c trmctl -n "__fish_trmctl_using_subcommand auth; and __fish_seen_subcommand_from google" -l config -d 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
+complete -c trmctl -n "__fish_trmctl_using_subcommand auth; and __fish_seen_subcommand_from google" -l config -d 'Config file [default: $TRMCTL_CONFIG, else $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
 complete -c trmctl -n "__fish_trmctl_using_subcommand auth; and __fish_seen_subcommand_from google" -l color -d 'When to use colours (NO_COLOR is honoured)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -260,7 +260,7 @@ complete -c trmctl -n "__fish_trmctl_using_subcommand auth; and __fish_seen_subc
 complete -c trmctl -n "__fish_trmctl_using_subcommand auth; and __fish_seen_subcommand_from google" -s v -l verbose -d 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
 complete -c trmctl -n "__fish_trmctl_using_subcommand auth; and __fish_seen_subcommand_from google" -s h -l help -d 'Print help'
 complete -c trmctl -n "__fish_trmctl_using_subcommand auth; and __fish_seen_subcommand_from google" -s V -l version -d 'Print version'
-complete -c trmctl -n "__fish_trmctl_using_subcommand auth; and __fish_seen_subcommand_from list" -l config -d 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
+complete -c trmctl -n "__fish_trmctl_using_subcommand auth; and __fish_seen_subcommand_from list" -l config -d 'Config file [default: $TRMCTL_CONFIG, else $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
 complete -c trmctl -n "__fish_trmctl_using_subcommand auth; and __fish_seen_subcommand_from list" -l color -d 'When to use colours (NO_COLOR is honoured)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -271,7 +271,7 @@ complete -c trmctl -n "__fish_trmctl_using_subcommand auth; and __fish_seen_subc
 complete -c trmctl -n "__fish_trmctl_using_subcommand auth; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
 complete -c trmctl -n "__fish_trmctl_using_subcommand auth; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
 complete -c trmctl -n "__fish_trmctl_using_subcommand auth; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
-complete -c trmctl -n "__fish_trmctl_using_subcommand auth; and __fish_seen_subcommand_from status" -l config -d 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
+complete -c trmctl -n "__fish_trmctl_using_subcommand auth; and __fish_seen_subcommand_from status" -l config -d 'Config file [default: $TRMCTL_CONFIG, else $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
 complete -c trmctl -n "__fish_trmctl_using_subcommand auth; and __fish_seen_subcommand_from status" -l color -d 'When to use colours (NO_COLOR is honoured)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -282,7 +282,7 @@ complete -c trmctl -n "__fish_trmctl_using_subcommand auth; and __fish_seen_subc
 complete -c trmctl -n "__fish_trmctl_using_subcommand auth; and __fish_seen_subcommand_from status" -s v -l verbose -d 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
 complete -c trmctl -n "__fish_trmctl_using_subcommand auth; and __fish_seen_subcommand_from status" -s h -l help -d 'Print help'
 complete -c trmctl -n "__fish_trmctl_using_subcommand auth; and __fish_seen_subcommand_from status" -s V -l version -d 'Print version'
-complete -c trmctl -n "__fish_trmctl_using_subcommand auth; and __fish_seen_subcommand_from token" -l config -d 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
+complete -c trmctl -n "__fish_trmctl_using_subcommand auth; and __fish_seen_subcommand_from token" -l config -d 'Config file [default: $TRMCTL_CONFIG, else $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
 complete -c trmctl -n "__fish_trmctl_using_subcommand auth; and __fish_seen_subcommand_from token" -l color -d 'When to use colours (NO_COLOR is honoured)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -293,7 +293,7 @@ complete -c trmctl -n "__fish_trmctl_using_subcommand auth; and __fish_seen_subc
 complete -c trmctl -n "__fish_trmctl_using_subcommand auth; and __fish_seen_subcommand_from token" -s v -l verbose -d 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
 complete -c trmctl -n "__fish_trmctl_using_subcommand auth; and __fish_seen_subcommand_from token" -s h -l help -d 'Print help'
 complete -c trmctl -n "__fish_trmctl_using_subcommand auth; and __fish_seen_subcommand_from token" -s V -l version -d 'Print version'
-complete -c trmctl -n "__fish_trmctl_using_subcommand auth; and __fish_seen_subcommand_from revoke" -l config -d 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
+complete -c trmctl -n "__fish_trmctl_using_subcommand auth; and __fish_seen_subcommand_from revoke" -l config -d 'Config file [default: $TRMCTL_CONFIG, else $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
 complete -c trmctl -n "__fish_trmctl_using_subcommand auth; and __fish_seen_subcommand_from revoke" -l color -d 'When to use colours (NO_COLOR is honoured)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -304,7 +304,7 @@ complete -c trmctl -n "__fish_trmctl_using_subcommand auth; and __fish_seen_subc
 complete -c trmctl -n "__fish_trmctl_using_subcommand auth; and __fish_seen_subcommand_from revoke" -s v -l verbose -d 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
 complete -c trmctl -n "__fish_trmctl_using_subcommand auth; and __fish_seen_subcommand_from revoke" -s h -l help -d 'Print help'
 complete -c trmctl -n "__fish_trmctl_using_subcommand auth; and __fish_seen_subcommand_from revoke" -s V -l version -d 'Print version'
-complete -c trmctl -n "__fish_trmctl_using_subcommand auth; and __fish_seen_subcommand_from export" -l config -d 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
+complete -c trmctl -n "__fish_trmctl_using_subcommand auth; and __fish_seen_subcommand_from export" -l config -d 'Config file [default: $TRMCTL_CONFIG, else $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
 complete -c trmctl -n "__fish_trmctl_using_subcommand auth; and __fish_seen_subcommand_from export" -l color -d 'When to use colours (NO_COLOR is honoured)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -315,7 +315,7 @@ complete -c trmctl -n "__fish_trmctl_using_subcommand auth; and __fish_seen_subc
 complete -c trmctl -n "__fish_trmctl_using_subcommand auth; and __fish_seen_subcommand_from export" -s v -l verbose -d 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
 complete -c trmctl -n "__fish_trmctl_using_subcommand auth; and __fish_seen_subcommand_from export" -s h -l help -d 'Print help'
 complete -c trmctl -n "__fish_trmctl_using_subcommand auth; and __fish_seen_subcommand_from export" -s V -l version -d 'Print version'
-complete -c trmctl -n "__fish_trmctl_using_subcommand auth; and __fish_seen_subcommand_from import" -l config -d 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
+complete -c trmctl -n "__fish_trmctl_using_subcommand auth; and __fish_seen_subcommand_from import" -l config -d 'Config file [default: $TRMCTL_CONFIG, else $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
 complete -c trmctl -n "__fish_trmctl_using_subcommand auth; and __fish_seen_subcommand_from import" -l color -d 'When to use colours (NO_COLOR is honoured)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -334,7 +334,7 @@ complete -c trmctl -n "__fish_trmctl_using_subcommand auth; and __fish_seen_subc
 complete -c trmctl -n "__fish_trmctl_using_subcommand auth; and __fish_seen_subcommand_from help" -f -a "export" -d 'Write an authorization to stdout, to move it to a headless machine (pipe it, e.g. over ssh)'
 complete -c trmctl -n "__fish_trmctl_using_subcommand auth; and __fish_seen_subcommand_from help" -f -a "import" -d 'Read an authorization written by `auth export` from stdin'
 complete -c trmctl -n "__fish_trmctl_using_subcommand auth; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c trmctl -n "__fish_trmctl_using_subcommand secret; and not __fish_seen_subcommand_from set rm list help" -l config -d 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
+complete -c trmctl -n "__fish_trmctl_using_subcommand secret; and not __fish_seen_subcommand_from set rm list help" -l config -d 'Config file [default: $TRMCTL_CONFIG, else $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
 complete -c trmctl -n "__fish_trmctl_using_subcommand secret; and not __fish_seen_subcommand_from set rm list help" -l color -d 'When to use colours (NO_COLOR is honoured)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -349,7 +349,7 @@ complete -c trmctl -n "__fish_trmctl_using_subcommand secret; and not __fish_see
 complete -c trmctl -n "__fish_trmctl_using_subcommand secret; and not __fish_seen_subcommand_from set rm list help" -f -a "rm" -d 'Delete a secret from the keyring'
 complete -c trmctl -n "__fish_trmctl_using_subcommand secret; and not __fish_seen_subcommand_from set rm list help" -f -a "list" -d 'Every secret the config refers to, and where it is kept (never its value)'
 complete -c trmctl -n "__fish_trmctl_using_subcommand secret; and not __fish_seen_subcommand_from set rm list help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c trmctl -n "__fish_trmctl_using_subcommand secret; and __fish_seen_subcommand_from set" -l config -d 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
+complete -c trmctl -n "__fish_trmctl_using_subcommand secret; and __fish_seen_subcommand_from set" -l config -d 'Config file [default: $TRMCTL_CONFIG, else $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
 complete -c trmctl -n "__fish_trmctl_using_subcommand secret; and __fish_seen_subcommand_from set" -l color -d 'When to use colours (NO_COLOR is honoured)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -360,7 +360,7 @@ complete -c trmctl -n "__fish_trmctl_using_subcommand secret; and __fish_seen_su
 complete -c trmctl -n "__fish_trmctl_using_subcommand secret; and __fish_seen_subcommand_from set" -s v -l verbose -d 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
 complete -c trmctl -n "__fish_trmctl_using_subcommand secret; and __fish_seen_subcommand_from set" -s h -l help -d 'Print help'
 complete -c trmctl -n "__fish_trmctl_using_subcommand secret; and __fish_seen_subcommand_from set" -s V -l version -d 'Print version'
-complete -c trmctl -n "__fish_trmctl_using_subcommand secret; and __fish_seen_subcommand_from rm" -l config -d 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
+complete -c trmctl -n "__fish_trmctl_using_subcommand secret; and __fish_seen_subcommand_from rm" -l config -d 'Config file [default: $TRMCTL_CONFIG, else $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
 complete -c trmctl -n "__fish_trmctl_using_subcommand secret; and __fish_seen_subcommand_from rm" -l color -d 'When to use colours (NO_COLOR is honoured)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -371,7 +371,7 @@ complete -c trmctl -n "__fish_trmctl_using_subcommand secret; and __fish_seen_su
 complete -c trmctl -n "__fish_trmctl_using_subcommand secret; and __fish_seen_subcommand_from rm" -s v -l verbose -d 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
 complete -c trmctl -n "__fish_trmctl_using_subcommand secret; and __fish_seen_subcommand_from rm" -s h -l help -d 'Print help'
 complete -c trmctl -n "__fish_trmctl_using_subcommand secret; and __fish_seen_subcommand_from rm" -s V -l version -d 'Print version'
-complete -c trmctl -n "__fish_trmctl_using_subcommand secret; and __fish_seen_subcommand_from list" -l config -d 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
+complete -c trmctl -n "__fish_trmctl_using_subcommand secret; and __fish_seen_subcommand_from list" -l config -d 'Config file [default: $TRMCTL_CONFIG, else $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
 complete -c trmctl -n "__fish_trmctl_using_subcommand secret; and __fish_seen_subcommand_from list" -l color -d 'When to use colours (NO_COLOR is honoured)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -386,7 +386,7 @@ complete -c trmctl -n "__fish_trmctl_using_subcommand secret; and __fish_seen_su
 complete -c trmctl -n "__fish_trmctl_using_subcommand secret; and __fish_seen_subcommand_from help" -f -a "rm" -d 'Delete a secret from the keyring'
 complete -c trmctl -n "__fish_trmctl_using_subcommand secret; and __fish_seen_subcommand_from help" -f -a "list" -d 'Every secret the config refers to, and where it is kept (never its value)'
 complete -c trmctl -n "__fish_trmctl_using_subcommand secret; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c trmctl -n "__fish_trmctl_using_subcommand poll" -l config -d 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
+complete -c trmctl -n "__fish_trmctl_using_subcommand poll" -l config -d 'Config file [default: $TRMCTL_CONFIG, else $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
 complete -c trmctl -n "__fish_trmctl_using_subcommand poll" -l color -d 'When to use colours (NO_COLOR is honoured)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -399,7 +399,7 @@ complete -c trmctl -n "__fish_trmctl_using_subcommand poll" -s q -l quiet -d 'Pr
 complete -c trmctl -n "__fish_trmctl_using_subcommand poll" -s v -l verbose -d 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
 complete -c trmctl -n "__fish_trmctl_using_subcommand poll" -s h -l help -d 'Print help'
 complete -c trmctl -n "__fish_trmctl_using_subcommand poll" -s V -l version -d 'Print version'
-complete -c trmctl -n "__fish_trmctl_using_subcommand serve" -l config -d 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
+complete -c trmctl -n "__fish_trmctl_using_subcommand serve" -l config -d 'Config file [default: $TRMCTL_CONFIG, else $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
 complete -c trmctl -n "__fish_trmctl_using_subcommand serve" -l color -d 'When to use colours (NO_COLOR is honoured)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -410,7 +410,7 @@ complete -c trmctl -n "__fish_trmctl_using_subcommand serve" -s q -l quiet -d 'P
 complete -c trmctl -n "__fish_trmctl_using_subcommand serve" -s v -l verbose -d 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
 complete -c trmctl -n "__fish_trmctl_using_subcommand serve" -s h -l help -d 'Print help'
 complete -c trmctl -n "__fish_trmctl_using_subcommand serve" -s V -l version -d 'Print version'
-complete -c trmctl -n "__fish_trmctl_using_subcommand deadletters; and not __fish_seen_subcommand_from list retry drop help" -l config -d 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
+complete -c trmctl -n "__fish_trmctl_using_subcommand deadletters; and not __fish_seen_subcommand_from list retry drop help" -l config -d 'Config file [default: $TRMCTL_CONFIG, else $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
 complete -c trmctl -n "__fish_trmctl_using_subcommand deadletters; and not __fish_seen_subcommand_from list retry drop help" -l color -d 'When to use colours (NO_COLOR is honoured)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -425,7 +425,7 @@ complete -c trmctl -n "__fish_trmctl_using_subcommand deadletters; and not __fis
 complete -c trmctl -n "__fish_trmctl_using_subcommand deadletters; and not __fish_seen_subcommand_from list retry drop help" -f -a "retry" -d 'Put dead letters back in the queue; `trmctl serve` processes them again'
 complete -c trmctl -n "__fish_trmctl_using_subcommand deadletters; and not __fish_seen_subcommand_from list retry drop help" -f -a "drop" -d 'Delete dead letters'
 complete -c trmctl -n "__fish_trmctl_using_subcommand deadletters; and not __fish_seen_subcommand_from list retry drop help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c trmctl -n "__fish_trmctl_using_subcommand deadletters; and __fish_seen_subcommand_from list" -l config -d 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
+complete -c trmctl -n "__fish_trmctl_using_subcommand deadletters; and __fish_seen_subcommand_from list" -l config -d 'Config file [default: $TRMCTL_CONFIG, else $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
 complete -c trmctl -n "__fish_trmctl_using_subcommand deadletters; and __fish_seen_subcommand_from list" -l color -d 'When to use colours (NO_COLOR is honoured)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -436,7 +436,7 @@ complete -c trmctl -n "__fish_trmctl_using_subcommand deadletters; and __fish_se
 complete -c trmctl -n "__fish_trmctl_using_subcommand deadletters; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
 complete -c trmctl -n "__fish_trmctl_using_subcommand deadletters; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
 complete -c trmctl -n "__fish_trmctl_using_subcommand deadletters; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
-complete -c trmctl -n "__fish_trmctl_using_subcommand deadletters; and __fish_seen_subcommand_from retry" -l config -d 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
+complete -c trmctl -n "__fish_trmctl_using_subcommand deadletters; and __fish_seen_subcommand_from retry" -l config -d 'Config file [default: $TRMCTL_CONFIG, else $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
 complete -c trmctl -n "__fish_trmctl_using_subcommand deadletters; and __fish_seen_subcommand_from retry" -l color -d 'When to use colours (NO_COLOR is honoured)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -448,7 +448,7 @@ complete -c trmctl -n "__fish_trmctl_using_subcommand deadletters; and __fish_se
 complete -c trmctl -n "__fish_trmctl_using_subcommand deadletters; and __fish_seen_subcommand_from retry" -s v -l verbose -d 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
 complete -c trmctl -n "__fish_trmctl_using_subcommand deadletters; and __fish_seen_subcommand_from retry" -s h -l help -d 'Print help'
 complete -c trmctl -n "__fish_trmctl_using_subcommand deadletters; and __fish_seen_subcommand_from retry" -s V -l version -d 'Print version'
-complete -c trmctl -n "__fish_trmctl_using_subcommand deadletters; and __fish_seen_subcommand_from drop" -l config -d 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
+complete -c trmctl -n "__fish_trmctl_using_subcommand deadletters; and __fish_seen_subcommand_from drop" -l config -d 'Config file [default: $TRMCTL_CONFIG, else $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
 complete -c trmctl -n "__fish_trmctl_using_subcommand deadletters; and __fish_seen_subcommand_from drop" -l color -d 'When to use colours (NO_COLOR is honoured)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -463,7 +463,7 @@ complete -c trmctl -n "__fish_trmctl_using_subcommand deadletters; and __fish_se
 complete -c trmctl -n "__fish_trmctl_using_subcommand deadletters; and __fish_seen_subcommand_from help" -f -a "retry" -d 'Put dead letters back in the queue; `trmctl serve` processes them again'
 complete -c trmctl -n "__fish_trmctl_using_subcommand deadletters; and __fish_seen_subcommand_from help" -f -a "drop" -d 'Delete dead letters'
 complete -c trmctl -n "__fish_trmctl_using_subcommand deadletters; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c trmctl -n "__fish_trmctl_using_subcommand sinks; and not __fish_seen_subcommand_from list flush enable disable deadletters help" -l config -d 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
+complete -c trmctl -n "__fish_trmctl_using_subcommand sinks; and not __fish_seen_subcommand_from list flush enable disable deadletters help" -l config -d 'Config file [default: $TRMCTL_CONFIG, else $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
 complete -c trmctl -n "__fish_trmctl_using_subcommand sinks; and not __fish_seen_subcommand_from list flush enable disable deadletters help" -l color -d 'When to use colours (NO_COLOR is honoured)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -480,7 +480,7 @@ complete -c trmctl -n "__fish_trmctl_using_subcommand sinks; and not __fish_seen
 complete -c trmctl -n "__fish_trmctl_using_subcommand sinks; and not __fish_seen_subcommand_from list flush enable disable deadletters help" -f -a "disable" -d 'Stop sending to a sink; its events wait, in order, until `sinks enable`'
 complete -c trmctl -n "__fish_trmctl_using_subcommand sinks; and not __fish_seen_subcommand_from list flush enable disable deadletters help" -f -a "deadletters" -d 'Events the sinks gave up on after max_attempts'
 complete -c trmctl -n "__fish_trmctl_using_subcommand sinks; and not __fish_seen_subcommand_from list flush enable disable deadletters help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c trmctl -n "__fish_trmctl_using_subcommand sinks; and __fish_seen_subcommand_from list" -l config -d 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
+complete -c trmctl -n "__fish_trmctl_using_subcommand sinks; and __fish_seen_subcommand_from list" -l config -d 'Config file [default: $TRMCTL_CONFIG, else $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
 complete -c trmctl -n "__fish_trmctl_using_subcommand sinks; and __fish_seen_subcommand_from list" -l color -d 'When to use colours (NO_COLOR is honoured)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -491,7 +491,7 @@ complete -c trmctl -n "__fish_trmctl_using_subcommand sinks; and __fish_seen_sub
 complete -c trmctl -n "__fish_trmctl_using_subcommand sinks; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
 complete -c trmctl -n "__fish_trmctl_using_subcommand sinks; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
 complete -c trmctl -n "__fish_trmctl_using_subcommand sinks; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
-complete -c trmctl -n "__fish_trmctl_using_subcommand sinks; and __fish_seen_subcommand_from flush" -l config -d 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
+complete -c trmctl -n "__fish_trmctl_using_subcommand sinks; and __fish_seen_subcommand_from flush" -l config -d 'Config file [default: $TRMCTL_CONFIG, else $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
 complete -c trmctl -n "__fish_trmctl_using_subcommand sinks; and __fish_seen_subcommand_from flush" -l color -d 'When to use colours (NO_COLOR is honoured)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -502,7 +502,7 @@ complete -c trmctl -n "__fish_trmctl_using_subcommand sinks; and __fish_seen_sub
 complete -c trmctl -n "__fish_trmctl_using_subcommand sinks; and __fish_seen_subcommand_from flush" -s v -l verbose -d 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
 complete -c trmctl -n "__fish_trmctl_using_subcommand sinks; and __fish_seen_subcommand_from flush" -s h -l help -d 'Print help'
 complete -c trmctl -n "__fish_trmctl_using_subcommand sinks; and __fish_seen_subcommand_from flush" -s V -l version -d 'Print version'
-complete -c trmctl -n "__fish_trmctl_using_subcommand sinks; and __fish_seen_subcommand_from enable" -l config -d 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
+complete -c trmctl -n "__fish_trmctl_using_subcommand sinks; and __fish_seen_subcommand_from enable" -l config -d 'Config file [default: $TRMCTL_CONFIG, else $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
 complete -c trmctl -n "__fish_trmctl_using_subcommand sinks; and __fish_seen_subcommand_from enable" -l color -d 'When to use colours (NO_COLOR is honoured)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -513,7 +513,7 @@ complete -c trmctl -n "__fish_trmctl_using_subcommand sinks; and __fish_seen_sub
 complete -c trmctl -n "__fish_trmctl_using_subcommand sinks; and __fish_seen_subcommand_from enable" -s v -l verbose -d 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
 complete -c trmctl -n "__fish_trmctl_using_subcommand sinks; and __fish_seen_subcommand_from enable" -s h -l help -d 'Print help'
 complete -c trmctl -n "__fish_trmctl_using_subcommand sinks; and __fish_seen_subcommand_from enable" -s V -l version -d 'Print version'
-complete -c trmctl -n "__fish_trmctl_using_subcommand sinks; and __fish_seen_subcommand_from disable" -l config -d 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
+complete -c trmctl -n "__fish_trmctl_using_subcommand sinks; and __fish_seen_subcommand_from disable" -l config -d 'Config file [default: $TRMCTL_CONFIG, else $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
 complete -c trmctl -n "__fish_trmctl_using_subcommand sinks; and __fish_seen_subcommand_from disable" -l color -d 'When to use colours (NO_COLOR is honoured)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -524,7 +524,7 @@ complete -c trmctl -n "__fish_trmctl_using_subcommand sinks; and __fish_seen_sub
 complete -c trmctl -n "__fish_trmctl_using_subcommand sinks; and __fish_seen_subcommand_from disable" -s v -l verbose -d 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
 complete -c trmctl -n "__fish_trmctl_using_subcommand sinks; and __fish_seen_subcommand_from disable" -s h -l help -d 'Print help'
 complete -c trmctl -n "__fish_trmctl_using_subcommand sinks; and __fish_seen_subcommand_from disable" -s V -l version -d 'Print version'
-complete -c trmctl -n "__fish_trmctl_using_subcommand sinks; and __fish_seen_subcommand_from deadletters" -l config -d 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
+complete -c trmctl -n "__fish_trmctl_using_subcommand sinks; and __fish_seen_subcommand_from deadletters" -l config -d 'Config file [default: $TRMCTL_CONFIG, else $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
 complete -c trmctl -n "__fish_trmctl_using_subcommand sinks; and __fish_seen_subcommand_from deadletters" -l color -d 'When to use colours (NO_COLOR is honoured)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -544,7 +544,7 @@ complete -c trmctl -n "__fish_trmctl_using_subcommand sinks; and __fish_seen_sub
 complete -c trmctl -n "__fish_trmctl_using_subcommand sinks; and __fish_seen_subcommand_from help" -f -a "disable" -d 'Stop sending to a sink; its events wait, in order, until `sinks enable`'
 complete -c trmctl -n "__fish_trmctl_using_subcommand sinks; and __fish_seen_subcommand_from help" -f -a "deadletters" -d 'Events the sinks gave up on after max_attempts'
 complete -c trmctl -n "__fish_trmctl_using_subcommand sinks; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c trmctl -n "__fish_trmctl_using_subcommand actions; and not __fish_seen_subcommand_from flush deadletters help" -l config -d 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
+complete -c trmctl -n "__fish_trmctl_using_subcommand actions; and not __fish_seen_subcommand_from flush deadletters help" -l config -d 'Config file [default: $TRMCTL_CONFIG, else $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
 complete -c trmctl -n "__fish_trmctl_using_subcommand actions; and not __fish_seen_subcommand_from flush deadletters help" -l color -d 'When to use colours (NO_COLOR is honoured)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -558,7 +558,7 @@ complete -c trmctl -n "__fish_trmctl_using_subcommand actions; and not __fish_se
 complete -c trmctl -n "__fish_trmctl_using_subcommand actions; and not __fish_seen_subcommand_from flush deadletters help" -f -a "flush" -d 'Run every pending event through the actions once (for cron); exit 1 if an action failed'
 complete -c trmctl -n "__fish_trmctl_using_subcommand actions; and not __fish_seen_subcommand_from flush deadletters help" -f -a "deadletters" -d 'Events the actions gave up on after max_attempts'
 complete -c trmctl -n "__fish_trmctl_using_subcommand actions; and not __fish_seen_subcommand_from flush deadletters help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c trmctl -n "__fish_trmctl_using_subcommand actions; and __fish_seen_subcommand_from flush" -l config -d 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
+complete -c trmctl -n "__fish_trmctl_using_subcommand actions; and __fish_seen_subcommand_from flush" -l config -d 'Config file [default: $TRMCTL_CONFIG, else $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
 complete -c trmctl -n "__fish_trmctl_using_subcommand actions; and __fish_seen_subcommand_from flush" -l color -d 'When to use colours (NO_COLOR is honoured)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -569,7 +569,7 @@ complete -c trmctl -n "__fish_trmctl_using_subcommand actions; and __fish_seen_s
 complete -c trmctl -n "__fish_trmctl_using_subcommand actions; and __fish_seen_subcommand_from flush" -s v -l verbose -d 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
 complete -c trmctl -n "__fish_trmctl_using_subcommand actions; and __fish_seen_subcommand_from flush" -s h -l help -d 'Print help'
 complete -c trmctl -n "__fish_trmctl_using_subcommand actions; and __fish_seen_subcommand_from flush" -s V -l version -d 'Print version'
-complete -c trmctl -n "__fish_trmctl_using_subcommand actions; and __fish_seen_subcommand_from deadletters" -l config -d 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
+complete -c trmctl -n "__fish_trmctl_using_subcommand actions; and __fish_seen_subcommand_from deadletters" -l config -d 'Config file [default: $TRMCTL_CONFIG, else $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
 complete -c trmctl -n "__fish_trmctl_using_subcommand actions; and __fish_seen_subcommand_from deadletters" -l color -d 'When to use colours (NO_COLOR is honoured)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -586,7 +586,7 @@ complete -c trmctl -n "__fish_trmctl_using_subcommand actions; and __fish_seen_s
 complete -c trmctl -n "__fish_trmctl_using_subcommand actions; and __fish_seen_subcommand_from help" -f -a "flush" -d 'Run every pending event through the actions once (for cron); exit 1 if an action failed'
 complete -c trmctl -n "__fish_trmctl_using_subcommand actions; and __fish_seen_subcommand_from help" -f -a "deadletters" -d 'Events the actions gave up on after max_attempts'
 complete -c trmctl -n "__fish_trmctl_using_subcommand actions; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c trmctl -n "__fish_trmctl_using_subcommand status" -l config -d 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
+complete -c trmctl -n "__fish_trmctl_using_subcommand status" -l config -d 'Config file [default: $TRMCTL_CONFIG, else $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
 complete -c trmctl -n "__fish_trmctl_using_subcommand status" -l color -d 'When to use colours (NO_COLOR is honoured)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -597,7 +597,7 @@ complete -c trmctl -n "__fish_trmctl_using_subcommand status" -s q -l quiet -d '
 complete -c trmctl -n "__fish_trmctl_using_subcommand status" -s v -l verbose -d 'Print more: -v for info, -vv for debug (RUST_LOG wins)'
 complete -c trmctl -n "__fish_trmctl_using_subcommand status" -s h -l help -d 'Print help'
 complete -c trmctl -n "__fish_trmctl_using_subcommand status" -s V -l version -d 'Print version'
-complete -c trmctl -n "__fish_trmctl_using_subcommand completions" -l config -d 'Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
+complete -c trmctl -n "__fish_trmctl_using_subcommand completions" -l config -d 'Config file [default: $TRMCTL_CONFIG, else $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
 complete -c trmctl -n "__fish_trmctl_using_subcommand completions" -l color -d 'When to use colours (NO_COLOR is honoured)' -r -f -a "auto\t''
 always\t''
 never\t''"

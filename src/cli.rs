@@ -26,8 +26,8 @@ pub struct Cli {
 
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
-    /// Config file [default: $XDG_CONFIG_HOME/trmctl/config.toml]
-    #[arg(long, global = true, env = "TRMCTL_CONFIG", value_name = "PATH")]
+    /// Config file [default: $TRMCTL_CONFIG, else $XDG_CONFIG_HOME/trmctl/config.toml]
+    #[arg(long, global = true, value_name = "PATH")]
     pub config: Option<PathBuf>,
 
     /// Print machine-readable JSON on stdout

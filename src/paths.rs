@@ -7,10 +7,17 @@ use anyhow::{Result, anyhow};
 
 use crate::config::{Config, Source};
 
-/// The config file: `--config`/`$TRMCTL_CONFIG` (clap reads both), else
+/// The config file: `--config`, else `$TRMCTL_CONFIG`, else
 /// `$XDG_CONFIG_HOME/trmctl/config.toml`.
 pub fn config_source(flag: Option<PathBuf>) -> Result<Source> {
-    if let Some(path) = flag {
+    // An empty $TRMCTL_CONFIG (`Environment=TRMCTL_CONFIG=` in a unit) is unset, as for
+    // $TRMCTL_DB.
+    let named = flag.or_else(|| {
+        std::env::var_os("TRMCTL_CONFIG")
+            .filter(|p| !p.is_empty())
+            .map(PathBuf::from)
+    });
+    if let Some(path) = named {
         return Ok(Source {
             path,
             explicit: true,

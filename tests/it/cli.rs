@@ -389,3 +389,22 @@ fn closed_pipe_exits_quietly() {
         "no error, no panic"
     );
 }
+
+#[test]
+fn an_empty_trmctl_config_is_unset_and_a_set_one_must_exist() {
+    let sandbox = Sandbox::with_config(CONFIG);
+    // `Environment=TRMCTL_CONFIG=` in a unit: the default config, found.
+    sandbox
+        .cmd()
+        .args(["config", "check"])
+        .env("TRMCTL_CONFIG", "")
+        .assert()
+        .success();
+    sandbox
+        .cmd()
+        .args(["config", "check"])
+        .env("TRMCTL_CONFIG", sandbox.dir.path().join("nowhere.toml"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("nowhere.toml"));
+}
