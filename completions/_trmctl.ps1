@@ -232,7 +232,7 @@ Register-ArgumentCompleter -Native -CommandName 'trmctl' -ScriptBlock {
         'trmctl;events;list' {
             [CompletionResult]::new('--integration', '--integration', [CompletionResultType]::ParameterName, 'Only events of this integration')
             [CompletionResult]::new('--type', '--type', [CompletionResultType]::ParameterName, 'Only events of this type')
-            [CompletionResult]::new('--since', '--since', [CompletionResultType]::ParameterName, 'Only events received since TIME (RFC 3339, or a duration ago such as 2h)')
+            [CompletionResult]::new('--since', '--since', [CompletionResultType]::ParameterName, 'Only events received since TIME (2026-01-01, 2026-01-01T10:00 local time, RFC 3339, or a duration ago such as 2h)')
             [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'At most this many events')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: $TRMCTL_CONFIG, else $XDG_CONFIG_HOME/trmctl/config.toml]')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours (NO_COLOR is honoured)')

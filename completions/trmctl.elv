@@ -210,7 +210,7 @@ set edit:completion:arg-completer[trmctl] = {|@words|
         &'trmctl;events;list'= {
             cand --integration 'Only events of this integration'
             cand --type 'Only events of this type'
-            cand --since 'Only events received since TIME (RFC 3339, or a duration ago such as 2h)'
+            cand --since 'Only events received since TIME (2026-01-01, 2026-01-01T10:00 local time, RFC 3339, or a duration ago such as 2h)'
             cand --limit 'At most this many events'
             cand --config 'Config file [default: $TRMCTL_CONFIG, else $XDG_CONFIG_HOME/trmctl/config.toml]'
             cand --color 'When to use colours (NO_COLOR is honoured)'

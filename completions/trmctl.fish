@@ -187,7 +187,7 @@ taskRequested\t''
 externalTaskCreated\t''
 integrationFailed\t''
 reauthRequired\t''"
-complete -c trmctl -n "__fish_trmctl_using_subcommand events; and __fish_seen_subcommand_from list" -l since -d 'Only events received since TIME (RFC 3339, or a duration ago such as 2h)' -r
+complete -c trmctl -n "__fish_trmctl_using_subcommand events; and __fish_seen_subcommand_from list" -l since -d 'Only events received since TIME (2026-01-01, 2026-01-01T10:00 local time, RFC 3339, or a duration ago such as 2h)' -r
 complete -c trmctl -n "__fish_trmctl_using_subcommand events; and __fish_seen_subcommand_from list" -l limit -d 'At most this many events' -r
 complete -c trmctl -n "__fish_trmctl_using_subcommand events; and __fish_seen_subcommand_from list" -l config -d 'Config file [default: $TRMCTL_CONFIG, else $XDG_CONFIG_HOME/trmctl/config.toml]' -r -F
 complete -c trmctl -n "__fish_trmctl_using_subcommand events; and __fish_seen_subcommand_from list" -l color -d 'When to use colours (NO_COLOR is honoured)' -r -f -a "auto\t''

@@ -293,7 +293,8 @@ pub struct ListArgs {
     /// Only events of this type
     #[arg(long = "type", value_name = "TYPE", value_enum)]
     pub event_type: Option<EventType>,
-    /// Only events received since TIME (RFC 3339, or a duration ago such as 2h)
+    /// Only events received since TIME (2026-01-01, 2026-01-01T10:00 local time, RFC 3339, or
+    /// a duration ago such as 2h)
     #[arg(long, value_name = "TIME")]
     pub since: Option<String>,
     /// At most this many events

@@ -135,18 +135,78 @@ fn print_tail(ctx: &Context, batch: Vec<StoredEvent>) -> Result<()> {
     Ok(())
 }
 
-/// `--since`: an RFC 3339 time, or a duration ago (`90m`, `2h`, `3days`).
+/// `--since`: an RFC 3339 time; a date or a date and time without a zone (`2026-01-01`,
+/// `2026-01-01T10:00`, `2026-01-01 10:00:00`), in the local time zone, as `date` reads them;
+/// or a duration ago (`90m`, `2h`, `3days`).
 fn parse_since(text: &str) -> Result<DateTime<Utc>> {
     if let Ok(time) = DateTime::parse_from_rfc3339(text) {
         return Ok(time.with_timezone(&Utc));
     }
+    if let Some(local) = local_time(text) {
+        return Ok(local);
+    }
     let ago = humantime::parse_duration(text).map_err(|_| {
         Exit::usage(format!(
-            "--since `{text}`: expected an RFC 3339 time or a duration such as 2h"
+            "--since `{text}`: expected a time (2026-01-01, 2026-01-01T10:00, RFC 3339) or a \
+             duration such as 2h"
         ))
     })?;
     chrono::Duration::from_std(ago)
         .ok()
         .and_then(|ago| Utc::now().checked_sub_signed(ago))
         .ok_or_else(|| Exit::usage(format!("--since `{text}` is too far back")).into())
+}
+
+/// A date (midnight) or a date and time without a zone, in the local time zone.
+fn local_time(text: &str) -> Option<DateTime<Utc>> {
+    use chrono::{NaiveDate, NaiveDateTime, TimeZone};
+    let naive = [
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M",
+    ]
+    .iter()
+    .find_map(|format| NaiveDateTime::parse_from_str(text, format).ok())
+    .or_else(|| {
+        NaiveDate::parse_from_str(text, "%Y-%m-%d")
+            .ok()?
+            .and_hms_opt(0, 0, 0)
+    })?;
+    // A time skipped by a clock change has no local reading; an ambiguous one, the earlier.
+    chrono::Local
+        .from_local_datetime(&naive)
+        .earliest()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{Local, TimeZone};
+
+    use super::*;
+
+    #[test]
+    fn since_takes_dates_and_zoneless_times_as_local_ones() {
+        let local = |y, mo, d, h, mi| {
+            let t = Local
+                .with_ymd_and_hms(y, mo, d, h, mi, 0)
+                .earliest()
+                .unwrap();
+            t.with_timezone(&Utc)
+        };
+        assert_eq!(parse_since("2026-01-01").unwrap(), local(2026, 1, 1, 0, 0));
+        assert_eq!(
+            parse_since("2026-01-01T10:30").unwrap(),
+            local(2026, 1, 1, 10, 30)
+        );
+        assert_eq!(
+            parse_since("2026-01-01 10:30:00").unwrap(),
+            local(2026, 1, 1, 10, 30)
+        );
+        let utc = Utc.with_ymd_and_hms(2026, 1, 1, 10, 0, 0).unwrap();
+        assert_eq!(parse_since("2026-01-01T10:00:00Z").unwrap(), utc);
+        assert!(parse_since("2h").unwrap() < Utc::now());
+        assert!(parse_since("2026-13-01").is_err());
+    }
 }
