@@ -63,11 +63,10 @@ fn main() -> ExitCode {
 /// stdout), and with `--json` also `{"error", "exitCode": 2}` on stdout, as for any failure.
 fn usage_error(error: &clap::Error) -> ExitCode {
     use clap::error::ErrorKind;
+    // Help asked for is no failure; help shown for a missing subcommand is (exit 2).
     let informational = matches!(
         error.kind(),
-        ErrorKind::DisplayHelp
-            | ErrorKind::DisplayVersion
-            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
     );
     let json = std::env::args_os()
         .skip(1)
@@ -85,6 +84,9 @@ fn usage_error(error: &clap::Error) -> ExitCode {
 /// Clap's message up to its usage lines, on one line: "invalid value 'x' for '--limit
 /// <LIMIT>': …", or "the following required arguments were not provided: <IDS>...".
 fn summary(error: &clap::Error) -> String {
+    if error.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+        return "a subcommand is required (see --help)".to_string();
+    }
     let rendered = error.render().to_string();
     let message: Vec<&str> = rendered
         .lines()

@@ -40,7 +40,14 @@ fn check(ctx: &Context) -> Result<ExitCode> {
     // not a second problem.
     let (config, mut problems) = match crate::config::read_rest::<Config>(&text) {
         Ok(read) => read,
-        Err(syntax) => return Err(syntax.into_exit(&source.path).into()),
+        Err(syntax) => {
+            let exit = syntax.into_exit(&source.path);
+            if !ctx.out.json {
+                return Err(exit.into());
+            }
+            // The report's shape whatever is wrong, so `jq .valid` always has an answer.
+            (None, vec![Problem::new("config", exit.message.clone())])
+        }
     };
     let unreadable: Vec<String> = problems.iter().map(|p| p.key.clone()).collect();
     let config = config.map(|mut config| {
@@ -65,11 +72,11 @@ fn check(ctx: &Context) -> Result<ExitCode> {
                 })
                 .collect(),
         })?;
-        return Ok(if problems.is_empty() {
-            ExitCode::SUCCESS
-        } else {
-            ExitCode::from(crate::error::Code::Usage as u8)
-        });
+        if problems.is_empty() {
+            return Ok(ExitCode::SUCCESS);
+        }
+        // The problems on stderr too, for whoever reads the terminal beside the pipe.
+        return Err(invalid(&source.path, &problems).after_report().into());
     }
     report_text(ctx, &source.path, config.as_ref(), &problems)
 }

@@ -408,3 +408,27 @@ fn an_empty_trmctl_config_is_unset_and_a_set_one_must_exist() {
         .code(2)
         .stderr(predicate::str::contains("nowhere.toml"));
 }
+
+#[test]
+fn json_has_its_document_for_a_missing_subcommand_and_a_config_that_is_not_toml() {
+    let sandbox = Sandbox::with_config(CONFIG);
+    let out = sandbox.cmd().args(["--json", "events"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(json(&out)["exitCode"], 2);
+    assert!(json(&out)["error"].as_str().unwrap().contains("subcommand"));
+
+    sandbox.write_config("[server\nbind = 1\n");
+    let out = sandbox
+        .cmd()
+        .args(["config", "check", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let report = json(&out);
+    assert_eq!(report["valid"], false, "{report}");
+    assert_eq!(report["problems"][0]["key"], "config");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("line 1"),
+        "the problem on stderr too"
+    );
+}
