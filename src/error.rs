@@ -84,9 +84,11 @@ pub enum Outcome {
 /// an [`Exit`] gives its own code, anything else is a plain failure.
 pub fn classify(err: &anyhow::Error) -> Outcome {
     for cause in err.chain() {
-        if let Some(io) = cause.downcast_ref::<std::io::Error>()
-            && io.kind() == std::io::ErrorKind::BrokenPipe
-        {
+        let stdout_closed = cause
+            .downcast_ref::<std::io::Error>()
+            .and_then(std::io::Error::get_ref)
+            .is_some_and(|inner| inner.is::<crate::output::StdoutClosed>());
+        if stdout_closed {
             return Outcome::Quiet(ExitCode::SUCCESS);
         }
         if let Some(exit) = cause.downcast_ref::<Exit>() {
@@ -108,10 +110,21 @@ mod tests {
     use anyhow::Context;
 
     #[test]
-    fn broken_pipe_anywhere_is_quiet() {
-        let io = std::io::Error::new(std::io::ErrorKind::BrokenPipe, "closed");
-        let err = anyhow::Error::new(io).context("writing events");
+    fn a_closed_stdout_is_quiet_and_another_broken_pipe_a_failure() {
+        let closed =
+            std::io::Error::new(std::io::ErrorKind::BrokenPipe, crate::output::StdoutClosed);
+        let err = anyhow::Error::new(closed).context("writing events");
         assert!(matches!(classify(&err), Outcome::Quiet(_)));
+        // A provider's socket closing under a request is no reason to report success.
+        let socket = std::io::Error::new(std::io::ErrorKind::BrokenPipe, "connection closed");
+        let err = anyhow::Error::new(socket).context("GET https://www.googleapis.com/…");
+        assert!(matches!(
+            classify(&err),
+            Outcome::Report {
+                code: Code::Failure,
+                ..
+            }
+        ));
     }
 
     #[test]

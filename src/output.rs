@@ -2,7 +2,7 @@
 //!
 //! JSON is pretty on a terminal and compact when piped; `ndjson` prints one object per line
 //! and flushes, for `events tail --follow --json | jq`. Write errors are returned, never
-//! panicked on, so a closed pipe ends the command quietly.
+//! panicked on, and a closed pipe is marked [`StdoutClosed`], which ends the command quietly.
 
 use std::io::{self, IsTerminal, Write};
 
@@ -35,44 +35,42 @@ impl Output {
 
     /// Prints a value as one JSON document.
     pub fn json<T: Serialize + ?Sized>(&self, value: &T) -> io::Result<()> {
-        let mut out = io::stdout().lock();
-        if self.pretty {
-            serde_json::to_writer_pretty(&mut out, value)?;
-        } else {
-            serde_json::to_writer(&mut out, value)?;
-        }
-        writeln!(out)?;
-        out.flush()
+        to_stdout(|out| {
+            if self.pretty {
+                serde_json::to_writer_pretty(&mut *out, value)?;
+            } else {
+                serde_json::to_writer(&mut *out, value)?;
+            }
+            writeln!(out)
+        })
     }
 
     /// Prints a value as one line of NDJSON and flushes it.
     pub fn ndjson<T: Serialize + ?Sized>(&self, value: &T) -> io::Result<()> {
-        let mut out = io::stdout().lock();
-        serde_json::to_writer(&mut out, value)?;
-        writeln!(out)?;
-        out.flush()
+        to_stdout(|out| {
+            serde_json::to_writer(&mut *out, value)?;
+            writeln!(out)
+        })
     }
 
     /// Prints lines of text.
     pub fn text(&self, text: &str) -> io::Result<()> {
-        let mut out = io::stdout().lock();
-        writeln!(out, "{text}")?;
-        out.flush()
+        to_stdout(|out| writeln!(out, "{text}"))
     }
 
     /// Prints an aligned table with a header row.
     pub fn table(&self, header: &[&str], rows: &[Vec<String>]) -> io::Result<()> {
-        let mut tw = tabwriter::TabWriter::new(io::stdout().lock())
-            .padding(2)
-            .ansi(true);
         let bold = self.style(Style::new().bold());
         let header: Vec<String> = header.iter().map(|h| bold(h)).collect();
-        writeln!(tw, "{}", header.join("\t"))?;
-        for row in rows {
-            let cells: Vec<String> = row.iter().map(|c| c.replace(['\t', '\n'], " ")).collect();
-            writeln!(tw, "{}", cells.join("\t"))?;
-        }
-        tw.flush()
+        to_stdout(|out| {
+            let mut tw = tabwriter::TabWriter::new(out).padding(2).ansi(true);
+            writeln!(tw, "{}", header.join("\t"))?;
+            for row in rows {
+                let cells: Vec<String> = row.iter().map(|c| c.replace(['\t', '\n'], " ")).collect();
+                writeln!(tw, "{}", cells.join("\t"))?;
+            }
+            tw.flush()
+        })
     }
 
     /// Colours a status word: green when fine, red when it needs attention.
@@ -95,6 +93,31 @@ impl Output {
             }
         }
     }
+}
+
+/// Stdout closed under a write (`trmctl events list | head -1`): the reader has what it
+/// wanted, so the command ends quietly with 0. Only a write to stdout is marked so: a broken
+/// pipe elsewhere (a socket to a provider) is a failure like any other.
+#[derive(Debug)]
+pub struct StdoutClosed;
+
+impl std::fmt::Display for StdoutClosed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("stdout was closed")
+    }
+}
+
+impl std::error::Error for StdoutClosed {}
+
+/// Writes to stdout and flushes; a broken pipe comes back as [`StdoutClosed`].
+fn to_stdout(write: impl FnOnce(&mut io::StdoutLock<'static>) -> io::Result<()>) -> io::Result<()> {
+    let mut out = io::stdout().lock();
+    write(&mut out)
+        .and_then(|()| out.flush())
+        .map_err(|e| match e.kind() {
+            io::ErrorKind::BrokenPipe => io::Error::new(io::ErrorKind::BrokenPipe, StdoutClosed),
+            _ => e,
+        })
 }
 
 /// A table cell for an optional value.

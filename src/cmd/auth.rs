@@ -38,7 +38,7 @@ pub fn run(ctx: &Context, command: AuthCommand) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         AuthCommand::Revoke { account } => revoke(ctx, &config, &mut store, &account),
-        AuthCommand::Export { account } => export(&config, &store, &account),
+        AuthCommand::Export { account } => export(ctx, &config, &store, &account),
         AuthCommand::Import { account } => import(ctx, &config, &mut store, &account),
     }
 }
@@ -292,7 +292,7 @@ struct Exported {
     refresh_token: String,
 }
 
-fn export(config: &Config, store: &Store, name: &str) -> Result<ExitCode> {
+fn export(ctx: &Context, config: &Config, store: &Store, name: &str) -> Result<ExitCode> {
     if std::io::stdout().is_terminal() {
         bail!(Exit::usage(format!(
             "auth export writes a refresh token: pipe it, e.g. `trmctl auth export {name} | ssh server trmctl auth import {name}`"
@@ -312,9 +312,8 @@ fn export(config: &Config, store: &Store, name: &str) -> Result<ExitCode> {
         scopes: row.scopes,
         refresh_token: account.refresh_source().resolve(name, REFRESH_TOKEN)?,
     };
-    let mut out = std::io::stdout().lock();
-    serde_json::to_writer(&mut out, &exported)?;
-    std::io::Write::write_all(&mut out, b"\n")?;
+    // One compact line, for `| ssh server trmctl auth import`.
+    ctx.out.ndjson(&exported)?;
     Ok(ExitCode::SUCCESS)
 }
 
