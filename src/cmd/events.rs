@@ -108,7 +108,11 @@ fn tail(ctx: &Context, store: &Store, lines: usize, follow: bool) -> Result<()> 
     loop {
         let batch = store.events_after(last_seq, 1000)?;
         match batch.last() {
-            None => std::thread::sleep(FOLLOW_INTERVAL),
+            None => {
+                // A database deleted or restored over would be followed in silence for ever.
+                store.check_in_place()?;
+                std::thread::sleep(FOLLOW_INTERVAL)
+            }
             Some(last) => {
                 last_seq = last.seq;
                 print_tail(ctx, batch)?;

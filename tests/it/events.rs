@@ -200,3 +200,40 @@ fn tail_follow_streams_new_events() {
     assert_eq!(event["subject"], "late");
     assert!(event["dedupeKey"].as_str().unwrap().starts_with("new"));
 }
+
+#[test]
+fn tail_follow_stops_when_the_database_is_replaced() {
+    let (sandbox, _) = sandbox_with_events();
+    let mut child = sandbox
+        .std_cmd()
+        .args(["events", "tail", "--follow", "-n", "1"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Its backlog printed: it has the database open and follows it.
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(!first.is_empty());
+    // A restore: another file put in its place.
+    let db = sandbox.db_path();
+    std::fs::copy(&db, db.with_extension("copy")).unwrap();
+    std::fs::rename(db.with_extension("copy"), &db).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "tail --follow went on with the old file"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("deleted or replaced"), "{stderr}");
+}
