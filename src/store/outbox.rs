@@ -127,6 +127,19 @@ impl Store {
         names: impl IntoIterator<Item = &'a str>,
         after: Option<DateTime<Utc>>,
     ) -> Result<()> {
+        let names: Vec<&str> = names.into_iter().collect();
+        // Read first: a command that only reads (`status`) then takes no write lock.
+        let mut known = self
+            .conn
+            .prepare_cached(&format!("SELECT 1 FROM {table} WHERE name = ?1"))?;
+        let mut all_known = true;
+        for name in &names {
+            all_known &= known.exists([name])?;
+        }
+        drop(known);
+        if all_known {
+            return Ok(());
+        }
         let at = now_stamp();
         // Just before the first event received since then: `seq` is the order events were
         // stored in, not received in (a retried old delivery is stored late), so every one

@@ -432,3 +432,21 @@ fn json_has_its_document_for_a_missing_subcommand_and_a_config_that_is_not_toml(
         "the problem on stderr too"
     );
 }
+
+#[test]
+fn reading_commands_do_not_wait_for_the_write_lock() {
+    let sandbox = Sandbox::with_config(&format!("[store]\nbusy_timeout = \"100ms\"\n{CONFIG}"));
+    sandbox.mark_authorized("founder");
+    sandbox.cmd().arg("status").assert().success();
+    // `serve` in the middle of a write, holding the lock past the busy timeout.
+    let writer = rusqlite::Connection::open(sandbox.db_path()).unwrap();
+    writer.execute_batch("BEGIN IMMEDIATE").unwrap();
+    sandbox.cmd().arg("status").assert().success();
+    sandbox
+        .cmd()
+        .args(["integrations", "list"])
+        .assert()
+        .success();
+    sandbox.cmd().args(["sinks", "list"]).assert().success();
+    writer.execute_batch("ROLLBACK").unwrap();
+}
