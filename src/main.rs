@@ -52,7 +52,7 @@ fn main() -> ExitCode {
                 } else {
                     "error:"
                 };
-                eprintln!("{prefix} {message}");
+                trmctl::output::note(&format!("{prefix} {message}"));
                 ExitCode::from(code as u8)
             }
         },

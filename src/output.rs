@@ -120,6 +120,12 @@ fn to_stdout(write: impl FnOnce(&mut io::StdoutLock<'static>) -> io::Result<()>)
         })
 }
 
+/// Says something to the person at the terminal, on stderr. A closed stderr (its reader gone)
+/// is no reason to panic: the line is dropped, and the exit code still tells.
+pub fn note(text: &str) {
+    let _ = writeln!(io::stderr(), "{text}");
+}
+
 /// A table cell for an optional value.
 pub fn cell(value: Option<&str>) -> String {
     value.unwrap_or("-").to_string()

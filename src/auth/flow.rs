@@ -53,15 +53,15 @@ pub async fn authorize(
 
     let (tx, mut rx) = mpsc::channel::<Result<HashMap<String, String>>>(4);
     let server = tokio::spawn(serve_redirect(listener, tx.clone()));
-    eprintln!("Authorize trmctl in your browser:\n\n  {url}\n");
+    crate::output::note(&format!("Authorize trmctl in your browser:\n\n  {url}\n"));
     if open_browser {
         if webbrowser::open(url.as_str()).is_err() {
-            eprintln!("(could not open a browser: open the address above yourself)");
+            crate::output::note("(could not open a browser: open the address above yourself)");
         }
     } else {
-        eprintln!(
+        crate::output::note(
             "Open it on any machine. If the browser then shows an error page at 127.0.0.1,\n\
-             copy that page's whole address and paste it here:"
+             copy that page's whole address and paste it here:",
         );
         read_pasted_redirect(tx);
     }
@@ -203,13 +203,13 @@ fn read_pasted_redirect(tx: mpsc::Sender<Result<HashMap<String, String>>>) {
                     let _ = tx.blocking_send(Ok(url.query_pairs().into_owned().collect()));
                     return;
                 }
-                Ok(_) => eprintln!(
+                Ok(_) => crate::output::note(
                     "That address carries no authorization (no `code=`): paste the address the \
-                     browser was sent to after you allowed access."
+                     browser was sent to after you allowed access.",
                 ),
-                Err(_) => {
-                    eprintln!("That is not an address: paste the whole address of the error page.")
-                }
+                Err(_) => crate::output::note(
+                    "That is not an address: paste the whole address of the error page.",
+                ),
             }
         }
     });

@@ -53,12 +53,12 @@ fn flush(ctx: &Context, names: &[String]) -> Result<ExitCode> {
     }
     for report in &reports {
         if let Some(error) = &report.error {
-            eprintln!("{}: {error}", report.name);
+            crate::output::note(&format!("{}: {error}", report.name));
         } else if ctx.global.verbose > 0 {
-            eprintln!(
+            crate::output::note(&format!(
                 "{}: {} created, {} updated, {} skipped, {} pending",
                 report.name, report.created, report.updated, report.skipped, report.pending
-            );
+            ));
         }
     }
     let code = if reports.iter().any(|r| r.reauth) {

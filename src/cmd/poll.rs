@@ -35,15 +35,15 @@ pub fn run(ctx: &Context, names: &[String], due: bool, full: bool) -> Result<Exi
         } else {
             "nothing to poll"
         };
-        eprintln!("{why}");
+        crate::output::note(why);
     }
     for report in &reports {
         match &report.error {
             // A run that finds another polling is silent unless the integration was named.
             Some(error) if report.status != "locked" || !names.is_empty() => {
-                eprintln!("{}: {}: {error}", report.name, report.status)
+                crate::output::note(&format!("{}: {}: {error}", report.name, report.status))
             }
-            _ if ctx.global.verbose > 0 => eprintln!(
+            _ if ctx.global.verbose > 0 => crate::output::note(&format!(
                 "{}: {} ({} items, {} events, {} requests, {} ms)",
                 report.name,
                 report.status,
@@ -51,7 +51,7 @@ pub fn run(ctx: &Context, names: &[String], due: bool, full: bool) -> Result<Exi
                 report.events_created,
                 report.requests,
                 report.duration_ms
-            ),
+            )),
             _ => {}
         }
     }

@@ -59,9 +59,9 @@ fn warn_if_read_elsewhere(config: &Config, name: &str) {
     }
     for (owner, key, used_by, reference) in &references {
         if entry_name(owner, key) == name {
-            eprintln!(
+            crate::output::note(&format!(
                 "warning: {used_by} reads {reference}, not the keyring: set it to \"keyring\" to use this secret"
-            );
+            ));
         }
     }
 }

@@ -35,7 +35,7 @@ async fn stop_on_signal(mut signals: Signals, shutdown: CancellationToken) {
     shutdown.cancel();
     signals.next().await;
     // Straight to stderr: exit skips the flush of buffered log lines.
-    eprintln!("error: stopped by a second signal before the drain was over");
+    crate::output::note("error: stopped by a second signal before the drain was over");
     std::process::exit(1);
 }
 

@@ -81,13 +81,13 @@ fn flush(ctx: &Context, names: &[String]) -> Result<ExitCode> {
     for report in &reports {
         if failed(report, named) {
             let error = report.error.as_deref().unwrap_or("failed");
-            eprintln!("{}: {error}", report.name);
+            crate::output::note(&format!("{}: {error}", report.name));
         } else if ctx.global.verbose > 0 {
             let state = if report.disabled { "disabled, " } else { "" };
-            eprintln!(
+            crate::output::note(&format!(
                 "{}: {state}{} delivered, {} pending",
                 report.name, report.delivered, report.pending
-            );
+            ));
         }
     }
     if reports.iter().any(|r| failed(r, named)) {

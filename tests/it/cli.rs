@@ -450,3 +450,17 @@ fn reading_commands_do_not_wait_for_the_write_lock() {
     sandbox.cmd().args(["sinks", "list"]).assert().success();
     writer.execute_batch("ROLLBACK").unwrap();
 }
+
+#[test]
+fn a_closed_stderr_changes_the_exit_code_of_nothing() {
+    let sandbox = Sandbox::with_config(CONFIG);
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader); // whoever read stderr is gone
+    let status = sandbox
+        .std_cmd()
+        .args(["events", "list", "--since", "nope"])
+        .stderr(writer)
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(2), "a usage error, not a panic");
+}
