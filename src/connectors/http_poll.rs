@@ -2,13 +2,13 @@
 //!
 //! Conditional requests (`If-None-Match`, `If-Modified-Since`) make an unchanged resource one
 //! `304`. With `cursor_param`, each request asks only for items changed since the last one
-//! seen, minus an `overlap` window (clocks and commit orders differ); the overlap's repeats are
-//! dropped because an item's dedupe key is its id and its change time. A listing of several
-//! pages is followed to its end, by the body's `next_page` link or the `Link` header's
-//! `rel="next"`, on the same site only, and unconditionally: a validator speaks for one page.
-//! The cursor never goes
-//! past the API's own clock (its `Date`): one item stamped in the future by a bad clock would
-//! otherwise hold every later request above the changes made meanwhile.
+//! seen, minus an `overlap` window (clocks and commit orders differ), for RFC 3339 times and
+//! Unix seconds or milliseconds alike; the overlap's repeats are dropped because an item's
+//! dedupe key is its id and its change time. A listing of several pages is followed to its
+//! end, by the body's `next_page` link or the `Link` header's `rel="next"`, on the same site
+//! only, and unconditionally: a validator speaks for one page. The cursor never goes past the
+//! API's own clock (its `Date`): one item stamped in the future by a bad clock would otherwise
+//! hold every later request above the changes made meanwhile.
 
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use reqwest::header::{
@@ -321,8 +321,18 @@ fn not_after(since: String, now: DateTime<Utc>) -> String {
 }
 
 /// The cursor parameter's value: the latest change seen, minus the overlap, in the same form.
-/// A time that is not RFC 3339, or an overlap reaching past the calendar, passes as it is.
+/// A whole number that reads as Unix time goes back too: in milliseconds from 10^12 up, in
+/// seconds from 10^9 (going back further than needed only re-reads repeats, which make no
+/// event). Anything else, or an overlap reaching past the calendar, passes as it is.
 fn overlap_start(since: &str, overlap: std::time::Duration) -> String {
+    if let Ok(number) = since.parse::<u64>() {
+        let back = match number {
+            n if n >= 1_000_000_000_000 => u64::try_from(overlap.as_millis()).unwrap_or(u64::MAX),
+            n if n >= 1_000_000_000 => overlap.as_secs(),
+            _ => 0,
+        };
+        return number.saturating_sub(back).to_string();
+    }
     DateTime::parse_from_rfc3339(since)
         .ok()
         .zip(ChronoDuration::from_std(overlap).ok())
@@ -350,9 +360,21 @@ mod tests {
             overlap_start("2026-11-24T10:05:00Z", std::time::Duration::from_secs(300)),
             "2026-11-24T10:00:00Z"
         );
+        let minute = std::time::Duration::from_secs(60);
         assert_eq!(
-            overlap_start("12345", std::time::Duration::from_secs(60)),
-            "12345"
+            overlap_start("12345", minute),
+            "12345",
+            "a counter, not a time"
+        );
+        assert_eq!(
+            overlap_start("1764000000", minute),
+            "1763999940",
+            "Unix seconds"
+        );
+        assert_eq!(
+            overlap_start("1764000000000", minute),
+            "1763999940000",
+            "Unix ms"
         );
         // An overlap longer than the calendar goes back: no panic.
         let forever = std::time::Duration::from_secs(300_000 * 365 * 86_400);
