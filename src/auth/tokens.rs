@@ -137,16 +137,25 @@ async fn token(
         expires_at: crate::event::after(lifetime),
     };
     if cached {
-        keyring::set(
-            &crate::secrets::entry_name(name, ACCESS_TOKEN),
-            &serde_json::to_string(&fresh)?,
-        )?;
+        // A rotated refresh token first: the old one is dead now, and it is the one write
+        // whose loss would need the user; the access token is only a cache.
         if let Some(rotated) = response.refresh_token() {
             keyring::set(
                 &crate::secrets::entry_name(name, REFRESH_TOKEN),
                 rotated.secret(),
             )?;
         }
+        keyring::set(
+            &crate::secrets::entry_name(name, ACCESS_TOKEN),
+            &serde_json::to_string(&fresh)?,
+        )?;
+    } else if response.refresh_token().is_some() {
+        tracing::warn!(
+            account = name,
+            "the provider rotated the refresh token, but it is read from {} (which trmctl \
+             cannot write): store the new one there, or use \"keyring\"",
+            source
+        );
     }
     store.record_refresh(
         name,
