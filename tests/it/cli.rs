@@ -1,6 +1,5 @@
 //! CLI conventions (SPEC §4): exit codes, config errors, stdout vs stderr, closed pipes.
 
-use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 
 use predicates::prelude::*;
@@ -73,6 +72,16 @@ emit = "potentialTensionDetected"
     assert_eq!(report["problems"].as_array().unwrap().len(), 3);
 }
 
+/// The keys of a `config check --json` report's problems, in order.
+fn problem_keys(report: &serde_json::Value) -> Vec<&str> {
+    report["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["key"].as_str().unwrap())
+        .collect()
+}
+
 /// `config check --json` of a config with problems: exit 2 and the report.
 fn invalid_config_report(sandbox: &Sandbox) -> serde_json::Value {
     let out = sandbox
@@ -92,12 +101,7 @@ fn config_check_lists_every_unknown_key_and_bad_value_as_json_too() {
         "[server]\nbnd = 1\n[worker]\nretry_base = \"2 parsecs\"\n[integrations.gh]\nkind = \"github\"\nsecrt = \"x\"\n",
     );
     let report = invalid_config_report(&sandbox);
-    let keys: Vec<&str> = report["problems"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["key"].as_str().unwrap())
-        .collect();
+    let keys = problem_keys(&report);
     // The rest is checked too: the misspelt key leaves the integration without its secret.
     assert_eq!(
         keys,
@@ -123,12 +127,7 @@ fn config_check_shows_bad_keys_and_what_is_wrong_with_the_rest_in_one_run() {
          [integrations.mail]\nkind = \"gmail\"\naccount = \"ghost\"\n",
     );
     let report = invalid_config_report(&sandbox);
-    let keys: Vec<&str> = report["problems"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["key"].as_str().unwrap())
-        .collect();
+    let keys = problem_keys(&report);
     assert_eq!(
         keys,
         [
@@ -375,10 +374,7 @@ fn closed_pipe_exits_quietly() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
+    let first = crate::util::first_line(&mut child);
     assert!(first.starts_with("EVENT ID"));
     // The reader is dropped here: `| head -1`.
     let out = child.wait_with_output().unwrap();

@@ -212,11 +212,7 @@ fn tail_follow_stops_when_the_database_is_replaced() {
         .spawn()
         .unwrap();
     // Its backlog printed: it has the database open and follows it.
-    let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
-    assert!(!first.is_empty());
+    assert!(!crate::util::first_line(&mut child).is_empty());
     // A restore: another file put in its place.
     let db = sandbox.db_path();
     std::fs::copy(&db, db.with_extension("copy")).unwrap();
