@@ -72,7 +72,7 @@ pub struct SinkState {
     pub last_seq: i64,
     /// Failed attempts at the next event.
     pub attempts: u32,
-    /// Attempts in a row at the next event that got no answer (see [`Store::sink_unanswered`]).
+    /// Attempts in a row at the next event that got no answer (see [`Store::sink_retry`]).
     pub unanswered: u32,
     pub next_attempt_at: Option<DateTime<Utc>>,
     pub last_error: Option<String>,
