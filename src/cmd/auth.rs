@@ -173,9 +173,36 @@ impl Summary {
     }
 }
 
+impl Summary {
+    fn needs_user(&self) -> bool {
+        self.status != "active"
+    }
+}
+
 /// `https://www.googleapis.com/auth/gmail.readonly` → `gmail.readonly`.
 fn short_scope(scope: &str) -> String {
     scope.rsplit('/').next().unwrap_or(scope).to_string()
+}
+
+/// The configured accounts (or only `only`), as `auth list` shows them.
+fn summaries(config: &Config, store: &Store, only: Option<&str>) -> Result<Vec<Summary>> {
+    config
+        .accounts
+        .keys()
+        .filter(|name| only.is_none_or(|o| o == name.as_str()))
+        .map(|name| Ok(Summary::new(config, name, store.account(name)?.as_ref())))
+        .collect()
+}
+
+/// The configured accounts that need the user: never authorized, or refused since (what
+/// `auth status` exits 4 for, and `trmctl status` too).
+pub(super) fn needing_user(config: &Config, store: &Store) -> Result<Vec<String>> {
+    let summaries = summaries(config, store, None)?;
+    Ok(summaries
+        .into_iter()
+        .filter(Summary::needs_user)
+        .map(|s| s.name)
+        .collect())
 }
 
 fn status(
@@ -188,12 +215,7 @@ fn status(
     if let Some(name) = only {
         auth::account(config, name)?;
     }
-    let summaries: Vec<Summary> = config
-        .accounts
-        .keys()
-        .filter(|name| only.is_none_or(|o| o == name.as_str()))
-        .map(|name| Ok(Summary::new(config, name, store.account(name)?.as_ref())))
-        .collect::<Result<_>>()?;
+    let summaries = summaries(config, store, only)?;
     if ctx.out.json {
         ctx.out.json(&summaries)?;
     } else if summaries.is_empty() {
@@ -230,7 +252,7 @@ fn status(
     }
     let needs: Vec<&str> = summaries
         .iter()
-        .filter(|s| s.status != "active")
+        .filter(|s| s.needs_user())
         .map(|s| s.name.as_str())
         .collect();
     if exit_on_reauth && !needs.is_empty() {

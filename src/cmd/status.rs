@@ -32,17 +32,8 @@ pub fn run(ctx: &Context) -> Result<ExitCode> {
     let mut store = ctx.store(&config)?;
     let entries = registry::entries(&config, &mut store)?;
     let dead_letters = store.dead_letter_count()?;
-    // The configured accounts that need the user, as `auth status` sees them: never
-    // authorized, or refused since. A row left by an account no longer configured is not one.
-    let mut accounts_needing_reauth = Vec::new();
-    for name in config.accounts.keys() {
-        if store
-            .account(name)?
-            .is_none_or(|row| row.status == "reauthRequired")
-        {
-            accounts_needing_reauth.push(name.clone());
-        }
-    }
+    // As `auth status` sees them; a row left by an account no longer configured is not one.
+    let accounts_needing_reauth = super::auth::needing_user(&config, &store)?;
     let sinks: Vec<crate::sinks::Entry> = crate::sinks::entries(&config, &mut store)?
         .into_iter()
         .filter(|s| s.needs_attention())
