@@ -49,8 +49,8 @@ struct Cursor {
 }
 
 /// Whether a stored cursor is a Drive page token this connector can go on from.
-pub fn readable_cursor(cursor: &serde_json::Value) -> bool {
-    Cursor::deserialize(cursor).is_ok()
+pub fn readable_cursor(cursor: &str) -> bool {
+    serde_json::from_str::<Cursor>(cursor).is_ok()
 }
 
 pub async fn poll(ctx: &mut Context<'_>) -> Result<()> {

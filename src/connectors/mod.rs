@@ -94,7 +94,7 @@ pub async fn poll(kind: Kind, ctx: &mut crate::poll::context::Context<'_>) -> an
 /// Whether `trmctl poll --full` keeps this stored cursor instead of starting over. Drive has
 /// no listing to start over from (a fresh start token means changes from now on): dropping a
 /// readable page token would lose every change still behind it, so only a corrupt one goes.
-pub fn full_keeps_cursor(kind: Kind, cursor: Option<&serde_json::Value>) -> bool {
+pub fn full_keeps_cursor(kind: Kind, cursor: Option<&str>) -> bool {
     kind == Kind::GoogleDrive && cursor.is_some_and(google_drive::readable_cursor)
 }
 

@@ -155,8 +155,8 @@ impl Poller {
         let cfg = self.config.integration(name)?;
         let mut store = Store::open_with(&self.db, self.config.store.busy_timeout)?;
         if full {
-            let stored = store.cursor(name).ok().flatten();
-            if crate::connectors::full_keeps_cursor(cfg.kind, stored.as_ref()) {
+            let stored = store.cursor_text(name)?;
+            if crate::connectors::full_keeps_cursor(cfg.kind, stored.as_deref()) {
                 tracing::info!(
                     integration = name,
                     "Drive has no full listing: --full polls on from the stored page token"
@@ -216,7 +216,7 @@ impl Poller {
             .unwrap_or_default();
         let (outcome, wait) = match result {
             Ok(()) => (PollOutcome::Succeeded, interval),
-            Err(e) if is_reauth(e) => (PollOutcome::ReauthRequired { error: &message }, interval),
+            Err(e) if crate::error::needs_reauth(e) => (PollOutcome::ReauthRequired { error: &message }, interval),
             Err(_) => (
                 PollOutcome::Failed {
                     error: &message,
@@ -238,15 +238,8 @@ fn jittered(wait: Duration) -> Duration {
     wait.saturating_add(Duration::from_millis(extra))
 }
 
-fn is_reauth(error: &anyhow::Error) -> bool {
-    error.chain().any(|c| {
-        c.downcast_ref::<Exit>()
-            .is_some_and(|e| e.code == Code::Reauth)
-    })
-}
-
 fn failed(mut report: Report, error: &anyhow::Error, started: Instant) -> Report {
-    report.status = if is_reauth(error) {
+    report.status = if crate::error::needs_reauth(error) {
         "reauthRequired"
     } else {
         "failed"

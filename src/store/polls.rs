@@ -17,17 +17,21 @@ pub enum PollOutcome<'a> {
 }
 
 impl Store {
-    /// The stored cursor of an integration.
-    pub fn cursor(&self, integration: &str) -> Result<Option<Value>> {
-        let text: Option<String> = self
+    /// The stored cursor of an integration, as stored (it may not even be JSON).
+    pub fn cursor_text(&self, integration: &str) -> Result<Option<String>> {
+        Ok(self
             .conn
             .query_row(
                 "SELECT cursor FROM cursors WHERE integration = ?1",
                 [integration],
                 |r| r.get(0),
             )
-            .optional()?;
-        match text {
+            .optional()?)
+    }
+
+    /// The stored cursor of an integration.
+    pub fn cursor(&self, integration: &str) -> Result<Option<Value>> {
+        match self.cursor_text(integration)? {
             None => Ok(None),
             Some(text) => Ok(Some(serde_json::from_str(&text).map_err(|e| {
                 anyhow::anyhow!("the stored cursor of {integration} is corrupt ({e}); run `trmctl poll --full {integration}`")
