@@ -9,7 +9,7 @@
 //! each failure), and an account that needs re-authorization is not polled until it has it;
 //! neither is polled on a notification, nor is a disabled integration.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -56,7 +56,7 @@ pub async fn run(
             // A due integration being polled now is left to the next tick, which sees what
             // that poll recorded; a notification's poll, below, waits its turn instead.
             _ = tick.tick() => match due(&poller) {
-                Ok(names) => names.into_iter().filter(|n| !polls.busy.contains(n)).collect(),
+                Ok(names) => names.into_iter().filter(|n| !polls.busy(n)).collect(),
                 Err(e) => {
                     tracing::error!(error = %format!("{e:#}"), "finding due polls failed");
                     continue;
@@ -84,15 +84,18 @@ pub async fn run(
 #[derive(Default)]
 struct Polls {
     running: JoinSet<()>,
-    /// The integration each running task polls.
+    /// The integration each running task polls: those being polled now.
     tasks: HashMap<tokio::task::Id, String>,
-    /// The integrations being polled now.
-    busy: HashSet<String>,
     /// Integrations to poll once they are not busy and there is room, oldest first.
     wanted: Vec<String>,
 }
 
 impl Polls {
+    /// Whether `name` is being polled now.
+    fn busy(&self, name: &str) -> bool {
+        self.tasks.values().any(|polled| polled == name)
+    }
+
     /// A poll task ended: its integration may be polled again. One that panicked (a bug) is
     /// a failed poll, logged and counted, not an integration left busy for good.
     fn finished(
@@ -111,7 +114,6 @@ impl Polls {
             tracing::error!(integration = %name, error = %e, "a poll task panicked");
             metrics.poll(&name, false, 0);
         }
-        self.busy.remove(&name);
     }
 
     /// Starts the wanted polls whose integration is not busy, while there is room.
@@ -121,11 +123,10 @@ impl Polls {
             if waiting.contains(&name) {
                 continue; // wanted twice: once is enough
             }
-            if self.busy.contains(&name) || self.busy.len() >= CONCURRENT_POLLS {
+            if self.busy(&name) || self.tasks.len() >= CONCURRENT_POLLS {
                 waiting.push(name);
                 continue;
             }
-            self.busy.insert(name.clone());
             let (poller, metrics, polled) = (poller.clone(), metrics.clone(), name.clone());
             let task = self.running.spawn(async move {
                 poll_once(&poller, &metrics, &polled).await;
@@ -214,10 +215,9 @@ mod tests {
         let (mut polls, metrics) = (Polls::default(), Metrics::default());
         let task = polls.running.spawn(async { panic!("a connector bug") });
         polls.tasks.insert(task.id(), "crm".into());
-        polls.busy.insert("crm".into());
         let done = polls.running.join_next_with_id().await.unwrap();
         polls.finished(done, &metrics);
-        assert!(polls.busy.is_empty() && polls.tasks.is_empty());
+        assert!(!polls.busy("crm") && polls.tasks.is_empty());
         let text = metrics.encode(crate::metrics::Exposition::PrometheusText);
         assert!(
             text.contains(r#"trmctl_poll_runs_total{integration="crm",outcome="error"} 1"#),
