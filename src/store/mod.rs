@@ -170,6 +170,23 @@ impl Store {
         Ok(())
     }
 
+    /// Whether `query` (a `SELECT 1 …`) finds a row for each of `rows`. Commands that only
+    /// read (`status`, `integrations list`) check so before an upkeep write, and then take no
+    /// write lock at all, never waiting behind `serve`'s writes.
+    pub(super) fn all_exist<P: rusqlite::Params>(
+        &self,
+        query: &str,
+        rows: impl IntoIterator<Item = P>,
+    ) -> Result<bool> {
+        let mut exists = self.conn.prepare_cached(query)?;
+        for row in rows {
+            if !exists.exists(row)? {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
     /// Runs `f` in one immediate transaction: all of it commits, or none of it. A commit that
     /// stored events wakes this process's sinks ([`events_stored`]).
     pub fn transaction<T>(

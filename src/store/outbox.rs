@@ -128,16 +128,8 @@ impl Store {
         after: Option<DateTime<Utc>>,
     ) -> Result<()> {
         let names: Vec<&str> = names.into_iter().collect();
-        // Read first: a command that only reads (`status`) then takes no write lock.
-        let mut known = self
-            .conn
-            .prepare_cached(&format!("SELECT 1 FROM {table} WHERE name = ?1"))?;
-        let mut all_known = true;
-        for name in &names {
-            all_known &= known.exists([name])?;
-        }
-        drop(known);
-        if all_known {
+        let known = format!("SELECT 1 FROM {table} WHERE name = ?1");
+        if self.all_exist(&known, names.iter().map(|n| [n]))? {
             return Ok(());
         }
         let at = now_stamp();

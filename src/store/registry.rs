@@ -32,17 +32,8 @@ impl Store {
         integrations: impl IntoIterator<Item = (&'a str, &'a str)>,
     ) -> Result<()> {
         let integrations: Vec<(&str, &str)> = integrations.into_iter().collect();
-        // Read first: a command that only reads (`status`, `integrations list`) then takes no
-        // write lock, and never waits behind `serve`'s writes.
-        let mut known = self
-            .conn
-            .prepare_cached("SELECT 1 FROM integrations WHERE name = ?1 AND kind = ?2")?;
-        let mut all_known = true;
-        for (name, kind) in &integrations {
-            all_known &= known.exists(params![name, kind])?;
-        }
-        drop(known);
-        if all_known {
+        let known = "SELECT 1 FROM integrations WHERE name = ?1 AND kind = ?2";
+        if self.all_exist(known, integrations.iter().map(|(n, k)| [n, k]))? {
             return Ok(());
         }
         self.transaction(|tx| {
