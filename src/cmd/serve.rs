@@ -49,7 +49,12 @@ fn reload_on_hangup(source: Source) -> std::io::Result<mpsc::Receiver<Result<Con
         tokio::spawn(async move {
             while hangups.recv().await.is_some() {
                 tracing::info!(path = %source.path.display(), "SIGHUP: reading the config again");
-                if reloads.send(Config::load(&source)).await.is_err() {
+                // A file read: off the async threads, which serve webhooks meanwhile.
+                let source = source.clone();
+                let config = tokio::task::spawn_blocking(move || Config::load(&source))
+                    .await
+                    .unwrap_or_else(|e| Err(anyhow::anyhow!("reading the config stopped: {e}")));
+                if reloads.send(config).await.is_err() {
                     return;
                 }
             }

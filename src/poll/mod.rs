@@ -216,7 +216,9 @@ impl Poller {
             .unwrap_or_default();
         let (outcome, wait) = match result {
             Ok(()) => (PollOutcome::Succeeded, interval),
-            Err(e) if crate::error::needs_reauth(e) => (PollOutcome::ReauthRequired { error: &message }, interval),
+            Err(e) if crate::error::needs_reauth(e) => {
+                (PollOutcome::ReauthRequired { error: &message }, interval)
+            }
             Err(_) => (
                 PollOutcome::Failed {
                     error: &message,

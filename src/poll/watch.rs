@@ -22,12 +22,17 @@ const GMAIL: &str = "https://gmail.googleapis.com";
 pub async fn renew_due(poller: &Poller) -> Result<Vec<String>> {
     let config = poller.config();
     let (mut renewed, mut failed) = (Vec::new(), Vec::new());
+    let mut store = None;
     for (name, cfg) in &config.integrations {
         let (Kind::GooglePubsub, Some(topic), Some(account)) = (cfg.kind, &cfg.topic, &cfg.account)
         else {
             continue;
         };
-        match renew_if_due(poller, name, topic, account).await {
+        let store = match store.as_mut() {
+            Some(store) => store,
+            None => store.insert(crate::paths::open_store(config)?),
+        };
+        match renew_if_due(poller, store, name, topic, account).await {
             Ok(true) => renewed.push(name.clone()),
             Ok(false) => {}
             Err(e) => failed.push(format!("{e:#}")),
@@ -41,10 +46,15 @@ pub async fn renew_due(poller: &Poller) -> Result<Vec<String>> {
 }
 
 /// Renews one integration's watch if it lapses within a day; whether it did.
-async fn renew_if_due(poller: &Poller, name: &str, topic: &str, account: &str) -> Result<bool> {
+async fn renew_if_due(
+    poller: &Poller,
+    store: &mut crate::store::Store,
+    name: &str,
+    topic: &str,
+    account: &str,
+) -> Result<bool> {
     let config = poller.config();
     let key = format!("watch:{name}");
-    let mut store = crate::paths::open_store(config)?;
     let expires = store.cursor(&key)?.and_then(|c| {
         c.get("expiration")
             .and_then(|e| e.as_str().and_then(|e| e.parse::<i64>().ok()))
