@@ -39,6 +39,38 @@ pub fn exponential(base: Duration, max: Duration, attempt: u32) -> Duration {
 /// up everything behind it for good.
 pub const MAX_UNANSWERED: u32 = 96;
 
+/// What one more failed attempt at an item (a sink's or an action's next event) comes to.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Try again after the backoff of this attempt number.
+    Retry(u32),
+    GiveUp,
+}
+
+/// The rule sinks and actions share. `answered` failed attempts (this one included, if it got
+/// an answer) count towards `max_attempts`; `unanswered` ones in a row (this one included, if
+/// it got none) only pace the retries, until [`MAX_UNANSWERED`] of them, or for good while
+/// `waiting_for_user` (an account to re-authorize).
+pub fn verdict(
+    (answered, unanswered): (u32, u32),
+    got_answer: bool,
+    waiting_for_user: bool,
+    max_attempts: u32,
+) -> Verdict {
+    let (count, limit) = if got_answer {
+        (answered, max_attempts)
+    } else if waiting_for_user {
+        (unanswered, u32::MAX)
+    } else {
+        (unanswered, MAX_UNANSWERED)
+    };
+    if count >= limit {
+        Verdict::GiveUp
+    } else {
+        Verdict::Retry(count)
+    }
+}
+
 /// A request that got no answer about what it asked: the far end down or unreachable, out of
 /// time, or a gateway in front of it saying so (502, 503, 504), after the retries it had.
 /// Whoever counts attempts at an item towards giving up on it does not count this one: an
@@ -128,6 +160,27 @@ mod tests {
         pause.succeeded();
         waits.push(pause.failed().as_millis());
         assert_eq!(waits, [100, 200, 400, 500, 100]);
+    }
+
+    #[test]
+    fn answered_failures_use_up_attempts_and_unanswered_ones_only_a_long_run() {
+        assert_eq!(verdict((2, 0), true, false, 3), Verdict::Retry(2));
+        assert_eq!(verdict((3, 0), true, false, 3), Verdict::GiveUp);
+        assert_eq!(
+            verdict((9, 5), false, false, 3),
+            Verdict::Retry(5),
+            "no answer: no attempt"
+        );
+        assert_eq!(
+            verdict((0, MAX_UNANSWERED), false, false, 3),
+            Verdict::GiveUp
+        );
+        let waiting = verdict((0, MAX_UNANSWERED + 1), false, true, 3);
+        assert_eq!(
+            waiting,
+            Verdict::Retry(MAX_UNANSWERED + 1),
+            "the user is waited for"
+        );
     }
 
     #[test]

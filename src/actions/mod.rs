@@ -312,11 +312,16 @@ pub async fn step(store: &mut Store, action: &Action) -> Result<Step> {
             // No answer, or an account awaiting re-authorization: not the event's fault, so
             // it uses up none of its attempts, however long it lasts.
             let reauth = crate::error::needs_reauth(&e);
-            let waiting = reauth || crate::retry::unanswered(&e);
-            let unanswered = state.unanswered + u32::from(waiting);
-            let answered = attempts.saturating_sub(unanswered);
-            let no_answer_for_long = !reauth && unanswered >= crate::retry::MAX_UNANSWERED;
-            if no_answer_for_long || (!waiting && answered >= cfg.max_attempts) {
+            let got_answer = !reauth && !crate::retry::unanswered(&e);
+            let unanswered = state.unanswered + u32::from(!got_answer);
+            let tries = (attempts.saturating_sub(unanswered), unanswered);
+            let verdict = crate::retry::verdict(tries, got_answer, reauth, cfg.max_attempts);
+            if let crate::retry::Verdict::Retry(attempt) = verdict {
+                let at = crate::event::after(backoff(cfg, attempt));
+                store.action_retry(name, from, (attempts, unanswered), at, &error)?;
+                tracing::warn!(action = %name, eventId = %event_id, attempts, unanswered, error = %error,
+                    "the action failed; retrying later");
+            } else {
                 let gave_up = GaveUp {
                     event_id: event_id.clone(),
                     attempts,
@@ -325,12 +330,6 @@ pub async fn step(store: &mut Store, action: &Action) -> Result<Step> {
                 store.action_done(name, from, seq, None, None, Some(&gave_up))?;
                 tracing::warn!(action = %name, eventId = %event_id, attempts, error = %error,
                     "giving up on the event after max_attempts; moving on");
-            } else {
-                let delay = backoff(cfg, if waiting { unanswered } else { answered });
-                let at = crate::event::after(delay);
-                store.action_retry(name, from, (attempts, unanswered), at, &error)?;
-                tracing::warn!(action = %name, eventId = %event_id, attempts, unanswered, error = %error,
-                    "the action failed; retrying later");
             }
             Ok(Step::Failed { error, reauth })
         }

@@ -142,46 +142,56 @@ fn record(
                 "the receiver asked to wait; not counted as a failed attempt");
             Ok(Step::Failed(error))
         }
-        Outcome::Failed(error) => failed(store, sink, state, event, error, false),
-        Outcome::Unanswered(error) => {
-            let unanswered = state.unanswered.saturating_add(1);
-            if unanswered >= crate::retry::MAX_UNANSWERED {
-                let error = format!("{error} (no answer {unanswered} times in a row)");
-                return failed(store, sink, state, event, error, true);
-            }
-            let delay = backoff(&sink.cfg, unanswered);
-            let retry = retry_in((state.attempts, unanswered), delay, &error);
-            store.sink_retry(name, from, retry)?;
-            tracing::warn!(sink = name, eventId = %event_id, unanswered, delayMs = delay.as_millis() as u64, error = %error,
-                "no answer from the receiver; retrying until it answers (not counted towards max_attempts)");
-            Ok(Step::Failed(error))
-        }
+        Outcome::Failed(error) => failed(store, sink, state, event, error, true),
+        Outcome::Unanswered(error) => failed(store, sink, state, event, error, false),
     }
 }
 
-/// A failed attempt: retried after a backoff, or after `max_attempts` (or at once when
-/// `give_up`) a dead letter.
+/// A failed attempt, answered or not: retried after a backoff, or a dead letter once
+/// [`crate::retry::verdict`] gives up (after `max_attempts` answered failures, or a long run
+/// of unanswered ones).
 fn failed(
     store: &mut Store,
     sink: &Sink,
     state: &SinkState,
     event: &StoredEvent,
     error: String,
-    give_up: bool,
+    got_answer: bool,
 ) -> Result<Step> {
+    use crate::retry::{Verdict, verdict};
     let (name, event_id) = (sink.name(), event.event.event_id);
-    let attempts = state.attempts + 1;
-    if give_up || attempts >= sink.cfg.max_attempts {
-        store.sink_dead_letter(name, state.last_seq, event, attempts, &error)?;
-        tracing::warn!(sink = name, eventId = %event_id, seq = event.seq, attempts, error = %error,
-            "giving up on the event after max_attempts: it is in the sink's dead letters; moving on to the next event");
+    let tries = if got_answer {
+        (state.attempts + 1, 0)
     } else {
-        let delay = backoff(&sink.cfg, attempts);
-        store.sink_retry(name, state.last_seq, retry_in((attempts, 0), delay, &error))?;
-        tracing::warn!(sink = name, eventId = %event_id, attempts, delayMs = delay.as_millis() as u64, error = %error,
-            "sending an event failed; retrying later");
+        (state.attempts, state.unanswered.saturating_add(1))
+    };
+    let (answered, unanswered) = tries;
+    match verdict(tries, got_answer, false, sink.cfg.max_attempts) {
+        Verdict::GiveUp => {
+            let error = if got_answer {
+                error
+            } else {
+                format!("{error} (no answer {unanswered} times in a row)")
+            };
+            let attempts = state.attempts + 1;
+            store.sink_dead_letter(name, state.last_seq, event, attempts, &error)?;
+            tracing::warn!(sink = name, eventId = %event_id, seq = event.seq, attempts, error = %error,
+                "giving up on the event after max_attempts: it is in the sink's dead letters; moving on to the next event");
+            Ok(Step::Failed(error))
+        }
+        Verdict::Retry(attempt) => {
+            let delay = backoff(&sink.cfg, attempt);
+            store.sink_retry(name, state.last_seq, retry_in(tries, delay, &error))?;
+            if got_answer {
+                tracing::warn!(sink = name, eventId = %event_id, attempts = answered, delayMs = delay.as_millis() as u64, error = %error,
+                    "sending an event failed; retrying later");
+            } else {
+                tracing::warn!(sink = name, eventId = %event_id, unanswered, delayMs = delay.as_millis() as u64, error = %error,
+                    "no answer from the receiver; retrying until it answers (not counted towards max_attempts)");
+            }
+            Ok(Step::Failed(error))
+        }
     }
-    Ok(Step::Failed(error))
 }
 
 /// A retry after `delay`, with the counts of failed and of unanswered attempts.
