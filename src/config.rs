@@ -572,28 +572,19 @@ impl Config {
             ));
         }
         problems.extend(self.limit_problems());
-        let account_urls = self.accounts.iter().flat_map(|(name, account)| {
-            [
+        if let Some(Err(why)) = self.server.public_url.as_deref().map(check_url) {
+            problems.push(Problem::new("server.public_url", why));
+        }
+        for (name, account) in &self.accounts {
+            let urls = [
                 ("auth_url", &account.auth_url),
                 ("token_url", &account.token_url),
                 ("revoke_url", &account.revoke_url),
-            ]
-            .map(|(key, url)| {
-                (
-                    format!("accounts.{name}.{key}"),
-                    url,
-                    private_url as UrlCheck,
-                )
-            })
-        });
-        let public_url = (
-            "server.public_url".to_string(),
-            &self.server.public_url,
-            check_url as UrlCheck,
-        );
-        for (key, url, check) in std::iter::once(public_url).chain(account_urls) {
-            if let Some(Err(why)) = url.as_deref().map(check) {
-                problems.push(Problem::new(key, why));
+            ];
+            for (key, url) in urls {
+                if let Some(Err(why)) = url.as_deref().map(private_url) {
+                    problems.push(Problem::new(format!("accounts.{name}.{key}"), why));
+                }
             }
         }
         for (name, account) in &self.accounts {
@@ -916,6 +907,11 @@ pub fn name_problems<'a>(section: &str, names: impl Iterator<Item = &'a str>) ->
 /// otherwise, without echoing it (a URL may carry credentials). Errors and logs show the URLs
 /// trmctl calls, so a password belongs in a secret reference, not in the URL.
 pub fn check_url(url: &str) -> Result<(), &'static str> {
+    checked_url(url).map(drop)
+}
+
+/// [`check_url`]'s checks, and the URL they passed, parsed.
+fn checked_url(url: &str) -> Result<reqwest::Url, &'static str> {
     let parsed = reqwest::Url::parse(url).map_err(|_| "not a valid absolute URL")?;
     if !matches!(parsed.scheme(), "http" | "https") {
         return Err("the URL must start with http:// or https://");
@@ -929,16 +925,13 @@ pub fn check_url(url: &str) -> Result<(), &'static str> {
              in the keys that take secret references",
         );
     }
-    Ok(())
+    Ok(parsed)
 }
 
-type UrlCheck = fn(&str) -> Result<(), &'static str>;
-
 /// [`check_url`], for a URL that carries a client secret, a code or a token: HTTPS only, or
-/// plain HTTP to a loopback address (tests, a local proxy).
-pub fn private_url(url: &str) -> Result<(), &'static str> {
-    check_url(url)?;
-    let parsed = reqwest::Url::parse(url).map_err(|_| "not a valid absolute URL")?;
+/// plain HTTP to a loopback address (tests, a local proxy). The URL, parsed.
+pub fn private_url(url: &str) -> Result<reqwest::Url, &'static str> {
+    let parsed = checked_url(url)?;
     let loopback = match parsed.host() {
         Some(oauth2::url::Host::Ipv4(ip)) => ip.is_loopback(),
         Some(oauth2::url::Host::Ipv6(ip)) => ip.is_loopback(),
@@ -950,7 +943,7 @@ pub fn private_url(url: &str) -> Result<(), &'static str> {
             "must be https: it carries credentials (plain http only to a loopback address)",
         );
     }
-    Ok(())
+    Ok(parsed)
 }
 
 /// Integration names appear in URLs and keyring entries: keep them plain.

@@ -96,10 +96,8 @@ pub async fn revoke(account: &AccountConfig, token: &str) -> Result<()> {
         .revoke_url
         .clone()
         .unwrap_or_else(|| GOOGLE_REVOKE_URL.to_string());
-    if let Err(why) = crate::config::private_url(&url) {
-        bail!("revoke_url {why}");
-    }
-    let parsed = oauth2::url::Url::parse(&url).context("revoke_url is not a URL")?;
+    let parsed =
+        crate::config::private_url(&url).map_err(|why| anyhow::anyhow!("revoke_url {why}"))?;
     let response = http_client()?
         .post(parsed)
         .form(&[("token", token)])
