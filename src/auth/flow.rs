@@ -198,9 +198,11 @@ fn read_pasted_redirect(tx: mpsc::Sender<Result<HashMap<String, String>>>) {
             if line.is_empty() {
                 continue;
             }
-            match oauth2::url::Url::parse(line) {
-                Ok(url) if is_redirect(&url.query_pairs().into_owned().collect()) => {
-                    let _ = tx.blocking_send(Ok(url.query_pairs().into_owned().collect()));
+            let params = oauth2::url::Url::parse(line)
+                .map(|url| url.query_pairs().into_owned().collect::<HashMap<_, _>>());
+            match params {
+                Ok(params) if is_redirect(&params) => {
+                    let _ = tx.blocking_send(Ok(params));
                     return;
                 }
                 Ok(_) => crate::output::note(

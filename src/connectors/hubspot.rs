@@ -49,15 +49,17 @@ pub fn events(incoming: &Incoming) -> Result<Vec<Event>, Unmatched> {
         .body
         .as_array()
         .ok_or_else(|| SchemaError("the body is not a JSON array of events".into()))?;
-    let (mut made, mut bad) = (Vec::with_capacity(items.len()), Vec::new());
+    let (mut made, mut first, mut count) = (Vec::with_capacity(items.len()), None, 0);
     for (i, item) in items.iter().enumerate() {
         match event(incoming, i, item) {
             Ok(event) => made.push(event),
-            Err(SchemaError(why)) => bad.push(why),
+            Err(SchemaError(why)) => {
+                first.get_or_insert(why);
+                count += 1;
+            }
         }
     }
-    let count = bad.len();
-    let Some(first) = bad.into_iter().next() else {
+    let Some(first) = first else {
         return Ok(made);
     };
     let error = match (items.len(), count) {
