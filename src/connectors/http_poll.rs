@@ -213,12 +213,18 @@ fn next_page(
                 .into());
             }
         },
-        // Each `Link` field, as a server may send one per link.
-        None => headers
-            .get_all(LINK)
-            .iter()
-            .filter_map(|links| links.to_str().ok())
-            .find_map(link_to_next),
+        // Each `Link` field, as a server may send one per link. One that is not text could
+        // hold the next link: the listing would end early, and the cursor move past its rest.
+        None => {
+            let mut next = None;
+            for links in headers.get_all(LINK) {
+                let links = links.to_str().map_err(|_| {
+                    anyhow::anyhow!("a Link header of {} is not text", shown_url(page_url))
+                })?;
+                next = next.or_else(|| link_to_next(links));
+            }
+            next
+        }
     };
     let Some(link) = link else { return Ok(None) };
     let next = reqwest::Url::parse(page_url)
@@ -437,6 +443,23 @@ mod tests {
             err.to_string().contains("another site (https://evil.test)"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_link_header_that_is_not_text_fails_the_page() {
+        let mut headers = HeaderMap::new();
+        headers.append(
+            LINK,
+            HeaderValue::from_bytes(b"<\xff>; rel=\"next\"").unwrap(),
+        );
+        let next = next_page(
+            None,
+            "https://a.test/x",
+            "https://a.test/x",
+            &headers,
+            &json!({}),
+        );
+        assert!(next.unwrap_err().to_string().contains("is not text"));
     }
 
     #[test]
