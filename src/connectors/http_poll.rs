@@ -452,14 +452,14 @@ mod tests {
             LINK,
             HeaderValue::from_bytes(b"<\xff>; rel=\"next\"").unwrap(),
         );
-        let next = next_page(
-            None,
-            "https://a.test/x",
-            "https://a.test/x",
-            &headers,
-            &json!({}),
-        );
+        let next = next_by_link(&headers);
         assert!(next.unwrap_err().to_string().contains("is not text"));
+    }
+
+    /// The next page of `https://a.test/x` by its Link headers.
+    fn next_by_link(headers: &HeaderMap) -> anyhow::Result<Option<String>> {
+        let page = "https://a.test/x";
+        next_page(None, page, page, headers, &json!({}))
     }
 
     #[test]
@@ -467,13 +467,7 @@ mod tests {
         let mut headers = HeaderMap::new();
         headers.append(LINK, HeaderValue::from_static(r#"</x?p=1>; rel="first""#));
         headers.append(LINK, HeaderValue::from_static(r#"</x?p=2>; rel="next""#));
-        let next = next_page(
-            None,
-            "https://a.test/x",
-            "https://a.test/x",
-            &headers,
-            &json!({}),
-        );
+        let next = next_by_link(&headers);
         assert_eq!(next.unwrap().as_deref(), Some("https://a.test/x?p=2"));
     }
 
