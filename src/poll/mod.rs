@@ -362,18 +362,20 @@ pub fn select(
         .collect())
 }
 
-/// The process exit code for a run: 4 if an account needs re-authorization, 5 if only locked
-/// integrations were named, 3 if some failed and some succeeded, 1 if all failed.
+/// The process exit code for a run: 4 if an account needs re-authorization, 3 if some failed
+/// and some succeeded, 1 if all failed, 5 if an integration the user named was skipped because
+/// another run holds it. Unnamed runs (cron's `poll --due`) skip locked ones silently: the other
+/// run is doing the work.
 pub fn exit_code(reports: &[Report], named: bool) -> Option<Code> {
     let count = |status: &str| reports.iter().filter(|r| r.status == status).count();
     if count("reauthRequired") > 0 {
         Some(Code::Reauth)
-    } else if named && !reports.is_empty() && count("locked") == reports.len() {
-        Some(Code::Locked)
     } else if count("failed") > 0 && count("ok") > 0 {
         Some(Code::Partial)
     } else if count("failed") > 0 {
         Some(Code::Failure)
+    } else if named && count("locked") > 0 {
+        Some(Code::Locked)
     } else {
         None
     }
@@ -421,7 +423,16 @@ mod tests {
             None,
             "unnamed locked ones are just skipped"
         );
-        assert_eq!(exit_code(&[report("locked"), report("ok")], true), None);
+        assert_eq!(
+            exit_code(&[report("locked"), report("ok")], true),
+            Some(Code::Locked),
+            "a named one that was skipped is said, even when the others ran"
+        );
+        assert_eq!(
+            exit_code(&[report("locked"), report("failed")], true),
+            Some(Code::Failure),
+            "a failure outranks a skip"
+        );
     }
 
     #[test]
