@@ -4,7 +4,7 @@
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 use trmctl::cli::{Cli, ColorWhen, Command};
 use trmctl::error::{Outcome, classify};
 
@@ -14,7 +14,7 @@ use trmctl::error::{Outcome, classify};
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli = match parse() {
         Ok(cli) => cli,
         Err(e) => return usage_error(&e),
     };
@@ -59,6 +59,43 @@ fn main() -> ExitCode {
     }
 }
 
+/// The command line, with clap's own help and errors coloured as `--color` says.
+fn parse() -> Result<Cli, clap::Error> {
+    let color = match flag_value("--color").as_deref() {
+        Some("always") => clap::ColorChoice::Always,
+        Some("never") => clap::ColorChoice::Never,
+        _ => clap::ColorChoice::Auto,
+    };
+    let matches = Cli::command().color(color).try_get_matches()?;
+    Cli::from_arg_matches(&matches)
+}
+
+/// The arguments before a `--`, which is all that can be global flags.
+fn flags() -> impl Iterator<Item = String> {
+    std::env::args_os()
+        .skip(1)
+        .take_while(|arg| arg != "--")
+        .map(|arg| arg.to_string_lossy().into_owned())
+}
+
+/// The value of a global flag as `--flag value` or `--flag=value`, read before clap has parsed
+/// (or refused) the command line.
+fn flag_value(flag: &str) -> Option<String> {
+    let mut args = flags();
+    while let Some(arg) = args.next() {
+        if arg == flag {
+            return args.next();
+        }
+        if let Some(value) = arg
+            .strip_prefix(flag)
+            .and_then(|rest| rest.strip_prefix('='))
+        {
+            return Some(value.to_string());
+        }
+    }
+    None
+}
+
 /// A command line clap refuses: its message on stderr as usual (help and `--version` on
 /// stdout), and with `--json` also `{"error", "exitCode": 2}` on stdout, as for any failure.
 fn usage_error(error: &clap::Error) -> ExitCode {
@@ -68,10 +105,7 @@ fn usage_error(error: &clap::Error) -> ExitCode {
         error.kind(),
         ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
     );
-    let json = std::env::args_os()
-        .skip(1)
-        .take_while(|arg| arg != "--")
-        .any(|arg| arg == "--json");
+    let json = flags().any(|arg| arg == "--json");
     if json && !informational {
         let report = serde_json::json!({ "error": summary(error), "exitCode": error.exit_code() });
         let _ = trmctl::output::Output::new(true, ColorWhen::Never).json(&report);

@@ -211,6 +211,36 @@ fn usage_errors_exit_2() {
 }
 
 #[test]
+fn color_governs_clap_help_and_errors_too() {
+    let sandbox = Sandbox::new();
+    let escape = predicate::str::contains("\x1b[");
+    for (args, colored) in [
+        (&["--color", "always", "frobnicate"][..], true),
+        (&["--color=always", "frobnicate"], true),
+        (&["frobnicate"], false),
+        (&["--color", "never", "frobnicate"], false),
+    ] {
+        let out = sandbox
+            .cmd()
+            .args(args)
+            .env_remove("NO_COLOR")
+            .assert()
+            .code(2);
+        if colored {
+            out.stderr(escape.clone());
+        } else {
+            out.stderr(escape.clone().not());
+        }
+    }
+    sandbox
+        .cmd()
+        .args(["--color", "always", "--help"])
+        .assert()
+        .success()
+        .stdout(escape);
+}
+
+#[test]
 fn a_relative_database_path_is_refused() {
     let sandbox = Sandbox::new();
     sandbox
