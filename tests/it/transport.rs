@@ -521,6 +521,75 @@ async fn slow_headers_are_cut_off_by_header_timeout() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn bodies_being_received_share_a_bounded_budget() {
+    let sandbox = Sandbox::with_config(&config(""));
+    let server = Server::start(&sandbox);
+    // 64 unauthenticated clients each announce a body of max_body_bytes (4 KiB) and stall.
+    let head = format!(
+        "POST /hooks/gh HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\n\
+         Content-Length: 4096\r\n\r\n{{\"pad\":\"",
+        server.addr
+    );
+    let mut stalled = Vec::new();
+    for _ in 0..64 {
+        let mut stream = TcpStream::connect(server.addr).await.unwrap();
+        stream.write_all(head.as_bytes()).await.unwrap();
+        stalled.push(stream);
+    }
+    let client = reqwest::Client::new();
+    let send = |delivery: String| {
+        let request = github_request(&client, &server, "gh", &delivery, r#"{"action":"x"}"#);
+        async move { request.send().await.unwrap() }
+    };
+    // Once all of them hold their room, a signed delivery is turned away at once, to come back.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let refused = loop {
+        let response = send(format!("probe-{}", deliveries(&sandbox))).await;
+        if response.status() == StatusCode::SERVICE_UNAVAILABLE {
+            break response;
+        }
+        assert_eq!(response.status(), StatusCode::ACCEPTED);
+        assert!(Instant::now() < deadline, "the budget is never spent");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(refused.headers()["retry-after"], "1");
+    let (_, why) = answer(refused).await;
+    assert!(
+        why["error"].as_str().unwrap().contains("retry later"),
+        "{why}"
+    );
+    let stored = deliveries(&sandbox);
+
+    // Room comes back as the stalled clients go away.
+    drop(stalled);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let response = send("after".into()).await;
+        if response.status() == StatusCode::ACCEPTED {
+            break;
+        }
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(Instant::now() < deadline, "the room is never given back");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        deliveries(&sandbox),
+        stored + 1,
+        "the refused one stored nothing"
+    );
+    let metrics = client
+        .get(format!("http://{}/metrics", server.addr))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains(r#"outcome="busy""#), "{metrics}");
+    assert_eq!(server.terminate().code(), Some(0));
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn slow_body_is_cut_off_by_request_timeout_and_stores_nothing() {
     // Long enough for the complete request below to be stored on a loaded machine.
     let sandbox = Sandbox::with_config(&config_with_server_keys("request_timeout = \"3s\""));
