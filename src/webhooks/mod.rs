@@ -2,7 +2,6 @@
 
 use axum::http::{HeaderMap, HeaderValue, header};
 
-pub mod budget;
 pub mod hooks;
 pub mod inbox;
 pub mod pubsub;

@@ -22,7 +22,6 @@ use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use super::budget::BodyBudget;
 use super::hooks::{Hook, Refusal};
 use super::inbox::Inbox;
 use super::signature;
@@ -49,8 +48,6 @@ struct App {
     draining: AtomicBool,
     /// Refusals are logged through it (see [`LogSampler`]).
     refusals: LogSampler,
-    /// Room for the bodies being received.
-    bodies: BodyBudget,
     /// `Some` when admin endpoints need a token (bound off loopback).
     admin_token: Option<Option<String>>,
     scheme: &'static str,
@@ -120,7 +117,6 @@ pub async fn run(
         workers: Mutex::new(Some(workers)),
         draining: AtomicBool::new(false),
         refusals: LogSampler::default(),
-        bodies: BodyBudget::new(config.server.max_body_bytes.as_u64()),
         admin_token,
         scheme: if config.server.tls_cert.is_some() {
             "https"
@@ -450,18 +446,6 @@ fn refuse(
     )
 }
 
-/// A refusal that says, in `Retry-After`, to come back after `wait` (whole seconds, at least 1).
-fn refuse_for(
-    wait: Duration,
-    status: StatusCode,
-    reason: &str,
-    outcome: &'static str,
-) -> (Refused, &'static str) {
-    let (mut refused, outcome) = refuse(status, reason, outcome);
-    refused.retry_after = Some(wait.as_secs_f64().ceil().max(1.0) as u64);
-    (refused, outcome)
-}
-
 /// A hook's refusal, with the outcome it is counted as.
 fn refused_by_hook(refusal: Refusal) -> (Refused, &'static str) {
     let outcome = match refusal.status {
@@ -526,7 +510,6 @@ async fn accept(
     hook.ready().map_err(refused_by_hook)?;
     let max = usize::try_from(app.config.server.max_body_bytes.as_u64()).unwrap_or(usize::MAX);
     let format = check_content_type(headers, hook.takes_form())?;
-    let _room = reserve_room(app, &body)?;
     let body = read_body(body, max).await?;
     body_read.store(true, Ordering::SeqCst);
     let url = full_url(app, headers, uri);
@@ -543,12 +526,13 @@ async fn accept(
         .map_err(refused_by_hook)?;
     // Counted only once authenticated, so unsigned traffic cannot use up the provider's share.
     if let Err(wait) = hook.check_rate() {
-        return Err(refuse_for(
-            wait,
+        let (mut refused, outcome) = refuse(
             StatusCode::TOO_MANY_REQUESTS,
             "over the integration's rate limit",
             "rate_limited",
-        ));
+        );
+        refused.retry_after = Some(wait.as_secs_f64().ceil().max(1.0) as u64);
+        return Err((refused, outcome));
     }
     let payload = match format {
         BodyFormat::Json => body.clone(),
@@ -706,22 +690,6 @@ fn form_payload(body: &[u8]) -> Result<Bytes, (Refused, &'static str)> {
                 "malformed",
             )
         })
-}
-
-/// Room for the body in the [`BodyBudget`], held while the delivery is taken.
-fn reserve_room(
-    app: &App,
-    body: &Body,
-) -> Result<tokio::sync::OwnedSemaphorePermit, (Refused, &'static str)> {
-    let declared = axum::body::HttpBody::size_hint(body).exact();
-    app.bodies.reserve(declared).ok_or_else(|| {
-        refuse_for(
-            Duration::from_secs(1),
-            StatusCode::SERVICE_UNAVAILABLE,
-            "too many deliveries are being received at once; retry later",
-            "busy",
-        )
-    })
 }
 
 /// Reads the body, stopping at `max` bytes: a larger body is refused without being read whole.
