@@ -149,6 +149,36 @@ impl Event {
     }
 }
 
+/// The deepest nesting of arrays and objects an event's `data` may have. serde_json, like most
+/// JSON readers, reads at most 128 levels, and `data` travels inside envelopes (`--json`
+/// output, sink deliveries) that add their own: a deeper event would be stored and then fail
+/// every read of events after it.
+pub const MAX_DEPTH: usize = 64;
+
+/// Refuses `data` that nests deeper than [`MAX_DEPTH`], saying so.
+pub fn check_depth(data: &serde_json::Value) -> Result<(), String> {
+    if deeper_than(data, MAX_DEPTH) {
+        return Err(format!(
+            "the payload nests arrays and objects deeper than {MAX_DEPTH} levels"
+        ));
+    }
+    Ok(())
+}
+
+/// Whether `value` nests arrays and objects deeper than `limit` levels.
+fn deeper_than(value: &serde_json::Value, limit: usize) -> bool {
+    use serde_json::Value;
+    let children: Box<dyn Iterator<Item = &Value>> = match value {
+        Value::Array(items) => Box::new(items.iter()),
+        Value::Object(fields) => Box::new(fields.values()),
+        _ => return false,
+    };
+    limit == 0
+        || children
+            .into_iter()
+            .any(|child| deeper_than(child, limit - 1))
+}
+
 /// `time` if its four-digit year is 0001 to 9999. A provider's year -1 or 10000 would be
 /// written with a sign (`-0001-…`, `+10000-…`), which no RFC 3339 reader parses back, and one
 /// such stored event would stop every read of events.
@@ -264,6 +294,19 @@ mod tests {
         ] {
             assert_eq!(format_time(&after(absurd)), "9999-12-31T23:59:59Z");
         }
+    }
+
+    #[test]
+    fn depth_counts_nested_arrays_and_objects() {
+        let nested = |levels: usize| -> serde_json::Value {
+            serde_json::from_str(&format!("{}{}", "[".repeat(levels), "]".repeat(levels))).unwrap()
+        };
+        assert!(!deeper_than(&serde_json::json!(1), 0));
+        assert!(deeper_than(&serde_json::json!({}), 0));
+        assert!(!deeper_than(&serde_json::json!({"a": [1, {"b": 2}]}), 3));
+        assert!(deeper_than(&serde_json::json!({"a": [1, {"b": 2}]}), 2));
+        assert!(!deeper_than(&nested(MAX_DEPTH), MAX_DEPTH));
+        assert!(deeper_than(&nested(MAX_DEPTH + 1), MAX_DEPTH));
     }
 
     #[test]

@@ -65,6 +65,18 @@ impl From<SchemaError> for Unmatched {
 
 /// The base events of one webhook delivery.
 pub fn from_delivery(kind: Kind, incoming: &Incoming) -> Result<Vec<Event>, Unmatched> {
+    let made = made_from_delivery(kind, incoming);
+    let events = match &made {
+        Ok(events) => events,
+        Err(unmatched) => &unmatched.made,
+    };
+    for event in events {
+        crate::event::check_depth(&event.data).map_err(SchemaError)?;
+    }
+    made
+}
+
+fn made_from_delivery(kind: Kind, incoming: &Incoming) -> Result<Vec<Event>, Unmatched> {
     let one = |event: Result<Event, SchemaError>| Ok(vec![event?]);
     match kind {
         Kind::Github => one(github::events(incoming)),

@@ -33,6 +33,8 @@ const COLUMNS: &str = "seq, event_id, event_type, integration, source_system, ex
 /// Inserts an event unless `(integration, dedupe_key)` is already stored. Returns whether it
 /// was inserted.
 pub fn insert_event(conn: &Connection, event: &Event) -> Result<bool> {
+    crate::event::check_depth(&event.data)
+        .map_err(|why| anyhow::anyhow!("event {}: {why}", event.dedupe_key))?;
     let inserted = conn
         .prepare_cached(
             "INSERT INTO events (event_id, event_type, integration, source_system, external_id,
@@ -240,6 +242,20 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("t.db")).unwrap();
         (dir, store)
+    }
+
+    #[test]
+    fn an_event_too_deep_to_read_back_is_refused() {
+        let (_dir, mut store) = store();
+        let mut deep = event("a", "deep", EventType::ExternalEventReceived);
+        deep.data =
+            serde_json::from_str(&format!("{}{}", "[".repeat(100), "]".repeat(100))).unwrap();
+        let err = store.transaction(|tx| insert_event(tx, &deep)).unwrap_err();
+        assert!(
+            format!("{err:#}").contains("event deep: the payload nests"),
+            "{err:#}"
+        );
+        assert!(store.last_events(10).unwrap().is_empty());
     }
 
     #[test]

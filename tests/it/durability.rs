@@ -169,6 +169,39 @@ async fn a_payload_off_schema_is_a_dead_letter_at_once_and_can_be_dropped() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_payload_nested_too_deep_is_a_dead_letter_not_an_unreadable_event() {
+    let sandbox = Sandbox::with_config(&config(""));
+    let server = Server::start(&sandbox);
+    let client = reqwest::Client::new();
+    // Valid JSON that serde_json reads (127 levels), but one level deeper once inside an event.
+    let payload = format!("{}{}", "[".repeat(127), "]".repeat(127));
+    let timestamp = now();
+    let request = client
+        .post(server.url("/hooks/std"))
+        .header("Content-Type", "application/json")
+        .header("webhook-id", "msg_deep")
+        .header("webhook-timestamp", timestamp.to_string())
+        .header(
+            "webhook-signature",
+            standard_signature("msg_deep", timestamp, payload.as_bytes()),
+        )
+        .body(payload);
+    let dead = accepted_then_dead(&sandbox, request).await;
+    assert_eq!(dead[0]["attempts"], 1, "retrying cannot fix it");
+    let error = dead[0]["lastError"].as_str().unwrap();
+    assert!(error.contains("deeper than 64 levels"), "{error}");
+    // Every event stays readable, and the next delivery is an event as usual.
+    let response = github_request(&client, &server, "gh", "after-deep", r#"{"action":"x"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    eventually("the next event", || all_events(&sandbox).len() == 1).await;
+    sandbox.cmd().args(["events", "list"]).assert().success();
+    assert_eq!(server.terminate().code(), Some(0));
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn the_good_events_of_a_hubspot_batch_outlive_a_bad_one() {
     let sandbox = Sandbox::with_config(&config(""));
     let server = Server::start(&sandbox);
