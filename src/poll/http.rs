@@ -248,6 +248,14 @@ impl Http {
                             json,
                         });
                     }
+                    if let Some(to) = redirect_target(url, status, &headers) {
+                        return Err(anyhow!(
+                            "{verb} {} answered {status}, a redirect to {to}: redirects to \
+                             another site are not followed with the integration's credentials; \
+                             if that is where the API now is, put that address in the config",
+                            shown_url(url),
+                        ));
+                    }
                     if !retryable(status, &body) {
                         return Err(anyhow!(
                             "{verb} {} answered {status}: {}",
@@ -484,6 +492,22 @@ fn httpdate_parse(text: &str) -> Option<std::time::SystemTime> {
 
 /// A URL as errors and logs show it: without its query (which may carry an API key) and
 /// without user or password.
+/// Where a redirect that was not followed (one to another site, see the poll client's
+/// redirect policy) points, shown without its query; `None` for any other answer.
+fn redirect_target(url: &str, status: StatusCode, headers: &HeaderMap) -> Option<String> {
+    let location = headers.get(reqwest::header::LOCATION)?;
+    if !status.is_redirection() {
+        return None;
+    }
+    let target = std::str::from_utf8(location.as_bytes())
+        .ok()
+        .and_then(|to| reqwest::Url::parse(url).ok()?.join(to).ok());
+    Some(target.map_or_else(
+        || "an address that does not parse".to_string(),
+        |to| shown_url(to.as_str()),
+    ))
+}
+
 pub fn shown_url(url: &str) -> String {
     match reqwest::Url::parse(url) {
         Ok(mut parsed) => {

@@ -88,6 +88,7 @@ impl Poller {
             .connect_timeout(Duration::from_secs(10))
             .timeout(config.poll.timeout)
             .gzip(true)
+            .redirect(same_origin_redirects())
             .user_agent(concat!("trmctl/", env!("CARGO_PKG_VERSION")))
             .build()
             .context("building the HTTP client")?;
@@ -360,6 +361,23 @@ pub fn select(
         .filter(|(name, _)| !due || due_now.contains(name))
         .map(|(name, _)| name.clone())
         .collect())
+}
+
+/// Redirects are followed (at most 10) only within the origin first asked (scheme, host and
+/// port). reqwest drops `Authorization` on a redirect elsewhere, but not an API key in a header
+/// of its own (`auth = { type = "header" }`), which would go to whatever site an answer names,
+/// in plain HTTP too. A redirect elsewhere is answered as the 3xx it is.
+fn same_origin_redirects() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let first = attempt.previous().first().map(reqwest::Url::origin);
+        if first != Some(attempt.url().origin()) {
+            attempt.stop()
+        } else if attempt.previous().len() > 10 {
+            attempt.error("more than 10 redirects")
+        } else {
+            attempt.follow()
+        }
+    })
 }
 
 /// The process exit code for a run: 4 if an account needs re-authorization, 3 if some failed

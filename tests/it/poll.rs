@@ -766,3 +766,77 @@ async fn a_dead_refresh_token_exits_4_and_stops_the_polls_until_reauthorized() {
     let status = crate::util::json(&status);
     assert_eq!(status[0]["status"], "active", "{status}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_api_key_follows_redirects_within_its_site_only() {
+    // Another site, which must never see the key.
+    let seen_elsewhere = Arc::new(Mutex::new(Vec::<Option<String>>::new()));
+    let seen = seen_elsewhere.clone();
+    let elsewhere = axum::Router::new().fallback(move |headers: HeaderMap| {
+        let seen = seen.clone();
+        async move {
+            let key = headers
+                .get("x-api-key")
+                .map(|v| v.to_str().unwrap().to_string());
+            seen.lock().unwrap().push(key);
+            axum::Json(json!({"data": []}))
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let elsewhere_addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, elsewhere).await.unwrap() });
+    // The API: one address moved within the site, one moved to the other site.
+    let away = format!("http://{elsewhere_addr}/contacts?page=1");
+    let api = axum::Router::new()
+        .route(
+            "/moved",
+            get(|| async { axum::response::Redirect::temporary("/contacts") }),
+        )
+        .route(
+            "/away",
+            get(move || async move { axum::response::Redirect::temporary(&away) }),
+        )
+        .route(
+            "/contacts",
+            get(|headers: HeaderMap| async move {
+                assert_eq!(headers["x-api-key"], "crm-token-value");
+                axum::Json(json!({"data": [{"id": 1, "updatedAt": "2026-01-01T00:00:00Z"}]}))
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, api).await.unwrap() });
+    let integration = |name: &str, path: &str| {
+        format!(
+            "[integrations.{name}]\nkind = \"http-poll\"\nurl = \"http://{addr}{path}\"\n\
+             auth = {{ type = \"header\", name = \"X-Api-Key\", value = \"env:T_CRM_TOKEN\" }}\n\
+             items = \"/data\"\nid = \"/id\"\nupdated_at = \"/updatedAt\"\n"
+        )
+    };
+    let sandbox = Sandbox::with_config(&format!(
+        "{POLL}{}{}",
+        integration("moved", "/moved"),
+        integration("away", "/away")
+    ));
+
+    let out = poll(&sandbox, &["moved", "away", "--json"]);
+    assert_eq!(out.status.code(), Some(3), "one ran, one failed");
+    let reports = reports(&out);
+    let (away, moved) = (&reports[0], &reports[1]);
+    assert_eq!(moved["status"], "ok", "{moved}");
+    assert_eq!(moved["eventsCreated"], 1);
+    assert_eq!(away["status"], "failed");
+    let error = away["error"].as_str().unwrap();
+    assert!(
+        error.contains(&format!("a redirect to http://{elsewhere_addr}/contacts:")),
+        "{error}"
+    );
+    assert!(
+        !error.contains("page=1"),
+        "shown without its query: {error}"
+    );
+    assert!(
+        seen_elsewhere.lock().unwrap().is_empty(),
+        "the other site was never asked"
+    );
+}
