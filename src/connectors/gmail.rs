@@ -36,7 +36,7 @@ use reqwest::header::HeaderMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::{SchemaError, page_token, required_str, subject, unix_time};
+use super::{PageTokens, SchemaError, page_token, required_str, subject, unix_time};
 use crate::event::{Event, EventType, now};
 use crate::poll::context::Context;
 use crate::poll::http::{Cost, Http};
@@ -284,7 +284,9 @@ impl<'a> Gmail<'a> {
         );
         let url = self.url(&["messages"]);
         let mut token: Option<String> = None;
+        let mut tokens = PageTokens::default();
         loop {
+            tokens.ask("users.messages.list", token.as_ref())?;
             let mut query = vec![("q", q.clone()), ("maxResults", PAGE_SIZE.to_string())];
             if let Some(token) = &token {
                 query.push(("pageToken", token.clone()));
@@ -319,7 +321,9 @@ async fn full_sync(ctx: &mut Context<'_>, gmail: &Gmail<'_>, resume: Option<Curs
     };
     let url = gmail.url(&["messages"]);
     let mut restarted = false;
+    let mut tokens = PageTokens::default();
     loop {
+        tokens.ask("users.messages.list", cursor.page_token.as_ref())?;
         let mut query = vec![("maxResults", PAGE_SIZE.to_string())];
         if !gmail.query.is_empty() {
             query.push(("q", gmail.query.clone()));
@@ -342,6 +346,7 @@ async fn full_sync(ctx: &mut Context<'_>, gmail: &Gmail<'_>, resume: Option<Curs
             );
             cursor.page_token = None;
             restarted = true;
+            tokens = PageTokens::default();
             continue;
         }
         let ids = listed_ids(&body)?;
@@ -374,7 +379,9 @@ async fn incremental(ctx: &mut Context<'_>, gmail: &Gmail<'_>, stored: Cursor) -
     let mut cursor = stored.clone();
     let mut committed = stored;
     let mut restarted = false;
+    let mut tokens = PageTokens::default();
     loop {
+        tokens.ask("users.history.list", cursor.page_token.as_ref())?;
         let mut query = vec![
             ("startHistoryId", cursor.history_id.clone()),
             ("historyTypes", "messageAdded".to_string()),
@@ -401,6 +408,7 @@ async fn incremental(ctx: &mut Context<'_>, gmail: &Gmail<'_>, stored: Cursor) -
             );
             cursor.page_token = None;
             restarted = true;
+            tokens = PageTokens::default();
             continue;
         }
         let ids = added_ids(&body)?;

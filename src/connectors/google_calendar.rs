@@ -15,7 +15,7 @@ use reqwest::header::HeaderMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::{GOOGLEAPIS, api_url, rfc3339_seconds as parse_time};
+use super::{GOOGLEAPIS, PageTokens, api_url, rfc3339_seconds as parse_time};
 use super::{SchemaError, optional_array, page_token, subject};
 use crate::event::{Event, EventType, now};
 use crate::poll::context::Context;
@@ -48,7 +48,9 @@ pub async fn poll(ctx: &mut Context<'_>) -> Result<()> {
     )?;
     let mut cursor = ctx.cursor::<Cursor>()?.unwrap_or_default();
     let mut resynced = false;
+    let mut tokens = PageTokens::default();
     loop {
+        tokens.ask("events.list", cursor.page_token.as_ref())?;
         let mut query = vec![
             ("showDeleted", "true".to_string()),
             ("maxResults", "250".to_string()),
@@ -81,6 +83,7 @@ pub async fn poll(ctx: &mut Context<'_>) -> Result<()> {
             ctx.store.clear_cursor(ctx.name)?;
             cursor = Cursor::default();
             resynced = true;
+            tokens = PageTokens::default();
             continue;
         }
         let body = reply

@@ -27,7 +27,7 @@ use reqwest::header::{DATE, HeaderMap};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::{GOOGLEAPIS, SchemaError, api_url, optional_array, page_token};
+use super::{GOOGLEAPIS, PageTokens, SchemaError, api_url, optional_array, page_token};
 use super::{rfc3339_seconds as parse_time, subject};
 use crate::event::{Event, EventType, format_time, now};
 use crate::poll::context::Context;
@@ -65,7 +65,9 @@ pub async fn poll(ctx: &mut Context<'_>) -> Result<()> {
     )?;
     let folder = ctx.cfg.folder_id.clone();
     let mut renewed = false;
+    let mut tokens = PageTokens::default();
     loop {
+        tokens.ask("changes.list", Some(&cursor.page_token))?;
         let query = [
             ("pageToken", cursor.page_token.clone()),
             ("fields", FIELDS.to_string()),
@@ -103,6 +105,7 @@ pub async fn poll(ctx: &mut Context<'_>) -> Result<()> {
             cursor = start_token(ctx.http, ctx.cfg.base_url.as_deref()).await?;
             ctx.commit(Vec::new(), &serde_json::to_value(&cursor)?, 0)?;
             renewed = true;
+            tokens = PageTokens::default();
             continue;
         }
         let body = reply

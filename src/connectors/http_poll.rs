@@ -35,11 +35,7 @@ struct Cursor {
     since: Option<String>,
 }
 
-/// The most pages one poll follows: a server whose next links never end cannot keep a poll
-/// running forever. Far above any real listing (5 million items at 50 a page): the cursor
-/// moves only at a listing's end, so a listing cut short by this would be read again, and
-/// cut short again, at every poll.
-const MAX_PAGES: usize = 100_000;
+use super::MAX_PAGES;
 
 pub async fn poll(ctx: &mut Context<'_>) -> anyhow::Result<()> {
     let cfg = ctx.cfg;

@@ -240,6 +240,34 @@ fn checked_unix_time(
         .transpose()
 }
 
+/// The most pages one poll follows: a server whose next pages never end cannot keep a poll
+/// (and its lock) going for ever. Far above any real listing (5 million items at 50 a page):
+/// http-poll's cursor moves only at a listing's end, so a listing cut short by this would be
+/// read again, and cut short again, at every poll.
+const MAX_PAGES: usize = 100_000;
+
+/// The page tokens one listing has asked with. A provider that hands back a token it gave
+/// before (a bug, or a cycle) would otherwise have the poll read the same pages for ever.
+#[derive(Default)]
+struct PageTokens(std::collections::HashSet<String>);
+
+impl PageTokens {
+    /// Records the token the next request of `listing` asks with; an error when the listing
+    /// asked with it before, or has had [`MAX_PAGES`] pages.
+    fn ask(&mut self, listing: &str, token: Option<&String>) -> anyhow::Result<()> {
+        let Some(token) = token else {
+            return Ok(());
+        };
+        if self.0.len() >= MAX_PAGES || !self.0.insert(token.clone()) {
+            anyhow::bail!(
+                "{listing} handed back a page token it had given before, or gave more than \
+                 {MAX_PAGES} pages; the pages read are stored"
+            );
+        }
+        Ok(())
+    }
+}
+
 /// A page or sync token: absent, null and empty all mean none.
 fn page_token(value: &Value, field: &str) -> Option<String> {
     value
@@ -375,6 +403,20 @@ pub(crate) mod test_support {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    #[test]
+    fn a_page_token_asked_with_twice_is_refused() {
+        let mut tokens = PageTokens::default();
+        let (a, b) = ("a".to_string(), "b".to_string());
+        tokens.ask("x.list", None).unwrap();
+        tokens.ask("x.list", Some(&a)).unwrap();
+        tokens.ask("x.list", Some(&b)).unwrap();
+        tokens.ask("x.list", None).unwrap();
+        let err = tokens.ask("x.list", Some(&a)).unwrap_err();
+        assert!(err.to_string().starts_with("x.list handed back"), "{err}");
+    }
+
     #[test]
     fn provider_times_outside_years_1_to_9999_are_no_times() {
         use serde_json::json;

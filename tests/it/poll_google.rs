@@ -897,6 +897,28 @@ async fn poll_full_on_drive_keeps_the_changes_behind_its_page_token() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_page_token_handed_back_again_ends_the_poll_instead_of_looping() {
+    let env = Env::start(&["docs"]).await;
+    env.poll_ok("docs").await;
+    let start = env.google().changes.len().to_string();
+    // Drive answers every page with the token it was asked with (a thousand times, then it
+    // would behave): a poll that followed it would go on reading the same page.
+    for _ in 0..1000 {
+        let page = json!({"kind": "drive#changeList", "changes": [], "nextPageToken": start});
+        env.google()
+            .faults
+            .push((Api::DriveChanges, 0, Fault::Status(200, page)));
+    }
+    let report = env.poll_failed("docs").await;
+    let error = report["error"].as_str().unwrap();
+    assert!(
+        error.contains("changes.list handed back a page token it had given before"),
+        "{error}"
+    );
+    assert_eq!(env.google().count(Api::DriveChanges), 1, "asked once");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn drive_changes_follow_page_tokens_in_one_folder() {
     let env = Env::start(&["docs"]).await;
     let old = Utc::now() - chrono::Duration::days(400);
