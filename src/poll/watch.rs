@@ -59,9 +59,7 @@ async fn renew_if_due(
         c.get("expiration")
             .and_then(|e| e.as_str().and_then(|e| e.parse::<i64>().ok()))
     });
-    if expires
-        .is_some_and(|ms| ms - Utc::now().timestamp_millis() > RENEW_BEFORE.num_milliseconds())
-    {
+    if expires.is_some_and(|ms| !lapses_soon(ms, Utc::now().timestamp_millis())) {
         return Ok(false);
     }
     let base = config
@@ -83,4 +81,29 @@ async fn renew_if_due(
     store.commit_page(&key, Vec::new(), &body, &Default::default())?;
     tracing::info!(integration = %name, expiration = %body["expiration"], "Gmail watch renewed");
     Ok(true)
+}
+
+/// Whether a watch expiring at `expires_ms` lapses within [`RENEW_BEFORE`] of `now_ms`. The
+/// expiration is Gmail's number, whatever it is: an extreme one must not overflow.
+fn lapses_soon(expires_ms: i64, now_ms: i64) -> bool {
+    expires_ms.saturating_sub(now_ms) <= RENEW_BEFORE.num_milliseconds()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_watch_is_renewed_within_a_day_of_lapsing_whatever_its_expiration() {
+        let now = 1_764_000_000_000;
+        let day = RENEW_BEFORE.num_milliseconds();
+        assert!(!lapses_soon(now + day + 1, now));
+        assert!(lapses_soon(now + day, now));
+        assert!(lapses_soon(now - 1, now), "lapsed already");
+        assert!(
+            lapses_soon(i64::MIN, now),
+            "no overflow into the far future"
+        );
+        assert!(!lapses_soon(i64::MAX, now));
+    }
 }
