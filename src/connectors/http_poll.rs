@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use super::{SchemaError, rfc3339_seconds, subject};
+use super::{MAX_PAGES, SchemaError, id_text, rfc3339_seconds, subject};
 use crate::event::{Event, EventType, now};
 use crate::poll::context::Context;
 use crate::poll::http::{Cost, shown_url};
@@ -34,8 +34,6 @@ struct Cursor {
     /// The latest change time seen.
     since: Option<String>,
 }
-
-use super::MAX_PAGES;
 
 pub async fn poll(ctx: &mut Context<'_>) -> anyhow::Result<()> {
     let cfg = ctx.cfg;
@@ -249,20 +247,17 @@ fn item_event(
     index: usize,
     item: &Value,
 ) -> Result<Event, SchemaError> {
-    let id = match item.pointer(id_at) {
-        Some(Value::String(s)) if !s.is_empty() => s.clone(),
-        Some(Value::Number(n)) => n.to_string(),
-        found => {
-            let what = if found.is_some() {
-                "is not a non-empty string or a number"
-            } else {
-                "is missing"
-            };
-            return Err(SchemaError(format!(
-                "item {index}: field `{id_at}` (the id) {what}"
-            )));
-        }
-    };
+    // Only whole numbers of 64 bits: a bigger one is rounded when read, and two items whose
+    // ids round alike would be one.
+    let found = item.pointer(id_at);
+    let id = found.and_then(id_text).ok_or_else(|| {
+        let what = if found.is_some() {
+            "is not a whole number or a non-empty string"
+        } else {
+            "is missing"
+        };
+        SchemaError(format!("item {index}: field `{id_at}` (the id) {what}"))
+    })?;
     let changed = updated_at
         .and_then(|p| item.pointer(p))
         .filter(|v| !v.is_null())
@@ -507,12 +502,23 @@ mod tests {
         assert_eq!(e.subject.as_deref(), Some("Acme"));
         let err = item_event("crm", "/id", None, 3, &json!({"name": "x"})).unwrap_err();
         assert!(err.0.contains("item 3") && err.0.contains("is missing"));
-        let err = item_event("crm", "/id", None, 4, &json!({"id": true})).unwrap_err();
-        assert!(
-            err.0.contains("is not a non-empty string or a number"),
-            "{}",
-            err.0
-        );
+        for id in [
+            json!(true),
+            json!(1.5),
+            json!(""),
+            json!(18446744073709551616.0),
+        ] {
+            let err = item_event("crm", "/id", None, 4, &json!({ "id": id })).unwrap_err();
+            assert!(
+                err.0
+                    .contains("is not a whole number or a non-empty string"),
+                "{}",
+                err.0
+            );
+        }
+        let big: Value = serde_json::from_str(r#"{"id": 18446744073709551615}"#).unwrap();
+        let e = item_event("crm", "/id", None, 0, &big).unwrap();
+        assert_eq!(e.external_id.as_deref(), Some("18446744073709551615"));
         assert!(later("2026-11-24T10:00:01Z", "2026-11-24T10:00:00Z"));
     }
 
