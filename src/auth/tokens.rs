@@ -203,12 +203,17 @@ fn read_cache(name: &str) -> Result<Option<Cached>> {
 
 /// Takes the account's refresh lock, waiting for another process that holds it.
 async fn lock_account(db: &Path, name: &str) -> Result<File> {
+    let (db, name) = (db.to_path_buf(), name.to_string());
+    tokio::task::spawn_blocking(move || hold_account(&db, &name)).await?
+}
+
+/// Takes the account's refresh lock, waiting for it. A new authorization is saved under it, so
+/// that a refresh in flight with the old refresh token finishes first: otherwise Google's
+/// `invalid_grant` to the old token would mark the new authorization `reauthRequired`.
+pub fn hold_account(db: &Path, name: &str) -> Result<File> {
     let file = crate::paths::lock_file(db, &format!("account-{name}"))?;
-    tokio::task::spawn_blocking(move || {
-        file.lock().context("locking the account's refresh lock")?;
-        Ok(file)
-    })
-    .await?
+    file.lock().context("locking the account's refresh lock")?;
+    Ok(file)
 }
 
 /// Marks the account `reauthRequired` and records one `reauthRequired` event for the change.

@@ -99,6 +99,7 @@ fn google(
     let done = ctx
         .runtime()?
         .block_on(flow::authorize(client, &scopes, !no_browser))?;
+    let _refreshes_wait = tokens::hold_account(store.path(), name)?;
     tokens::save_tokens(
         name,
         &done.refresh_token,
@@ -350,6 +351,7 @@ fn import(ctx: &Context, config: &Config, store: &mut Store, name: &str) -> Resu
         let why = crate::config::without_values(&e.to_string());
         Exit::usage(format!("stdin is not an `auth export` document: {why}"))
     })?;
+    let _refreshes_wait = tokens::hold_account(store.path(), name)?;
     crate::secrets::keyring::set(&entry_name(name, REFRESH_TOKEN), &exported.refresh_token)?;
     crate::secrets::keyring::delete(&entry_name(name, auth::ACCESS_TOKEN))?;
     store.save_account(&AccountRow {

@@ -283,6 +283,60 @@ async fn expiring_tokens_refresh_once_for_two_concurrent_processes() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn an_authorization_saved_while_a_refresh_fails_is_not_marked_for_reauthorization() {
+    let server = AuthServer::start().await;
+    server.books().expires_in = 60; // stale at once: every `auth token` refreshes
+    let account = unique("race");
+    let sandbox = setup(&server, &account);
+    authorize(&sandbox, &account).await;
+    let mut document = json(&run(&sandbox, &["auth", "export", &account]));
+    // Google drops the stored refresh token, slowly; the user brings a new one meanwhile.
+    let old = server.books().refresh_tokens[0].clone();
+    server.books().revoked.push(old);
+    server
+        .books()
+        .refresh_tokens
+        .push("1//fresh-from-laptop".into());
+    document["refreshToken"] = "1//fresh-from-laptop".into();
+    server.books().refresh_delay = Duration::from_millis(1500);
+    let refresh = trmctl(&sandbox)
+        .args(["auth", "token", &account])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    crate::server::eventually("the refresh has begun", || {
+        server.books().refreshes_begun == 1
+    })
+    .await;
+    let mut import = trmctl(&sandbox)
+        .args(["auth", "import", &account])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    import
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(document.to_string().as_bytes())
+        .unwrap();
+    assert!(import.wait_with_output().unwrap().status.success());
+    let refresh = refresh.wait_with_output().unwrap();
+    assert_eq!(refresh.status.code(), Some(4), "the old token was refused");
+
+    server.books().refresh_delay = Duration::ZERO;
+    let status = run(&sandbox, &["auth", "status", &account]);
+    assert_eq!(
+        status.status.code(),
+        Some(0),
+        "the new authorization stands: {}",
+        String::from_utf8_lossy(&status.stdout)
+    );
+    assert!(run(&sandbox, &["auth", "token", &account]).status.success());
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn invalid_grant_is_final_exit_4_and_a_reauth_event() {
     let server = AuthServer::start().await;
     server.books().expires_in = 60;

@@ -35,6 +35,8 @@ pub struct Books {
     pub expires_in: u64,
     /// How long a refresh takes (to make concurrent refreshes overlap).
     pub refresh_delay: Duration,
+    /// Refresh requests begun (counted before `refresh_delay`).
+    pub refreshes_begun: usize,
 }
 
 #[derive(Clone)]
@@ -152,7 +154,11 @@ async fn token(
             .into_response()
         }
         "refresh_token" => {
-            let delay = books.lock().unwrap().refresh_delay;
+            let delay = {
+                let mut books = books.lock().unwrap();
+                books.refreshes_begun += 1;
+                books.refresh_delay
+            };
             tokio::time::sleep(delay).await;
             let mut books = books.lock().unwrap();
             books.refresh_requests += 1;
