@@ -372,8 +372,16 @@ impl Http {
                     .map(|v| v.trim_start_matches("Bearer ").to_string())
             })
             .unwrap_or_default();
-        let mut store = Store::open_with(&self.db, self.config.store.busy_timeout)?;
         let mut cached = token.0.lock().await;
+        // Requests in flight together meet the same refusal: the first one replaces the token,
+        // the others take its replacement.
+        if cached
+            .as_ref()
+            .is_some_and(|(access, _)| *access != rejected)
+        {
+            return Ok(());
+        }
+        let mut store = Store::open_with(&self.db, self.config.store.busy_timeout)?;
         let fresh = tokens::replace_rejected(&self.config, &mut store, account, &rejected).await?;
         *cached = Some((fresh, std::time::Instant::now()));
         Ok(())

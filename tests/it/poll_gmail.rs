@@ -77,6 +77,8 @@ struct Mail {
     log: Vec<(&'static str, String, u16, Instant)>,
     /// `q` of every messages.list.
     queries: Vec<Option<String>>,
+    /// An access token messages.get refuses (`401`), though the other endpoints take it.
+    refused_by_get: Option<String>,
     /// On this messages.list request (number since the last reset), add this message.
     add_on_list: Option<(usize, String)>,
     next_number: i64,
@@ -111,7 +113,14 @@ impl Mail {
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("Bearer ya29."));
-        if !authorized {
+        let refused = endpoint == "get"
+            && self.refused_by_get.as_deref().is_some_and(|token| {
+                headers
+                    .get(header::AUTHORIZATION)
+                    .and_then(|v| v.to_str().ok())
+                    == Some(&format!("Bearer {token}"))
+            });
+        if !authorized || refused {
             return Gate::Answer(google_error(
                 StatusCode::UNAUTHORIZED,
                 "Invalid Credentials",
@@ -781,6 +790,23 @@ async fn faults_are_retried_or_fail_without_moving_the_cursor() {
     f.poll_ok().await;
     f.assert_each_once(&all);
     assert_eq!(f.gmail.counts(), (0, 2, 10, 0));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_access_token_refused_to_requests_in_flight_together_is_refreshed_once() {
+    let f = Fixture::new(None).await;
+    let all = ids("m", 1..=8);
+    add_inbox(&f.gmail, &all);
+    // Gmail fetches up to eight messages at once: all those sent with the run's first access
+    // token are refused it.
+    f.gmail.mail().refused_by_get = Some("ya29.refreshed-1".into());
+    f.poll_ok().await;
+    f.assert_each_once(&all);
+    assert_eq!(
+        f._auth.books().refresh_requests,
+        2,
+        "the run's first token, then one replacement for all the requests refused"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
