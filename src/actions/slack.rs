@@ -1,9 +1,9 @@
 //! `slack-message`: posts with `chat.postMessage` as the bot, tagging the message with
 //! metadata (`event_type = "trmctl_action"`, the event id in its payload) so that it is
 //! recognised when Slack sends it back. A retry (any attempt after the first was counted, even
-//! one cut short by a crash) first looks for that tag in the channel's recent history
-//! (`conversations.history`, which needs the bot's `channels:history` scope), so a post whose
-//! answer was lost is recorded, not posted twice.
+//! one cut short by a crash) first looks for that tag in the channel's history since the event
+//! arrived (`conversations.history`, which needs the bot's `channels:history` scope), so a
+//! post whose answer was lost is recorded, not posted twice.
 
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
@@ -69,20 +69,49 @@ impl SlackMessage {
             .context("chat.postMessage answered no `ts`")
     }
 
-    /// The `ts` of a message in the channel's recent history tagged with this event's id and
-    /// this action's name.
+    /// The `ts` of the message tagged with this event's id and this action's name, looked for
+    /// in the channel's history since shortly before the event arrived (no attempt can have
+    /// posted before), page by page.
     async fn find_posted(&self, cfg: &ActionConfig, event: &Event) -> Result<Option<String>> {
         let channel = cfg.channel.as_deref().unwrap_or_default();
+        let oldest = (event.received_at.timestamp() - CLOCK_SKEW_SECS).to_string();
+        let mut cursor = String::new();
+        for _ in 0..HISTORY_PAGES {
+            let mut query = vec![
+                ("channel", channel),
+                ("limit", "200"),
+                ("include_all_metadata", "true"),
+                ("oldest", &oldest),
+            ];
+            if !cursor.is_empty() {
+                query.push(("cursor", &cursor));
+            }
+            let reply = self.history_page(cfg, &query).await?;
+            if let Some(ts) = tagged(&reply, event, &cfg.name) {
+                return Ok(Some(ts));
+            }
+            match reply
+                .pointer("/response_metadata/next_cursor")
+                .and_then(Value::as_str)
+            {
+                Some(next) if !next.is_empty() => cursor = next.to_string(),
+                _ => return Ok(None),
+            }
+        }
+        bail!(
+            "could not tell whether an earlier attempt posted: more than {} messages in {channel} \
+             since the event arrived",
+            HISTORY_PAGES * 200
+        )
+    }
+
+    async fn history_page(&self, cfg: &ActionConfig, query: &[(&str, &str)]) -> Result<Value> {
         let response = self
             .client
             .get(format!("{}/api/conversations.history", cfg.base()))
             .bearer_auth(&self.token)
             .timeout(cfg.timeout)
-            .query(&[
-                ("channel", channel),
-                ("limit", "200"),
-                ("include_all_metadata", "true"),
-            ])
+            .query(query)
             .send()
             .await
             .context("GET conversations.history")?;
@@ -97,24 +126,31 @@ impl SlackMessage {
                 .unwrap_or("unknown");
             bail!("conversations.history failed: {error}");
         }
-        let id = event.event_id.to_string();
-        let messages = reply
-            .get("messages")
-            .and_then(Value::as_array)
-            .map(Vec::as_slice)
-            .unwrap_or_default();
-        Ok(messages
-            .iter()
-            .find(|m| {
-                let tag = |key: &str| {
-                    m.pointer(&format!("/metadata/event_payload/{key}"))
-                        .and_then(Value::as_str)
-                };
-                m.pointer("/metadata/event_type").and_then(Value::as_str) == Some(METADATA_TYPE)
-                    && tag("eventId") == Some(id.as_str())
-                    && tag("action") == Some(cfg.name.as_str())
-            })
-            .and_then(|m| m.get("ts").and_then(Value::as_str))
-            .map(str::to_string))
+        Ok(reply)
     }
+}
+
+/// How long before the event's arrival a post is looked for: Slack's clock and this one differ.
+const CLOCK_SKEW_SECS: i64 = 300;
+
+/// The most pages of history (200 messages each) looked through for an earlier post.
+const HISTORY_PAGES: usize = 50;
+
+/// The `ts` of the message on a history page tagged with this event's id and action's name.
+fn tagged(page: &Value, event: &Event, action: &str) -> Option<String> {
+    let id = event.event_id.to_string();
+    page.get("messages")?
+        .as_array()?
+        .iter()
+        .find(|m| {
+            let tag = |key: &str| {
+                m.pointer(&format!("/metadata/event_payload/{key}"))
+                    .and_then(Value::as_str)
+            };
+            m.pointer("/metadata/event_type").and_then(Value::as_str) == Some(METADATA_TYPE)
+                && tag("eventId") == Some(id.as_str())
+                && tag("action") == Some(action)
+        })
+        .and_then(|m| m.get("ts")?.as_str())
+        .map(str::to_string)
 }

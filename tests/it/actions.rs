@@ -4,6 +4,7 @@
 //! also reads one task and patches it with an `If-Match` etag check, for the updates of a task
 //! that follows its source item.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -558,6 +559,10 @@ async fn a_later_version_of_the_source_item_updates_its_task_last_write_wins() {
 #[derive(Default)]
 struct Slack {
     posts: Vec<Value>,
+    /// Each post's `ts`: the time it was posted, as Slack's are, made unique by its number.
+    ts: Vec<String>,
+    /// Messages others post in the channel after the bot's, each with its own `ts`.
+    others: usize,
     /// Store the next post but answer 500, as if the answer were lost.
     lose_next_answer: bool,
     /// Store the next post of this action, then hold the answer (so the test can kill trmctl).
@@ -568,10 +573,9 @@ struct Slack {
 impl Slack {
     /// The `ts` of each post the action made.
     fn posts_of(&self, action: &str) -> Vec<String> {
-        let ts = |i: usize| format!("1700000100.{:06}", i + 1);
         (0..self.posts.len())
             .filter(|&i| self.posts[i]["metadata"]["event_payload"]["action"] == action)
-            .map(ts)
+            .map(|i| self.ts[i].clone())
             .collect()
     }
 }
@@ -626,6 +630,12 @@ async fn post_message(
         let mut slack = slack.lock().unwrap();
         let action = body["metadata"]["event_payload"]["action"].clone();
         slack.posts.push(body);
+        let ts = format!(
+            "{}.{:06}",
+            chrono::Utc::now().timestamp(),
+            slack.posts.len()
+        );
+        slack.ts.push(ts);
         if std::mem::take(&mut slack.lose_next_answer) {
             return StatusCode::INTERNAL_SERVER_ERROR.into_response();
         }
@@ -633,7 +643,7 @@ async fn post_message(
         if hang {
             slack.hang_action = None;
         }
-        (format!("1700000100.{:06}", slack.posts.len()), hang)
+        (slack.ts.last().unwrap().clone(), hang)
     };
     if hang {
         tokio::time::sleep(Duration::from_secs(60)).await;
@@ -641,18 +651,36 @@ async fn post_message(
     Json(json!({"ok": true, "channel": "C1", "ts": ts})).into_response()
 }
 
-/// `conversations.history`: the posts, newest first, with their metadata.
-async fn history(State(slack): State<Arc<Mutex<Slack>>>) -> Response {
+/// `conversations.history`: the channel's messages from `oldest` on, newest first, `limit` a
+/// page (Slack's default 100), paged by `cursor`: the bot's posts with their metadata, and
+/// after them `others` messages of people.
+async fn history(
+    State(slack): State<Arc<Mutex<Slack>>>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
     let mut slack = slack.lock().unwrap();
     slack.history_reads += 1;
-    let messages: Vec<Value> = slack
-        .posts
-        .iter()
-        .enumerate()
-        .rev()
-        .map(|(i, p)| json!({"type": "message", "ts": format!("1700000100.{:06}", i + 1), "text": p["text"], "metadata": p["metadata"]}))
+    let oldest: f64 = q.get("oldest").map_or(0.0, |o| o.parse().unwrap());
+    let mut messages: Vec<Value> = (0..slack.posts.len())
+        .map(|i| json!({"type": "message", "ts": slack.ts[i], "text": slack.posts[i]["text"], "metadata": slack.posts[i]["metadata"]}))
         .collect();
-    Json(json!({"ok": true, "messages": messages})).into_response()
+    let now = chrono::Utc::now().timestamp();
+    messages.extend((0..slack.others).map(|i| json!({"type": "message", "user": "U2", "ts": format!("{now}.{:06}", 500_000 + i), "text": "chatter"})));
+    messages.retain(|m| m["ts"].as_str().unwrap().parse::<f64>().unwrap() >= oldest);
+    messages.reverse();
+    let limit: usize = q.get("limit").map_or(100, |l| l.parse().unwrap());
+    let from: usize = q.get("cursor").map_or(0, |c| c.parse().unwrap());
+    let page: Vec<Value> = messages.iter().skip(from).take(limit).cloned().collect();
+    let next = if from + limit < messages.len() {
+        (from + limit).to_string()
+    } else {
+        String::new()
+    };
+    Json(
+        json!({"ok": true, "messages": page, "has_more": !next.is_empty(),
+                "response_metadata": {"next_cursor": next}}),
+    )
+    .into_response()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -688,7 +716,38 @@ async fn a_slack_post_whose_answer_was_lost_is_found_not_posted_again() {
     assert_eq!(slack.lock().unwrap().history_reads, 1);
     let records = sandbox.store().action_records("notify").unwrap();
     assert_eq!(records.len(), 1);
-    assert_eq!(records[0].external_id, "1700000100.000001");
+    assert_eq!(records[0].external_id, slack.lock().unwrap().ts[0]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_lost_slack_post_is_found_behind_a_busy_channels_later_messages() {
+    let (base, slack) = start_slack().await;
+    slack.lock().unwrap().lose_next_answer = true;
+    let text = slack_config(&base, &["notify"]);
+    let sandbox = Sandbox::with_config(&text);
+    record(&sandbox, &text, "d-busy", "we are blocked");
+    assert_eq!(
+        slack_flush(&sandbox).output().unwrap().status.code(),
+        Some(1)
+    );
+    // The channel moves on: 450 messages after the bot's, more than one page of history.
+    slack.lock().unwrap().others = 450;
+    std::thread::sleep(Duration::from_millis(100));
+    let retry = slack_flush(&sandbox).output().unwrap();
+    assert!(
+        retry.status.success(),
+        "{}",
+        String::from_utf8_lossy(&retry.stderr)
+    );
+    let slack = slack.lock().unwrap();
+    assert_eq!(
+        slack.posts.len(),
+        1,
+        "found three pages back, not posted again"
+    );
+    assert_eq!(slack.history_reads, 3);
+    let records = sandbox.store().action_records("notify").unwrap();
+    assert_eq!(records[0].external_id, slack.ts[0]);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -745,7 +804,7 @@ retry_max = "20ms"
     // the rule too, but it is trmctl's own: no tension is derived from it, and no second post.
     let echo = json!({"type": "event_callback", "event_id": "Ev2", "event_time": 1700000100,
         "event": {"type": "message", "channel": "C1", "bot_id": "B1", "text": posted["text"],
-                  "ts": "1700000100.000001", "metadata": posted["metadata"]}});
+                  "ts": slack.lock().unwrap().ts[0], "metadata": posted["metadata"]}});
     let status = send(echo.to_string()).send().await.unwrap().status();
     assert_eq!(status, StatusCode::ACCEPTED);
     let store = sandbox.store();
@@ -758,7 +817,7 @@ retry_max = "20ms"
     assert_eq!(slack.lock().unwrap().posts.len(), 1, "no second post");
     let records = store.action_records("echo").unwrap();
     assert_eq!(records.len(), 1);
-    assert_eq!(records[0].external_id, "1700000100.000001");
+    assert_eq!(records[0].external_id, slack.lock().unwrap().ts[0]);
     assert_eq!(events_of(&store, "externalTaskCreated").len(), 1);
     server.terminate();
 }
