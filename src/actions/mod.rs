@@ -41,7 +41,7 @@ pub use slack::METADATA_TYPE;
 
 use crate::config::Config;
 use crate::event::{Event, EventType};
-use crate::store::{ActionRecord, ActionVersion, GaveUp, Store, StoredEvent};
+use crate::store::{ActionRecord, ActionState, ActionVersion, GaveUp, Store, StoredEvent};
 
 /// How often an idle action looks again without being woken.
 const TICK: Duration = Duration::from_secs(1);
@@ -313,12 +313,11 @@ pub async fn step(store: &mut Store, action: &Action) -> Result<Step> {
             // it uses up none of its attempts, however long it lasts.
             let reauth = crate::error::needs_reauth(&e);
             let got_answer = !reauth && !crate::retry::unanswered(&e);
-            let unanswered = state.unanswered + u32::from(!got_answer);
-            let tries = (attempts.saturating_sub(unanswered), unanswered);
-            let verdict = crate::retry::verdict(tries, got_answer, reauth, cfg.max_attempts);
+            let (unanswered, in_a_row, verdict) =
+                tally(&state, attempts, got_answer, reauth, cfg.max_attempts);
             if let crate::retry::Verdict::Retry(attempt) = verdict {
                 let at = crate::event::after(backoff(cfg, attempt));
-                store.action_retry(name, from, (attempts, unanswered), at, &error)?;
+                store.action_retry(name, from, (attempts, unanswered, in_a_row), at, &error)?;
                 tracing::warn!(action = %name, eventId = %event_id, attempts, unanswered, error = %error,
                     "the action failed; retrying later");
             } else {
@@ -334,6 +333,29 @@ pub async fn step(store: &mut Store, action: &Action) -> Result<Step> {
             Ok(Step::Failed { error, reauth })
         }
     }
+}
+
+/// The counts after one more failed attempt (the `attempts`-th) at the action's next event,
+/// and what it comes to (see [`crate::retry::verdict`]): `(unanswered, unanswered_in_a_row,
+/// verdict)`. An answered failure ends a run of unanswered ones; a wait for re-authorization
+/// neither adds to the run nor ends it, and is paced by every uncounted attempt so far.
+fn tally(
+    state: &ActionState,
+    attempts: u32,
+    got_answer: bool,
+    reauth: bool,
+    max_attempts: u32,
+) -> (u32, u32, crate::retry::Verdict) {
+    let unanswered = state.unanswered + u32::from(!got_answer);
+    let in_a_row = match (got_answer, reauth) {
+        (true, _) => 0,
+        (false, true) => state.unanswered_in_a_row,
+        (false, false) => state.unanswered_in_a_row + 1,
+    };
+    let answered = attempts.saturating_sub(unanswered);
+    let paced_by = if reauth { unanswered } else { in_a_row };
+    let verdict = crate::retry::verdict((answered, paced_by), got_answer, reauth, max_attempts);
+    (unanswered, in_a_row, verdict)
 }
 
 /// The `externalTaskCreated` event that records what an action created.
@@ -512,6 +534,58 @@ async fn flush_one(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::retry::{MAX_UNANSWERED, Verdict};
+
+    /// Runs `outcomes` (got an answer, awaited re-authorization) through [`tally`] as the
+    /// action loop does; the verdict of the last.
+    fn after(outcomes: &[(bool, bool)]) -> Verdict {
+        let mut state = ActionState {
+            name: "a".into(),
+            last_seq: 0,
+            attempts: 0,
+            unanswered: 0,
+            unanswered_in_a_row: 0,
+            next_attempt_at: None,
+            last_error: None,
+        };
+        let mut verdict = Verdict::Retry(0);
+        for &(got_answer, reauth) in outcomes {
+            let attempts = state.attempts + 1;
+            let (unanswered, in_a_row, v) = tally(&state, attempts, got_answer, reauth, 8);
+            (state.attempts, state.unanswered, state.unanswered_in_a_row) =
+                (attempts, unanswered, in_a_row);
+            verdict = v;
+        }
+        verdict
+    }
+
+    #[test]
+    fn only_an_unbroken_outage_gives_up_on_an_event() {
+        let silent = (false, false);
+        let reauth = (false, true);
+        let answered = (true, false);
+        let n = MAX_UNANSWERED as usize;
+        assert_eq!(after(&vec![silent; n]), Verdict::GiveUp);
+        assert!(matches!(after(&vec![silent; n - 1]), Verdict::Retry(_)));
+        // A long wait for the user, then one timeout: retried.
+        let mut waited = vec![reauth; 500];
+        waited.push(silent);
+        assert_eq!(after(&waited), Verdict::Retry(1));
+        // Timeouts broken by an answered failure start counting again.
+        let mut broken = vec![silent; n - 1];
+        broken.push(answered);
+        broken.extend(vec![silent; n - 1]);
+        assert!(matches!(after(&broken), Verdict::Retry(_)));
+        // Answered failures still end at max_attempts, whatever came between.
+        let mut mixed = vec![reauth; 50];
+        mixed.extend([answered; 7]);
+        mixed.extend([silent; 10]);
+        assert!(matches!(after(&mixed), Verdict::Retry(_)));
+        mixed.push(answered);
+        assert_eq!(after(&mixed), Verdict::GiveUp);
+        // A wait for the user backs off on all the waiting so far.
+        assert_eq!(after(&[reauth; 20]), Verdict::Retry(20));
+    }
 
     #[test]
     fn a_short_http_id_names_trmctls_object_only_beside_its_cause() {

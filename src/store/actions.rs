@@ -17,9 +17,13 @@ pub struct ActionState {
     pub last_seq: i64,
     /// Attempts at the next event (each counted before it is made).
     pub attempts: u32,
-    /// Of those, the ones that got no answer about it: they never count towards
-    /// `max_attempts`.
+    /// Of those, the ones that got no answer about it (or were made while the account awaited
+    /// re-authorization): they never count towards `max_attempts`.
     pub unanswered: u32,
+    /// Of those, the ones without an answer since the last answered failure, leaving out the
+    /// waits for re-authorization: an outage of the far end, which is given up on after
+    /// [`crate::retry::MAX_UNANSWERED`].
+    pub unanswered_in_a_row: u32,
     pub next_attempt_at: Option<DateTime<Utc>>,
     pub last_error: Option<String>,
 }
@@ -82,7 +86,8 @@ impl Store {
         let row = self
             .conn
             .query_row(
-                "SELECT name, last_seq, attempts, next_attempt_at, last_error, unanswered
+                "SELECT name, last_seq, attempts, next_attempt_at, last_error, unanswered,
+                     unanswered_in_a_row
                  FROM actions WHERE name = ?1",
                 [name],
                 |r| {
@@ -94,6 +99,7 @@ impl Store {
                             next_attempt_at: None,
                             last_error: r.get(4)?,
                             unanswered: r.get(5)?,
+                            unanswered_in_a_row: r.get(6)?,
                         },
                         r.get::<_, Option<String>>(3)?,
                     ))
@@ -243,7 +249,7 @@ impl Store {
             let error = gave_up.map(|g| g.error.as_str());
             let moved = tx.execute(
                 "UPDATE actions SET last_seq = ?3, attempts = 0, unanswered = 0,
-                     next_attempt_at = NULL, last_error = ?4, updated_at = ?5
+                     unanswered_in_a_row = 0, next_attempt_at = NULL, last_error = ?4, updated_at = ?5
                  WHERE name = ?1 AND last_seq = ?2",
                 params![name, from, seq, error, at],
             )?;
@@ -310,19 +316,19 @@ impl Store {
         Ok(())
     }
 
-    /// Records a failed attempt at the event after `from` (`unanswered` of the `attempts` got
-    /// no answer); the cursor stays.
+    /// Records a failed attempt at the event after `from` with the counts of [`ActionState`];
+    /// the cursor stays.
     pub fn action_retry(
         &self,
         name: &str,
         from: i64,
-        (attempts, unanswered): (u32, u32),
+        (attempts, unanswered, in_a_row): (u32, u32, u32),
         next_attempt_at: DateTime<Utc>,
         error: &str,
     ) -> Result<bool> {
         let changed = self.conn.execute(
-            "UPDATE actions SET attempts = ?3, unanswered = ?7, next_attempt_at = ?4, last_error = ?5,
-                 updated_at = ?6
+            "UPDATE actions SET attempts = ?3, unanswered = ?7, unanswered_in_a_row = ?8,
+                 next_attempt_at = ?4, last_error = ?5, updated_at = ?6
              WHERE name = ?1 AND last_seq = ?2",
             params![
                 name,
@@ -331,7 +337,8 @@ impl Store {
                 next_attempt_at.to_rfc3339_opts(SecondsFormat::Millis, true),
                 error,
                 now_stamp(),
-                unanswered
+                unanswered,
+                in_a_row
             ],
         )?;
         Ok(changed == 1)

@@ -46,6 +46,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0006_action_dead_letters.sql"),
     include_str!("migrations/0007_sink_unanswered.sql"),
     include_str!("migrations/0008_action_unanswered.sql"),
+    include_str!("migrations/0009_action_unanswered_in_a_row.sql"),
 ];
 
 fn migrations() -> Migrations<'static> {

@@ -949,7 +949,8 @@ async fn an_event_never_answered_for_half_a_day_is_given_up_on_after_all() {
         .store()
         .transaction(|tx| {
             Ok(tx.execute(
-                "UPDATE actions SET attempts = 95, unanswered = 95, next_attempt_at = NULL",
+                "UPDATE actions SET attempts = 95, unanswered = 95, unanswered_in_a_row = 95,
+                     next_attempt_at = NULL",
                 [],
             )?)
         })
