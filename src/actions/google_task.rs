@@ -14,7 +14,7 @@
 //! works. (If trmctl dies between a `PATCH` and recording it, the retry sees its own write as a
 //! remote edit and skips: the task already holds that version.)
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, anyhow};
 use chrono::{DateTime, Utc};
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, IF_MATCH};
@@ -65,6 +65,18 @@ fn parse_time(text: Option<&str>) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
+/// A write Google did not take. A gateway's `502`/`503`/`504` or a rate limit's `429` says
+/// nothing about the task, so it uses up none of the event's attempts (a `503` to a create
+/// that went through anyway is found by its marker on the retry).
+fn write_refused(what: &str, status: StatusCode) -> anyhow::Error {
+    let message = format!("{what} answered {status}");
+    if crate::retry::gateway_unanswered(status) || status == StatusCode::TOO_MANY_REQUESTS {
+        crate::retry::Unanswered(message).into()
+    } else {
+        anyhow!(message)
+    }
+}
+
 pub struct GoogleTask {
     pub http: Http,
     pub client: reqwest::Client,
@@ -95,7 +107,7 @@ impl GoogleTask {
         let status = response.status();
         let body: Value = response.json().await.unwrap_or(Value::Null);
         if !status.is_success() {
-            bail!("creating the task answered {status}");
+            return Err(write_refused("creating the task", status));
         }
         Written::from_json(&body).context("the created task has no `id`")
     }
@@ -164,7 +176,7 @@ impl GoogleTask {
             }
             let answer: Value = response.json().await.unwrap_or(Value::Null);
             if !status.is_success() {
-                bail!("updating the task answered {status}");
+                return Err(write_refused("updating the task", status));
             }
             let written = Written::from_json(&answer).unwrap_or(Written {
                 id: task.clone(),

@@ -72,6 +72,8 @@ struct Tasks {
     /// Store the next created task, then hold the answer (so the test can kill trmctl).
     hang_next_answer: bool,
     unauthorized: usize,
+    /// Answer this many creates `503` (nothing created), as a gateway with Tasks down does.
+    unavailable_creates: usize,
 }
 
 type SharedTasks = Arc<Mutex<Tasks>>;
@@ -121,6 +123,10 @@ async fn create_task(
         if !bearer_ok(&headers) {
             tasks.unauthorized += 1;
             return StatusCode::UNAUTHORIZED.into_response();
+        }
+        if tasks.unavailable_creates > 0 {
+            tasks.unavailable_creates -= 1;
+            return StatusCode::SERVICE_UNAVAILABLE.into_response();
         }
         tasks.creates += 1;
         let id = format!("task-{}", tasks.items.len() + 1);
@@ -296,6 +302,32 @@ fn events_of(store: &Store, event_type: &str) -> Vec<Event> {
         .map(|s| s.event)
         .filter(|e| e.event_type.as_str() == event_type)
         .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tasks_unavailable_to_a_create_uses_up_no_attempt() {
+    let (tasks, _auth, text, sandbox) = task_setup(
+        FAST_POLL,
+        "max_attempts = 1\nretry_base = \"10ms\"\nretry_max = \"20ms\"\n",
+    )
+    .await;
+    tasks.lock().unwrap().unavailable_creates = 2;
+    record(&sandbox, &text, "d-503", "we are blocked");
+    for _ in 0..2 {
+        assert_eq!(flush(&sandbox).status.code(), Some(1));
+        std::thread::sleep(Duration::from_millis(30)); // past retry_max
+    }
+    ok(&flush(&sandbox));
+    assert_eq!(
+        tasks.lock().unwrap().items.len(),
+        1,
+        "created once Tasks was back"
+    );
+    let gave_up = sandbox
+        .store()
+        .gave_up_on(trmctl::store::Follower::Action)
+        .unwrap();
+    assert!(gave_up.is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread")]
