@@ -110,8 +110,8 @@ async fn lock(db: &Path, name: &str, wait: bool) -> Result<Option<File>> {
 }
 
 /// Records an outcome: the cursor moves past a delivered or dead-lettered event, a failure
-/// waits its backoff, a throttle waits as asked, no answer waits its own backoff without
-/// using up an attempt, a 410 disables the sink.
+/// waits its backoff, a throttle waits as asked, no answer (or a throttle that does not say
+/// for how long) waits its own backoff without using up an attempt, a 410 disables the sink.
 fn record(
     store: &mut Store,
     sink: &Sink,
@@ -134,8 +134,15 @@ fn record(
                 "the receiver is gone: sink disabled (re-enable with `trmctl sinks enable {name}`)");
             Ok(Step::Failed(error))
         }
-        Outcome::Throttled { error, retry_after } => {
-            let asked = retry_after.unwrap_or_else(|| backoff(&sink.cfg, state.attempts + 1));
+        // Told to wait, but not for how long: paced, and in the end given up on, like no answer.
+        Outcome::Throttled {
+            error,
+            retry_after: None,
+        } => failed(store, sink, state, event, error, false),
+        Outcome::Throttled {
+            error,
+            retry_after: Some(asked),
+        } => {
             let delay = asked.max(sink.cfg.retry_base).min(MAX_RETRY_AFTER);
             store.sink_retry(name, from, retry_in((state.attempts, 0), delay, &error))?;
             tracing::info!(sink = name, eventId = %event_id, delayMs = delay.as_millis() as u64, error = %error,

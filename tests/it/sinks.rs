@@ -404,6 +404,30 @@ async fn a_receiver_that_is_down_gets_everything_once_it_is_back() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_throttle_that_says_not_for_how_long_backs_off_like_no_answer() {
+    let receiver = Receiver::start(&[Reply::Status(429), Reply::Status(429)]).await;
+    let sink =
+        http_sink("core", &receiver.url(), "").replace("max_attempts = 20", "max_attempts = 1");
+    let sandbox = Sandbox::with_config(&format!("{CONFIG}{sink}"));
+    let events = some_events(&sandbox, 1);
+    for tried in 1..=2u64 {
+        assert_eq!(flush(&sandbox, &[]).await.0, 1);
+        let listed = list(&sandbox).await;
+        assert_eq!(
+            (
+                listed[0]["attempts"].as_u64(),
+                listed[0]["unanswered"].as_u64()
+            ),
+            (Some(0), Some(tried)),
+            "counted in the run that paces the retries, not as an attempt"
+        );
+        tokio::time::sleep(Duration::from_millis(60)).await; // past retry_max
+    }
+    flush_until_delivered(&sandbox).await;
+    assert_eq!(receiver.stored(), ids(&events));
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn an_event_never_answered_for_half_a_day_is_given_up_on_after_all() {
     let url = format!("http://127.0.0.1:{}/events", crate::util::closed_port());
     let sandbox = Sandbox::with_config(&format!("{CONFIG}{}", http_sink("core", &url, "")));
