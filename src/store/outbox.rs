@@ -208,7 +208,8 @@ impl Store {
             (Some(seq), _) => Ok(self.events_after(seq - 1, 1)?.pop()),
             (None, Some(newest)) if newest > after => {
                 self.conn.execute(
-                    "UPDATE sinks SET last_seq = ?3, attempts = 0, next_attempt_at = NULL
+                    "UPDATE sinks SET last_seq = ?3, attempts = 0, unanswered = 0,
+                         next_attempt_at = NULL
                      WHERE name = ?1 AND last_seq = ?2",
                     params![name, after, newest],
                 )?;
@@ -292,12 +293,13 @@ impl Store {
         })
     }
 
-    /// Disables a sink with a reason, or (`None`) enables it with a fresh attempt count.
+    /// Disables a sink with a reason, or (`None`) enables it with fresh attempt counts.
     /// False when no such sink is stored.
     pub fn set_sink_disabled(&self, name: &str, reason: Option<&str>) -> Result<bool> {
         let changed = self.conn.execute(
             "UPDATE sinks SET disabled = ?2, disabled_reason = ?3, updated_at = ?4,
                  attempts = CASE WHEN ?2 THEN attempts ELSE 0 END,
+                 unanswered = CASE WHEN ?2 THEN unanswered ELSE 0 END,
                  next_attempt_at = CASE WHEN ?2 THEN next_attempt_at ELSE NULL END
              WHERE name = ?1",
             params![name, reason.is_some(), reason, now_stamp()],
@@ -429,8 +431,20 @@ mod tests {
             event_types: Some(&types),
             integrations: None,
         };
+        let outage = Retry {
+            attempts: 1,
+            unanswered: 90,
+            next_attempt_at: Utc::now(),
+            error: "no answer",
+        };
+        store.sink_retry("s", 0, outage).unwrap();
         assert!(store.next_for_sink("s", 0, filter).unwrap().is_none());
-        assert_eq!(state(&store).last_seq, 3);
+        let s = state(&store);
+        assert_eq!(
+            (s.last_seq, s.attempts, s.unanswered),
+            (3, 0, 0),
+            "the counts of the event skipped do not carry over"
+        );
         add(&mut store, &[("a", EventType::WinRecorded)]);
         assert_eq!(store.next_for_sink("s", 3, filter).unwrap().unwrap().seq, 4);
     }
@@ -485,7 +499,7 @@ mod tests {
         let (_dir, store) = store();
         let retry = Retry {
             attempts: 3,
-            unanswered: 0,
+            unanswered: 40,
             next_attempt_at: Utc::now(),
             error: "x",
         };
@@ -493,12 +507,12 @@ mod tests {
         assert!(store.set_sink_disabled("s", Some("410 Gone")).unwrap());
         let s = state(&store);
         assert!(s.disabled);
-        assert_eq!(s.attempts, 3);
+        assert_eq!((s.attempts, s.unanswered), (3, 40));
         assert_eq!(s.disabled_reason.as_deref(), Some("410 Gone"));
         assert!(store.set_sink_disabled("s", None).unwrap());
         let s = state(&store);
         assert!(!s.disabled);
-        assert_eq!((s.attempts, s.next_attempt_at), (0, None));
+        assert_eq!((s.attempts, s.unanswered, s.next_attempt_at), (0, 0, None));
         assert!(!store.set_sink_disabled("nope", None).unwrap());
     }
 
