@@ -35,9 +35,12 @@ fn check_name(name: &str) -> Result<()> {
 
 fn set(ctx: &Context, config: &Config, name: &str) -> Result<ExitCode> {
     check_name(name)?;
+    // The store first: a database that cannot be opened fails the command before the keyring
+    // has changed.
+    let mut store = ctx.store(config)?;
     let value = read_value(name)?;
     keyring::set(name, &value)?;
-    ctx.store(config)?.remember_secret(name)?;
+    store.remember_secret(name)?;
     warn_if_read_elsewhere(config, name);
     if ctx.out.json {
         ctx.out.json(&serde_json::json!({ "name": name, "location": format!("keyring ({}/{name})", keyring::SERVICE) }))?;
@@ -92,8 +95,9 @@ fn read_value(name: &str) -> Result<String> {
 
 fn rm(ctx: &Context, config: &Config, name: &str) -> Result<ExitCode> {
     check_name(name)?;
+    let mut store = ctx.store(config)?;
     let existed = keyring::delete(name)?;
-    ctx.store(config)?.forget_secret(name)?;
+    store.forget_secret(name)?;
     if !existed {
         return Err(anyhow::anyhow!("no secret `{name}` in the keyring"));
     }

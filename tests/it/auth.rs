@@ -601,6 +601,46 @@ async fn secret_set_reaches_the_keyring_and_nothing_else() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn secret_set_and_rm_change_no_keyring_entry_when_the_store_cannot_open() {
+    let (sandbox, _integration, name) = github_hook(r#""keyring""#);
+    let with_bad_db = |args: &[&str], stdin: &str| {
+        let mut child = trmctl(&sandbox)
+            .args(args)
+            .env("TRMCTL_DB", "relative.db")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    assert_eq!(
+        with_bad_db(&["secret", "set", &name], "value\n")
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(secret_tool_lookup(&name), None, "nothing stored");
+    assert!(secret_set(&sandbox, &name, "kept").status.success());
+    assert_eq!(
+        with_bad_db(&["secret", "rm", &name], "").status.code(),
+        Some(2)
+    );
+    assert_eq!(
+        secret_tool_lookup(&name).as_deref(),
+        Some("kept"),
+        "nothing deleted"
+    );
+    assert!(run(&sandbox, &["secret", "rm", &name]).status.success());
+}
+
 #[test]
 fn secret_list_without_a_keyring_is_an_error_not_every_entry_missing() {
     let sandbox = Sandbox::with_config(
