@@ -33,22 +33,25 @@ impl Output {
         }
     }
 
-    /// Prints a value as one JSON document.
+    /// Prints a value as one JSON document. It is made whole before any of it is written, so
+    /// a value that cannot be serialised leaves stdout empty for the error document.
     pub fn json<T: Serialize + ?Sized>(&self, value: &T) -> io::Result<()> {
+        let document = if self.pretty {
+            serde_json::to_vec_pretty(value)?
+        } else {
+            serde_json::to_vec(value)?
+        };
         to_stdout(|out| {
-            if self.pretty {
-                serde_json::to_writer_pretty(&mut *out, value)?;
-            } else {
-                serde_json::to_writer(&mut *out, value)?;
-            }
+            out.write_all(&document)?;
             writeln!(out)
         })
     }
 
     /// Prints a value as one line of NDJSON and flushes it.
     pub fn ndjson<T: Serialize + ?Sized>(&self, value: &T) -> io::Result<()> {
+        let line = serde_json::to_vec(value)?;
         to_stdout(|out| {
-            serde_json::to_writer(&mut *out, value)?;
+            out.write_all(&line)?;
             writeln!(out)
         })
     }

@@ -12,29 +12,29 @@ use crate::config::Config;
 /// The config `init` writes: every section present, the integrations as commented examples.
 pub const STARTER_CONFIG: &str = include_str!("../templates/config.toml");
 
+/// Paths as text (a path that is not UTF-8 is shown with replacement characters).
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct Report<'a> {
-    config: &'a Path,
+struct Report {
+    config: String,
     config_created: bool,
-    database: &'a Path,
+    database: String,
 }
 
 pub fn run(ctx: &Context) -> Result<ExitCode> {
     let source = ctx.config_source()?;
     let created = write_new(&source.path, STARTER_CONFIG)?;
-    let config = Config::load(&crate::config::Source {
-        explicit: true,
-        ..source.clone()
+    // A failed init leaves nothing behind: the config it wrote goes again.
+    let database = prepare(ctx, &source).inspect_err(|_| {
+        if created {
+            let _ = std::fs::remove_file(&source.path);
+        }
     })?;
-    let mut store = ctx.store(&config)?;
-    crate::registry::sync(&config, &mut store)?;
-    let database = crate::paths::database(&config)?;
     if ctx.out.json {
         ctx.out.json(&Report {
-            config: &source.path,
+            config: source.path.to_string_lossy().into_owned(),
             config_created: created,
-            database: &database,
+            database: database.to_string_lossy().into_owned(),
         })?;
         return Ok(ExitCode::SUCCESS);
     }
@@ -56,6 +56,17 @@ pub fn run(ctx: &Context) -> Result<ExitCode> {
         database.display()
     ))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Creates the database the config names, with the registry; its path.
+fn prepare(ctx: &Context, source: &crate::config::Source) -> Result<std::path::PathBuf> {
+    let config = Config::load(&crate::config::Source {
+        explicit: true,
+        ..source.clone()
+    })?;
+    let mut store = ctx.store(&config)?;
+    crate::registry::sync(&config, &mut store)?;
+    crate::paths::database(&config)
 }
 
 /// Writes `text` to `path` unless a file is already there; returns whether it wrote.

@@ -189,6 +189,50 @@ fn poll_and_serve_without_any_config_say_so_and_exit_2() {
 }
 
 #[test]
+fn a_failed_init_leaves_nothing_behind() {
+    let sandbox = Sandbox::new();
+    let out = sandbox
+        .cmd()
+        .args(["init", "--json"])
+        .env("TRMCTL_DB", "relative.db")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(json(&out)["error"].as_str().unwrap().contains("$TRMCTL_DB"));
+    assert!(!sandbox.config_path().exists(), "no config left");
+}
+
+#[cfg(unix)]
+#[test]
+fn init_takes_a_config_path_that_is_not_utf8() {
+    use std::os::unix::ffi::OsStrExt;
+    let sandbox = Sandbox::new();
+    let name = std::ffi::OsStr::from_bytes(b"bad\xff.toml");
+    let path = sandbox.dir.path().join(name);
+    let out = sandbox
+        .cmd()
+        .arg("--config")
+        .arg(&path)
+        .args(["init", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = json(&out);
+    assert_eq!(report["configCreated"], true);
+    assert!(
+        report["config"]
+            .as_str()
+            .unwrap()
+            .ends_with("bad\u{fffd}.toml")
+    );
+    assert!(path.exists());
+}
+
+#[test]
 fn usage_errors_exit_2() {
     let sandbox = Sandbox::new();
     sandbox.cmd().arg("frobnicate").assert().code(2);
