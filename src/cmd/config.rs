@@ -33,21 +33,20 @@ pub fn run(ctx: &Context, command: ConfigCommand) -> Result<ExitCode> {
 fn check(ctx: &Context) -> Result<ExitCode> {
     let source = ctx.config_source()?;
     let path = source.path.display().to_string();
-    let text = std::fs::read_to_string(&source.path)
-        .map_err(|e| Exit::usage(format!("cannot read config {path}: {e}")))?;
     // Keys serde refuses come first; the rest of the config, without them, is checked too,
     // so one run shows every problem. A check of the rest that trips over a key taken out is
     // not a second problem.
-    let (config, mut problems) = match crate::config::read_rest::<Config>(&text) {
+    let read = std::fs::read_to_string(&source.path)
+        .map_err(|e| Exit::usage(format!("cannot read config {path}: {e}")))
+        .and_then(|text| {
+            crate::config::read_rest::<Config>(&text).map_err(|e| e.into_exit(&source.path))
+        });
+    let (config, mut problems) = match read {
         Ok(read) => read,
-        Err(syntax) => {
-            let exit = syntax.into_exit(&source.path);
-            if !ctx.out.json {
-                return Err(exit.into());
-            }
-            // The report's shape whatever is wrong, so `jq .valid` always has an answer.
-            (None, vec![Problem::new("config", exit.message.clone())])
-        }
+        // With --json, the report's shape whatever is wrong, so `jq .valid` always has an
+        // answer.
+        Err(exit) if ctx.out.json => (None, vec![Problem::new("config", exit.message.clone())]),
+        Err(exit) => return Err(exit.into()),
     };
     let unreadable: Vec<String> = problems.iter().map(|p| p.key.clone()).collect();
     let config = config.map(|mut config| {

@@ -501,6 +501,19 @@ fn json_has_its_document_for_a_missing_subcommand_and_a_config_that_is_not_toml(
         String::from_utf8_lossy(&out.stderr).contains("line 1"),
         "the problem on stderr too"
     );
+
+    // A config that cannot be read at all is reported in the same shape.
+    std::fs::remove_file(sandbox.config_path()).unwrap();
+    let out = sandbox
+        .cmd()
+        .args(["config", "check", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let report = json(&out);
+    assert_eq!(report["valid"], false, "{report}");
+    let message = report["problems"][0]["message"].as_str().unwrap();
+    assert!(message.contains("cannot read config"), "{message}");
 }
 
 #[test]
