@@ -576,6 +576,10 @@ impl Config {
             problems.push(Problem::new("server.public_url", why));
         }
         for (name, account) in &self.accounts {
+            // The name is part of keyring entries and lock files.
+            if !valid_name(name) {
+                problems.push(Problem::new(format!("accounts.{name}"), NAME_RULE));
+            }
             let urls = [
                 ("auth_url", &account.auth_url),
                 ("token_url", &account.token_url),
@@ -753,10 +757,7 @@ fn validate_integration(
 ) {
     let key = |k: &str| format!("integrations.{name}.{k}");
     if !valid_name(name) {
-        problems.push(Problem::new(
-            format!("integrations.{name}"),
-            "a name may hold only letters, digits, `-` and `_`",
-        ));
+        problems.push(Problem::new(format!("integrations.{name}"), NAME_RULE));
     }
     for foreign in cfg.foreign_keys() {
         problems.push(Problem::new(
@@ -888,10 +889,7 @@ pub fn name_problems<'a>(section: &str, names: impl Iterator<Item = &'a str>) ->
     for (i, name) in names.enumerate() {
         let key = format!("{section}[{i}].name");
         if !valid_name(name) {
-            problems.push(Problem::new(
-                &key,
-                "a name may hold only letters, digits, `-` and `_`",
-            ));
+            problems.push(Problem::new(&key, NAME_RULE));
         }
         if let Some(first) = seen.insert(name, i) {
             problems.push(Problem::new(
@@ -947,6 +945,9 @@ pub fn private_url(url: &str) -> Result<reqwest::Url, &'static str> {
 }
 
 /// Integration names appear in URLs and keyring entries: keep them plain.
+/// What [`valid_name`] asks of a name.
+const NAME_RULE: &str = "a name may hold only letters, digits, `-` and `_`";
+
 pub fn valid_name(name: &str) -> bool {
     !name.is_empty()
         && name
@@ -1050,6 +1051,23 @@ mod tests {
             assert!(err.contains(key), "{key} in {err}");
         }
         assert!(parse("").is_ok(), "the defaults are fine");
+    }
+
+    #[test]
+    fn an_account_name_is_one_that_keyring_entries_and_lock_files_can_carry() {
+        for name in ["a/b c", "../../x", ""] {
+            let err = parse(&format!(
+                "[accounts.\"{name}\"]\nprovider = \"google\"\nclient_id = \"x\"\n"
+            ))
+            .unwrap_err();
+            assert!(
+                err.contains(&format!("accounts.{name}: a name may hold only letters")),
+                "{err}"
+            );
+        }
+        assert!(
+            parse("[accounts.founder-2_b]\nprovider = \"google\"\nclient_id = \"x\"\n").is_ok()
+        );
     }
 
     #[test]
