@@ -351,6 +351,18 @@ fn import(ctx: &Context, config: &Config, store: &mut Store, name: &str) -> Resu
         let why = crate::config::without_values(&e.to_string());
         Exit::usage(format!("stdin is not an `auth export` document: {why}"))
     })?;
+    // Only Google accounts exist, and `auth export` writes only them.
+    if exported.provider != "google" {
+        bail!(Exit::usage(format!(
+            "the document is of a `{}` account; {name} is a Google account; nothing was imported",
+            exported.provider
+        )));
+    }
+    if exported.refresh_token.trim().is_empty() {
+        bail!(Exit::usage(
+            "the document's refreshToken is empty; nothing was imported"
+        ));
+    }
     let _refreshes_wait = tokens::hold_account(store.path(), name)?;
     crate::secrets::keyring::set(&entry_name(name, REFRESH_TOKEN), &exported.refresh_token)?;
     crate::secrets::keyring::delete(&entry_name(name, auth::ACCESS_TOKEN))?;

@@ -456,6 +456,40 @@ async fn import_of_a_bare_token_refuses_it_without_repeating_it() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn import_refuses_an_empty_token_or_another_providers_document() {
+    let server = AuthServer::start().await;
+    let name = unique("empty");
+    let sandbox = setup(&server, &name);
+    for (document, why) in [
+        (
+            r#"{"account":"x","provider":"google","email":null,"scopes":"","refreshToken":" "}"#,
+            "refreshToken is empty",
+        ),
+        (
+            r#"{"account":"x","provider":"github","email":null,"scopes":"","refreshToken":"1//t"}"#,
+            "of a `github` account",
+        ),
+    ] {
+        let mut import = trmctl(&sandbox)
+            .args(["auth", "import", &name])
+            .stdin(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        import
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(document.as_bytes())
+            .unwrap();
+        let out = import.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&out.stderr).contains(why));
+        assert_eq!(secret_tool_lookup(&format!("{name}/refresh_token")), None);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn export_and_import_move_an_authorization() {
     let server = AuthServer::start().await;
     let laptop = unique("laptop");
