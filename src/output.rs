@@ -113,7 +113,9 @@ impl std::fmt::Display for StdoutClosed {
 impl std::error::Error for StdoutClosed {}
 
 /// Writes to stdout and flushes; a broken pipe comes back as [`StdoutClosed`].
-fn to_stdout(write: impl FnOnce(&mut io::StdoutLock<'static>) -> io::Result<()>) -> io::Result<()> {
+pub fn to_stdout(
+    write: impl FnOnce(&mut io::StdoutLock<'static>) -> io::Result<()>,
+) -> io::Result<()> {
     let mut out = io::stdout().lock();
     write(&mut out)
         .and_then(|()| out.flush())

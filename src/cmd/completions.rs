@@ -6,8 +6,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 
 pub fn run(shell: clap_complete::Shell) -> Result<ExitCode> {
-    let mut out = std::io::stdout().lock();
-    out.write_all(&crate::docs::completions(shell))?;
-    out.flush()?;
+    let text = crate::docs::completions(shell);
+    crate::output::to_stdout(|out| out.write_all(&text))?;
     Ok(ExitCode::SUCCESS)
 }

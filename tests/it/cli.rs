@@ -461,6 +461,20 @@ fn closed_pipe_exits_quietly() {
 }
 
 #[test]
+fn completions_into_a_closed_pipe_exit_quietly() {
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("trmctl"))
+        .args(["completions", "zsh"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take()); // the reader is gone before anything is written
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+}
+
+#[test]
 fn an_empty_trmctl_config_is_unset_and_a_set_one_must_exist() {
     let sandbox = Sandbox::with_config(CONFIG);
     // `Environment=TRMCTL_CONFIG=` in a unit: the default config, found.
