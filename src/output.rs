@@ -80,6 +80,7 @@ impl Output {
     pub fn status_word(&self, word: &str) -> String {
         let color = match word {
             "active" | "ok" => AnsiColor::Green,
+            "configured" => AnsiColor::Yellow,
             "disabled" => AnsiColor::BrightBlack,
             _ => AnsiColor::Red,
         };

@@ -145,7 +145,8 @@ struct Summary {
     name: String,
     provider: String,
     email: Option<String>,
-    /// `active`, `reauthRequired` or `notAuthorized`.
+    /// `active`, `reauthRequired`, `notAuthorized`, or `configured`: a refresh token read from
+    /// elsewhere than the keyring (`env:`, `file:`, `credential:`), not used yet.
     status: String,
     scopes: Vec<String>,
     token_expires_at: Option<String>,
@@ -164,7 +165,11 @@ impl Summary {
             email: row
                 .and_then(|r| r.email.clone())
                 .or_else(|| account.and_then(|a| a.email.clone())),
-            status: row.map_or("notAuthorized".into(), |r| r.status.clone()),
+            status: match (row, account) {
+                (Some(row), _) => row.status.clone(),
+                (None, Some(a)) if a.refresh_source() != SecretRef::Keyring => "configured".into(),
+                (None, _) => "notAuthorized".into(),
+            },
             scopes: row
                 .map(|r| r.scopes.split_whitespace().map(short_scope).collect())
                 .unwrap_or_default(),
@@ -176,7 +181,7 @@ impl Summary {
 
 impl Summary {
     fn needs_user(&self) -> bool {
-        self.status != "active"
+        !matches!(self.status.as_str(), "active" | "configured")
     }
 }
 

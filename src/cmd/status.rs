@@ -21,6 +21,9 @@ struct Report {
     dead_letters: i64,
     /// Configured accounts never authorized, or whose authorization was refused since.
     accounts_needing_reauth: Vec<String>,
+    /// What to do about each of them, for the text.
+    #[serde(skip)]
+    reauth_fixes: Vec<String>,
     /// Sinks that are disabled or have dead letters.
     sinks: Vec<crate::sinks::Entry>,
     /// Actions that gave up on events.
@@ -54,6 +57,13 @@ pub fn run(ctx: &Context) -> Result<ExitCode> {
         integrations_total: total,
         integrations: attention,
         dead_letters,
+        reauth_fixes: accounts_needing_reauth
+            .iter()
+            .map(|name| {
+                let source = crate::auth::tokens::refresh_source_of(&config, name);
+                crate::auth::tokens::reauth_fix(name, &source)
+            })
+            .collect(),
         accounts_needing_reauth,
         sinks,
         actions,
@@ -99,10 +109,8 @@ fn render(ctx: &Context, r: &Report) -> String {
             if r.dead_letters == 1 { "" } else { "s" }
         ));
     }
-    for account in &r.accounts_needing_reauth {
-        lines.push(format!(
-            "account {account} needs authorization: `trmctl auth google {account}`"
-        ));
+    for (account, fix) in r.accounts_needing_reauth.iter().zip(&r.reauth_fixes) {
+        lines.push(format!("account {account} needs authorization. {fix}"));
     }
     for sink in &r.sinks {
         lines.extend(sink_lines(ctx, sink));

@@ -331,6 +331,42 @@ fn with_json_a_refused_command_line_is_reported_in_json_too() {
 }
 
 #[test]
+fn a_headless_account_with_its_token_configured_needs_nobody_yet() {
+    let sandbox = Sandbox::with_config(&CONFIG.replace(
+        "[accounts.founder]\n",
+        "[accounts.founder]\nrefresh_token = \"env:T_FOUNDER_REFRESH\"\n",
+    ));
+    let out = sandbox
+        .cmd()
+        .args(["auth", "status", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(json(&out)[0]["status"], "configured");
+    sandbox.cmd().arg("status").assert().success();
+    // Once refused, it does need someone, and is told how to fix that kind of account.
+    sandbox
+        .store()
+        .transaction(|tx| {
+            tx.execute(
+                "INSERT INTO accounts (name, provider, status, updated_at)
+                 VALUES ('founder', 'google', 'reauthRequired', '2026-01-01T00:00:00Z')",
+                [],
+            )?;
+            Ok(())
+        })
+        .unwrap();
+    sandbox
+        .cmd()
+        .arg("status")
+        .assert()
+        .code(4)
+        .stdout(predicate::str::contains(
+            "Its refresh token is read from env:T_FOUNDER_REFRESH",
+        ));
+}
+
+#[test]
 fn status_is_quiet_when_all_is_well_and_json_has_camel_case() {
     let sandbox = Sandbox::with_config(CONFIG);
     // Never authorized: the user has something to do, as `auth status` says too.
@@ -340,7 +376,7 @@ fn status_is_quiet_when_all_is_well_and_json_has_camel_case() {
         .assert()
         .code(4)
         .stdout(predicate::str::contains(
-            "account founder needs authorization: `trmctl auth google founder`",
+            "account founder needs authorization. Run `trmctl auth google founder`",
         ));
     sandbox.mark_authorized("founder");
     // A row left by an account since removed from the config asks nothing of anyone.
