@@ -137,7 +137,7 @@ pub fn describe<RE: std::error::Error + 'static>(
         oauth2::RequestTokenError::ServerResponse(response) => {
             let mut text = response.error().to_string();
             if let Some(description) = response.error_description() {
-                text.push_str(&format!(" ({description})"));
+                text.push_str(&format!(" ({})", without_credentials(description)));
             }
             text
         }
@@ -145,6 +145,21 @@ pub fn describe<RE: std::error::Error + 'static>(
         oauth2::RequestTokenError::Parse(e, _) => format!("unreadable response: {e}"),
         oauth2::RequestTokenError::Other(e) => e.clone(),
     }
+}
+
+/// A token endpoint's own words with the values of any credential parameters they repeat
+/// taken out: an endpoint (a proxy, a misconfigured `token_url`) that echoes the request
+/// would otherwise put the client secret or refresh token into an error message.
+fn without_credentials(description: &str) -> String {
+    static CREDENTIAL: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r#"(?i)\b((?:client_secret|refresh_token|access_token|code_verifier|code|assertion)"?\s*[=:]\s*"?)[^&\s",}]+"#,
+        )
+        .expect("a valid pattern")
+    });
+    CREDENTIAL
+        .replace_all(description, "${1}[redacted]")
+        .into_owned()
 }
 
 /// Answers the browser's redirect on the loopback listener and passes its parameters on.
@@ -220,6 +235,32 @@ fn read_pasted_redirect(tx: mpsc::Sender<Result<HashMap<String, String>>>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_echoed_request_loses_its_credentials() {
+        let echoed = "bad request: grant_type=refresh_token&client_id=abc.apps\
+            &client_secret=CLIENTSECRETXYZ&refresh_token=1%2F%2Fsecret-token";
+        let shown = without_credentials(echoed);
+        assert!(
+            !shown.contains("CLIENTSECRETXYZ") && !shown.contains("secret-token"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("client_id=abc.apps"),
+            "the rest stays: {shown}"
+        );
+        let json = r#"{"client_secret": "CLIENTSECRETXYZ", "code":"4/abc"}"#;
+        let shown = without_credentials(json);
+        assert!(
+            !shown.contains("CLIENTSECRETXYZ") && !shown.contains("4/abc"),
+            "{shown}"
+        );
+        assert_eq!(without_credentials("error_code=7"), "error_code=7");
+        assert_eq!(
+            without_credentials("Token has been expired or revoked."),
+            "Token has been expired or revoked."
+        );
+    }
 
     fn params(pairs: &[(&str, &str)]) -> HashMap<String, String> {
         pairs
