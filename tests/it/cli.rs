@@ -345,17 +345,7 @@ fn a_headless_account_with_its_token_configured_needs_nobody_yet() {
     assert_eq!(json(&out)[0]["status"], "configured");
     sandbox.cmd().arg("status").assert().success();
     // Once refused, it does need someone, and is told how to fix that kind of account.
-    sandbox
-        .store()
-        .transaction(|tx| {
-            tx.execute(
-                "INSERT INTO accounts (name, provider, status, updated_at)
-                 VALUES ('founder', 'google', 'reauthRequired', '2026-01-01T00:00:00Z')",
-                [],
-            )?;
-            Ok(())
-        })
-        .unwrap();
+    sandbox.mark_account("founder", "reauthRequired");
     sandbox
         .cmd()
         .arg("status")
@@ -380,17 +370,7 @@ fn status_is_quiet_when_all_is_well_and_json_has_camel_case() {
         ));
     sandbox.mark_authorized("founder");
     // A row left by an account since removed from the config asks nothing of anyone.
-    sandbox
-        .store()
-        .transaction(|tx| {
-            tx.execute(
-                "INSERT INTO accounts (name, provider, status, updated_at)
-                 VALUES ('gone', 'google', 'reauthRequired', '2026-01-01T00:00:00Z')",
-                [],
-            )?;
-            Ok(())
-        })
-        .unwrap();
+    sandbox.mark_account("gone", "reauthRequired");
     sandbox
         .cmd()
         .arg("status")

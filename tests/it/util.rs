@@ -72,12 +72,17 @@ impl Sandbox {
     /// Records `account` as authorized (as `auth google` would, without its tokens), so that
     /// `status` finds nothing to ask of the user.
     pub fn mark_authorized(&self, account: &str) {
+        self.mark_account(account, "active");
+    }
+
+    /// An account row with this status, as `auth google` or a refused refresh leaves one.
+    pub fn mark_account(&self, account: &str, status: &str) {
         self.store()
             .transaction(|tx| {
                 tx.execute(
                     "INSERT INTO accounts (name, provider, status, updated_at)
-                     VALUES (?1, 'google', 'active', '2026-01-01T00:00:00Z')",
-                    [account],
+                     VALUES (?1, 'google', ?2, '2026-01-01T00:00:00Z')",
+                    [account, status],
                 )?;
                 Ok(())
             })
