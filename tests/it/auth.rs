@@ -31,6 +31,18 @@ fn trmctl(sandbox: &Sandbox) -> Command {
     cmd
 }
 
+/// Runs `cmd` with `input` on its stdin; its output.
+fn fed(mut cmd: Command, input: &[u8]) -> Output {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    child.wait_with_output().unwrap()
+}
+
 fn run(sandbox: &Sandbox, args: &[&str]) -> Output {
     trmctl(sandbox)
         .args(args)
@@ -309,19 +321,13 @@ async fn an_authorization_saved_while_a_refresh_fails_is_not_marked_for_reauthor
         server.books().refreshes_begun == 1
     })
     .await;
-    let mut import = trmctl(&sandbox)
-        .args(["auth", "import", &account])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    import
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(document.to_string().as_bytes())
-        .unwrap();
-    assert!(import.wait_with_output().unwrap().status.success());
+    let mut import = trmctl(&sandbox);
+    import.args(["auth", "import", &account]);
+    assert!(
+        fed(import, document.to_string().as_bytes())
+            .status
+            .success()
+    );
     let refresh = refresh.wait_with_output().unwrap();
     assert_eq!(refresh.status.code(), Some(4), "the old token was refused");
 
@@ -427,20 +433,9 @@ async fn import_of_a_bare_token_refuses_it_without_repeating_it() {
     let name = unique("bare");
     let sandbox = setup(&server, &name);
     // `auth export … | jq .refreshToken` without `-r`: a JSON string, not the document.
-    let mut import = trmctl(&sandbox)
-        .args(["--json", "auth", "import", &name])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    import
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"\"1//0gREFRESH-TOKEN-SECRET\"\n")
-        .unwrap();
-    let out = import.wait_with_output().unwrap();
+    let mut import = trmctl(&sandbox);
+    import.args(["--json", "auth", "import", &name]);
+    let out = fed(import, b"\"1//0gREFRESH-TOKEN-SECRET\"\n");
     assert_eq!(out.status.code(), Some(2));
     let printed = format!(
         "{}{}",
@@ -470,19 +465,9 @@ async fn import_refuses_an_empty_token_or_another_providers_document() {
             "of a `github` account",
         ),
     ] {
-        let mut import = trmctl(&sandbox)
-            .args(["auth", "import", &name])
-            .stdin(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        import
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(document.as_bytes())
-            .unwrap();
-        let out = import.wait_with_output().unwrap();
+        let mut import = trmctl(&sandbox);
+        import.args(["auth", "import", &name]);
+        let out = fed(import, document.as_bytes());
         assert_eq!(out.status.code(), Some(2));
         assert!(String::from_utf8_lossy(&out.stderr).contains(why));
         assert_eq!(secret_tool_lookup(&format!("{name}/refresh_token")), None);
@@ -505,19 +490,9 @@ async fn export_and_import_move_an_authorization() {
 
     let headless = unique("server");
     let other = setup(&server, &headless);
-    let mut import = trmctl(&other)
-        .args(["--json", "auth", "import", &headless])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    import
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(&exported.stdout)
-        .unwrap();
-    let imported = import.wait_with_output().unwrap();
+    let mut import = trmctl(&other);
+    import.args(["--json", "auth", "import", &headless]);
+    let imported = fed(import, &exported.stdout);
     assert!(imported.status.success());
     assert_eq!(
         json(&imported),
@@ -550,19 +525,9 @@ fn github_hook(secret: &str) -> (Sandbox, String, String) {
 
 /// `trmctl -vv secret set NAME` with `value` on stdin.
 fn secret_set(sandbox: &Sandbox, name: &str, value: &str) -> Output {
-    let mut set = trmctl(sandbox)
-        .args(["-vv", "secret", "set", name])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    set.stdin
-        .take()
-        .unwrap()
-        .write_all(format!("{value}\n").as_bytes())
-        .unwrap();
-    set.wait_with_output().unwrap()
+    let mut set = trmctl(sandbox);
+    set.args(["-vv", "secret", "set", name]);
+    fed(set, format!("{value}\n").as_bytes())
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -639,21 +604,9 @@ async fn secret_set_reaches_the_keyring_and_nothing_else() {
 async fn secret_set_and_rm_change_no_keyring_entry_when_the_store_cannot_open() {
     let (sandbox, _integration, name) = github_hook(r#""keyring""#);
     let with_bad_db = |args: &[&str], stdin: &str| {
-        let mut child = trmctl(&sandbox)
-            .args(args)
-            .env("TRMCTL_DB", "relative.db")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(stdin.as_bytes())
-            .unwrap();
-        child.wait_with_output().unwrap()
+        let mut cmd = trmctl(&sandbox);
+        cmd.args(args).env("TRMCTL_DB", "relative.db");
+        fed(cmd, stdin.as_bytes())
     };
     assert_eq!(
         with_bad_db(&["secret", "set", &name], "value\n")
