@@ -517,32 +517,27 @@ fn json_has_its_document_for_a_missing_subcommand_and_a_config_that_is_not_toml(
     assert_eq!(json(&out)["exitCode"], 2);
     assert!(json(&out)["error"].as_str().unwrap().contains("subcommand"));
 
+    // The report's shape whatever is wrong: a syntax error, or no config to read at all.
+    let invalid = || {
+        let out = sandbox
+            .cmd()
+            .args(["config", "check", "--json"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        let report = json(&out);
+        assert_eq!(report["valid"], false, "{report}");
+        assert_eq!(report["problems"][0]["key"], "config");
+        (report["problems"][0]["message"].to_string(), out.stderr)
+    };
     sandbox.write_config("[server\nbind = 1\n");
-    let out = sandbox
-        .cmd()
-        .args(["config", "check", "--json"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let report = json(&out);
-    assert_eq!(report["valid"], false, "{report}");
-    assert_eq!(report["problems"][0]["key"], "config");
+    let (_, stderr) = invalid();
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("line 1"),
+        String::from_utf8_lossy(&stderr).contains("line 1"),
         "the problem on stderr too"
     );
-
-    // A config that cannot be read at all is reported in the same shape.
     std::fs::remove_file(sandbox.config_path()).unwrap();
-    let out = sandbox
-        .cmd()
-        .args(["config", "check", "--json"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let report = json(&out);
-    assert_eq!(report["valid"], false, "{report}");
-    let message = report["problems"][0]["message"].as_str().unwrap();
+    let (message, _) = invalid();
     assert!(message.contains("cannot read config"), "{message}");
 }
 
