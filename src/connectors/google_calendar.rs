@@ -216,6 +216,9 @@ fn item_event(
         "htmlLink": text("htmlLink"),
         "updated": text("updated"),
         "recurringEventId": text("recurringEventId"),
+        // Which occurrence of a recurring event this instance is: all that a cancelled one
+        // carries besides its id.
+        "originalStartTime": item.get("originalStartTime"),
     });
     Ok(event)
 }
