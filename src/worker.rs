@@ -472,14 +472,18 @@ fn transform_caught(config: &Config, delivery: &Delivery) -> (Vec<Event>, Option
 
 /// What `f` returns, or what its panic said.
 pub fn caught<T>(f: impl FnOnce() -> T) -> Result<T, String> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|panic| {
-        let said = match (panic.downcast_ref::<&str>(), panic.downcast_ref::<String>()) {
-            (Some(text), _) => text.to_string(),
-            (_, Some(text)) => text.clone(),
-            _ => "no message".to_string(),
-        };
-        format!("processing panicked (a bug in trmctl, please report it): {said}")
-    })
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+        .map_err(|panic| panic_message("processing", panic.as_ref()))
+}
+
+/// What a panic in `doing` said, as an error message that says what it is.
+pub fn panic_message(doing: &str, panic: &(dyn std::any::Any + Send)) -> String {
+    let said = match (panic.downcast_ref::<&str>(), panic.downcast_ref::<String>()) {
+        (Some(text), _) => text.to_string(),
+        (_, Some(text)) => text.clone(),
+        _ => "no message".to_string(),
+    };
+    format!("{doing} panicked (a bug in trmctl, please report it): {said}")
 }
 
 /// A stored delivery read back for its connector.

@@ -17,6 +17,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result};
+use futures_util::FutureExt;
 use indicatif::ProgressBar;
 use rand::Rng;
 use reqwest::header::{AUTHORIZATION, HeaderName, HeaderValue};
@@ -140,7 +141,7 @@ impl Poller {
             }
             Err(e) => return failed(report, &e, started),
         };
-        let result = self.run(name, full, &mut report).await;
+        let result = unwound(self.run(name, full, &mut report)).await;
         report.duration_ms = started.elapsed().as_millis() as u64;
         // What was stored stays stored; a run whose outcome could not be recorded still failed.
         let recorded = self
@@ -380,6 +381,21 @@ fn same_origin_redirects() -> reqwest::redirect::Policy {
     })
 }
 
+/// A poll's outcome with a panic in it (a connector's bug, met on some answer) made its error:
+/// the integration's failed poll, recorded and backed off like any other, not the end of the
+/// other integrations' polls.
+async fn unwound(poll: impl Future<Output = Result<()>>) -> Result<()> {
+    std::panic::AssertUnwindSafe(poll)
+        .catch_unwind()
+        .await
+        .unwrap_or_else(|panic| {
+            Err(anyhow::anyhow!(crate::worker::panic_message(
+                "the poll",
+                panic.as_ref()
+            )))
+        })
+}
+
 /// The process exit code for a run: 4 if an account needs re-authorization, 3 if some failed
 /// and some succeeded, 1 if all failed, 5 if an integration the user named was skipped because
 /// another run holds it. Unnamed runs (cron's `poll --due`) skip locked ones silently: the other
@@ -451,6 +467,19 @@ mod tests {
             Some(Code::Failure),
             "a failure outranks a skip"
         );
+    }
+
+    #[tokio::test]
+    async fn a_poll_that_panics_is_a_failed_poll() {
+        let err = unwound(async { panic!("index out of bounds") })
+            .await
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("the poll panicked (a bug in trmctl, please report it): index out"),
+            "{text}"
+        );
+        assert!(unwound(async { Ok(()) }).await.is_ok());
     }
 
     #[test]
