@@ -40,6 +40,9 @@ pub async fn run(
     let mut watches = tokio::time::interval(WATCH_CHECK);
     watches.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut polls = Polls::default();
+    // Renewals run beside the loop: a Gmail or token endpoint that hangs holds up neither the
+    // polls nor the notifications nor shutdown.
+    let mut renewal: Option<tokio::task::JoinHandle<()>> = None;
     loop {
         let names = tokio::select! {
             _ = shutdown.cancelled() => break,
@@ -48,15 +51,13 @@ pub async fn run(
                 Vec::new()
             }
             _ = watches.tick() => {
-                if let Err(e) = super::watch::renew_due(&poller).await {
-                    tracing::warn!(error = %format!("{e:#}"), "renewing Gmail watches failed; retrying within the hour");
+                if renewal.as_ref().is_none_or(|r| r.is_finished()) {
+                    renewal = Some(tokio::spawn(renew_watches(poller.clone())));
                 }
                 continue;
             }
-            // A due integration being polled now is left to the next tick, which sees what
-            // that poll recorded; a notification's poll, below, waits its turn instead.
             _ = tick.tick() => match due(&poller) {
-                Ok(names) => names.into_iter().filter(|n| !polls.busy(n)).collect(),
+                Ok(names) => polls.not_yet_wanted(names),
                 Err(e) => {
                     tracing::error!(error = %format!("{e:#}"), "finding due polls failed");
                     continue;
@@ -77,7 +78,16 @@ pub async fn run(
         polls.wanted.extend(names);
         polls.start_what_can(&poller, &metrics);
     }
+    if let Some(renewal) = renewal {
+        renewal.abort();
+    }
     while polls.running.join_next().await.is_some() {}
+}
+
+async fn renew_watches(poller: Arc<Poller>) {
+    if let Err(e) = super::watch::renew_due(&poller).await {
+        tracing::warn!(error = %format!("{e:#}"), "renewing Gmail watches failed; retrying within the hour");
+    }
 }
 
 /// The polls in progress, and those waiting for a turn.
@@ -94,6 +104,16 @@ impl Polls {
     /// Whether `name` is being polled now.
     fn busy(&self, name: &str) -> bool {
         self.tasks.values().any(|polled| polled == name)
+    }
+
+    /// The due integrations to add to `wanted`. One being polled now is left to the next
+    /// tick, which sees what that poll recorded (a notification's poll waits its turn
+    /// instead); one waiting for its turn already is not wanted twice, which would poll it
+    /// again the moment its first poll ended.
+    fn not_yet_wanted(&self, due: Vec<String>) -> Vec<String> {
+        due.into_iter()
+            .filter(|n| !self.busy(n) && !self.wanted.contains(n))
+            .collect()
     }
 
     /// A poll task ended: its integration may be polled again. One that panicked (a bug) is
@@ -223,6 +243,17 @@ mod tests {
             text.contains(r#"trmctl_poll_runs_total{integration="crm",outcome="error"} 1"#),
             "{text}"
         );
+    }
+
+    #[tokio::test]
+    async fn a_due_integration_waiting_its_turn_is_not_queued_again() {
+        let mut polls = Polls::default();
+        let task = polls.running.spawn(std::future::pending());
+        polls.tasks.insert(task.id(), "busy".into());
+        polls.wanted.push("waiting".into());
+        let due = ["busy", "waiting", "new"].map(String::from).to_vec();
+        assert_eq!(polls.not_yet_wanted(due), ["new"]);
+        polls.running.abort_all();
     }
 
     #[test]

@@ -82,6 +82,9 @@ async fn fake_gmail() -> (String, Shared) {
             "/gmail/v1/users/me/watch",
             post(move |State(g): State<Shared>, Json(body): Json<Value>| async move {
                 hit(&g, "watch");
+                if body["topicName"] == "projects/p/topics/hanging" {
+                    tokio::time::sleep(std::time::Duration::from_secs(600)).await;
+                }
                 let missing = body["topicName"] == "projects/p/topics/missing";
                 g.lock().unwrap().watch_bodies.push(body);
                 if missing {
@@ -233,6 +236,23 @@ async fn serve_polls_due_integrations_renews_the_watch_and_polls_on_notification
         2,
         "a fresh watch is not renewed again"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_hanging_watch_renewal_holds_up_neither_polls_nor_notifications() {
+    let (base, gmail) = fake_gmail().await;
+    let hanging = "\n[integrations.a-hanging-push]\nkind = \"google-pubsub\"\naccount = \"acc\"\n\
+                   token = \"env:T_PUSH\"\ntopic = \"projects/p/topics/hanging\"\n";
+    let (_auth, sandbox) = gmail_sandbox(&base, hanging).await;
+    let server = Server::start(&sandbox);
+    eventually("the renewal is hanging", || count(&gmail, "watch") == 1).await;
+    eventually("the first poll all the same", || count(&gmail, "list") == 1).await;
+    assert_eq!(push(&server, &gmail_notification("n-1")).await, 202);
+    eventually("the notification's poll all the same", || {
+        count(&gmail, "history") == 1
+    })
+    .await;
+    assert_eq!(server.terminate().code(), Some(0));
 }
 
 #[tokio::test(flavor = "multi_thread")]
