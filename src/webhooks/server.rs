@@ -137,6 +137,8 @@ pub async fn run(
     notify_systemd(&[sd_notify::NotifyState::Ready]);
 
     shutdown.cancelled().await;
+    // No reload from here on: it would tell systemd READY after STOPPING.
+    reloader.abort();
     // Draining before the log line: whoever reads "shutting down" finds new requests refused.
     app.draining.store(true, Ordering::SeqCst);
     tracing::info!("shutting down: finishing requests in flight");
@@ -146,7 +148,6 @@ pub async fn run(
     handle.graceful_shutdown(Some(config.server.shutdown_timeout));
     server.await.context("server task")?.context("serving")?;
     refresher.abort();
-    reloader.abort();
     // A poll in progress commits page by page: cutting it off loses nothing.
     if tokio::time::timeout_at(deadline, scheduler).await.is_err() {
         tracing::warn!(
@@ -867,6 +868,10 @@ async fn with_reader<T: Send + 'static>(
 }
 
 async fn readyz(State(app): State<Arc<App>>) -> Response {
+    // A load balancer stops sending here while the server drains.
+    if app.draining.load(Ordering::SeqCst) {
+        return refusal(StatusCode::SERVICE_UNAVAILABLE, "shutting down");
+    }
     let workers = app
         .workers
         .lock()

@@ -290,7 +290,7 @@ fn wait_until_read(stream: &TcpStream) {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_request_whose_head_arrives_after_sigterm_is_answered_503() {
+async fn a_request_whose_head_arrives_after_sigterm_is_answered_503_and_readyz_too() {
     let sandbox = Sandbox::with_config(&config(""));
     let server = Server::start(&sandbox);
     let body = r#"{"action":"opened"}"#;
@@ -302,14 +302,32 @@ async fn a_request_whose_head_arrives_after_sigterm_is_answered_503() {
         server.addr,
         body.len()
     );
-    // The connection is open and the request begun, but not yet handled, when SIGTERM comes.
+    // The connection is open and the request begun, but not yet handled, when SIGTERM comes;
+    // so is a readiness probe's.
     stream.write_all(&head.as_bytes()[..20]).unwrap();
     wait_until_read(&stream);
+    let mut probe = TcpStream::connect(server.addr).unwrap();
+    let ready = format!(
+        "GET /readyz HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+        server.addr
+    );
+    probe.write_all(&ready.as_bytes()[..10]).unwrap();
+    wait_until_read(&probe);
     signal(server.pid(), "TERM");
     eventually("the server begins to shut down", || {
         server.log_text().contains("shutting down")
     })
     .await;
+    probe.write_all(&ready.as_bytes()[10..]).unwrap();
+    let mut answer = String::new();
+    probe
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    probe.read_to_string(&mut answer).unwrap();
+    assert!(
+        answer.starts_with("HTTP/1.1 503"),
+        "not ready while draining: {answer}"
+    );
     stream.write_all(&head.as_bytes()[20..]).unwrap();
     stream.write_all(body.as_bytes()).unwrap();
     let mut response = String::new();
