@@ -21,5 +21,6 @@ pub mod rules;
 pub mod secrets;
 pub mod sinks;
 pub mod store;
+pub mod supervise;
 pub mod webhooks;
 pub mod worker;

@@ -387,20 +387,26 @@ pub async fn run(config: Arc<Config>, db: PathBuf, shutdown: CancellationToken) 
     if config.actions.is_empty() {
         return;
     }
-    let synced = Store::open_with(&db, config.store.busy_timeout)
-        .and_then(|mut s| s.sync_actions(config.actions.iter().map(|a| a.name.as_str())));
-    if let Err(e) = synced {
-        tracing::error!(error = %format!("{e:#}"), "actions cannot start");
+    let synced = crate::supervise::until_ready("actions", &shutdown, || {
+        Store::open_with(&db, config.store.busy_timeout)
+            .and_then(|mut s| s.sync_actions(config.actions.iter().map(|a| a.name.as_str())))
+    })
+    .await;
+    if synced.is_none() {
         return;
     }
-    let mut tasks = tokio::task::JoinSet::new();
-    for cfg in &config.actions {
-        let (cfg, config, db, shutdown) =
-            (cfg.clone(), config.clone(), db.clone(), shutdown.clone());
-        tasks.spawn(async move { run_one(cfg, config, db, shutdown).await });
-    }
+    let actions = config
+        .actions
+        .iter()
+        .map(|cfg| (cfg.name.clone(), cfg.clone()))
+        .collect();
     tracing::info!(actions = config.actions.len(), "actions running");
-    while tasks.join_next().await.is_some() {}
+    let stop = shutdown.clone();
+    crate::supervise::each("an action", actions, &shutdown, move |cfg| {
+        let (config, db, stop) = (config.clone(), db.clone(), stop.clone());
+        async move { run_one(cfg, config, db, stop).await }
+    })
+    .await;
 }
 
 async fn run_one(cfg: ActionConfig, config: Arc<Config>, db: PathBuf, shutdown: CancellationToken) {

@@ -30,27 +30,34 @@ pub async fn run(config: Arc<Config>, db: PathBuf, shutdown: CancellationToken) 
     if config.sinks.is_empty() {
         return;
     }
-    let client = match prepare(&config, &db) {
-        Ok(client) => client,
-        Err(e) => {
-            tracing::error!(error = %format!("{e:#}"), "sinks cannot start; events stay pending");
-            return;
-        }
+    // Until they can start, events stay pending.
+    let Some(client) =
+        crate::supervise::until_ready("sinks", &shutdown, || prepare(&config, &db)).await
+    else {
+        return;
     };
-    let mut tasks = tokio::task::JoinSet::new();
     let hidden_env: Arc<[String]> = config.secret_env_vars().into();
-    for cfg in &config.sinks {
-        let worker = SinkWorker {
-            cfg: cfg.clone(),
-            client: client.clone(),
-            hidden_env: hidden_env.clone(),
-            db: db.clone(),
-            busy: config.store.busy_timeout,
-        };
-        tasks.spawn(worker.run(shutdown.clone()));
-    }
+    let workers = config
+        .sinks
+        .iter()
+        .map(|cfg| {
+            let worker = SinkWorker {
+                cfg: cfg.clone(),
+                client: client.clone(),
+                hidden_env: hidden_env.clone(),
+                db: db.clone(),
+                busy: config.store.busy_timeout,
+            };
+            (cfg.name.clone(), Arc::new(worker))
+        })
+        .collect();
     tracing::info!(sinks = config.sinks.len(), "sinks running");
-    while tasks.join_next().await.is_some() {}
+    let stop = shutdown.clone();
+    crate::supervise::each("a sink", workers, &shutdown, move |worker| {
+        let stop = stop.clone();
+        async move { worker.run(stop).await }
+    })
+    .await;
 }
 
 /// The shared HTTP client, after making sure every sink has a state row.
@@ -71,7 +78,7 @@ struct SinkWorker {
 }
 
 impl SinkWorker {
-    async fn run(self, shutdown: CancellationToken) {
+    async fn run(&self, shutdown: CancellationToken) {
         let mut stored = crate::store::events_stored();
         let Some(mut store) = self.open_store(&shutdown).await else {
             return;
