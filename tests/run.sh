@@ -9,6 +9,8 @@ missing=()
 command -v dbus-run-session >/dev/null || missing+=(dbus-daemon)
 command -v gnome-keyring-daemon >/dev/null || missing+=(gnome-keyring)
 command -v secret-tool >/dev/null || missing+=(libsecret-tools)
+# Time zones for the tests of local times (--since across a clock change).
+[ -e /usr/share/zoneinfo/America/Santiago ] || missing+=(tzdata)
 if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
         echo "tests/run.sh: installing ${missing[*]}" >&2

@@ -34,6 +34,51 @@ fn list(sandbox: &Sandbox, args: &[&str]) -> Vec<serde_json::Value> {
 }
 
 #[test]
+fn since_a_midnight_the_clocks_skipped_is_the_moment_they_jumped() {
+    // America/Santiago skips 2026-09-06 00:00-01:00: 01:00 -03 is 04:00 UTC.
+    let sandbox = Sandbox::with_config(CONFIG);
+    let at = |time: &str, key: &str| {
+        let time = chrono::DateTime::parse_from_rfc3339(time).unwrap().to_utc();
+        let mut event = trmctl::event::Event::new(
+            EventType::EmailReceived,
+            "founder-gmail",
+            "test",
+            key.into(),
+            time,
+        );
+        event.received_at = time;
+        event
+    };
+    let events = [
+        at("2026-09-06T03:59:59Z", "before"),
+        at("2026-09-06T04:00:00Z", "after"),
+    ];
+    sandbox
+        .store()
+        .transaction(|tx| {
+            for event in &events {
+                trmctl::store::insert_event(tx, event)?;
+            }
+            Ok(())
+        })
+        .unwrap();
+    let out = sandbox
+        .cmd()
+        .args(["events", "list", "--json", "--since", "2026-09-06"])
+        .env("TZ", "America/Santiago")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let listed = json(&out);
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+    assert_eq!(listed[0]["dedupeKey"], "after");
+}
+
+#[test]
 fn list_filters_by_integration_type_since_and_limit() {
     let (sandbox, _) = sandbox_with_events();
     let all = list(&sandbox, &[]);
