@@ -177,7 +177,8 @@ fn local_time(text: &str) -> Option<DateTime<Utc>> {
             .ok()?
             .and_hms_opt(0, 0, 0)
     })?;
-    // A time skipped by a clock change has no local reading; an ambiguous one, the earlier.
+    // An ambiguous time (clocks turned back) is the earlier reading; chrono reads one the
+    // clocks skipped as the moment they jumped (tested in tests/it/events.rs).
     chrono::Local
         .from_local_datetime(&naive)
         .earliest()
