@@ -74,6 +74,9 @@ pub async fn poll(ctx: &mut Context<'_>) -> Result<()> {
             ("includeRemoved", "true".to_string()),
             ("spaces", "drive".to_string()),
             ("pageSize", "1000".to_string()),
+            // Files in shared drives too (a `folder_id` there sees no change without them).
+            ("includeItemsFromAllDrives", "true".to_string()),
+            ("supportsAllDrives", "true".to_string()),
         ];
         let reply = ctx
             .http
@@ -150,7 +153,7 @@ async fn start_token(http: &Http, base: Option<&str>) -> Result<Cursor> {
     let reply = http
         .get(
             url.as_str(),
-            &[],
+            &[("supportsAllDrives", "true".to_string())],
             HeaderMap::new(),
             Cost::DriveQueries(1),
             &[],

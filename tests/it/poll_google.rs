@@ -258,6 +258,10 @@ async fn drive_start(
     if let Some(response) = begin(&google, Api::DriveStart, &headers, &query) {
         return response;
     }
+    assert_eq!(
+        query.get("supportsAllDrives").map(String::as_str),
+        Some("true")
+    );
     let g = google.lock().unwrap();
     Json(json!({ "kind": "drive#startPageToken", "startPageToken": g.changes.len().to_string() }))
         .into_response()
@@ -273,7 +277,10 @@ async fn drive_changes(
     }
     let g = google.lock().unwrap();
     let fields = query.get("fields").cloned().unwrap_or_default();
-    if query.get("includeRemoved").map(String::as_str) != Some("true")
+    let yes = |param: &str| query.get(param).map(String::as_str) == Some("true");
+    if !yes("includeRemoved")
+        || !yes("includeItemsFromAllDrives")
+        || !yes("supportsAllDrives")
         || query.get("spaces").map(String::as_str) != Some("drive")
         || !fields.contains("newStartPageToken")
         || !fields.contains("file(id,name,mimeType,modifiedTime,createdTime,parents")
