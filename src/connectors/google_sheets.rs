@@ -285,9 +285,13 @@ fn diff(
         Some(row) => column_names(&cells(0, row)?),
         None => Vec::new(),
     };
+    // A range cleared of everything, its header row too, holds none of the rows seen before:
+    // each of them is removed (the loop below sees no row).
+    let cleared = rows.is_empty() && !old.is_empty();
     let key_at = headers
         .iter()
         .position(|h| h.trim() == key_column.trim())
+        .or(cleared.then_some(0))
         .ok_or_else(|| {
             SchemaError(format!(
                 "the key column `{key_column}` is not among the headers of the range (first row: {})",
@@ -408,7 +412,9 @@ fn row_event(
 
 /// The content hash of a row: SHA-256 of its non-empty cells as a JSON object keyed by header,
 /// in header order-independent form, cut to 128 bits. Keyed by header rather than position, a
-/// column moved or an empty column inserted changes no row; a cell edited or cleared does.
+/// column moved or an empty column inserted changes no row; a cell edited or cleared does, and
+/// so does a header renamed. Columns named by their place (a blank or repeated header, cells
+/// past the last header) change their name when a column is inserted before them.
 fn content_hash(content: &BTreeMap<String, Value>) -> String {
     let json = serde_json::to_string(content).unwrap_or_default();
     hex::encode(&Sha256::digest(json.as_bytes())[..16])
@@ -483,6 +489,32 @@ mod tests {
             now(),
         )
         .unwrap()
+    }
+
+    #[test]
+    fn a_range_cleared_of_everything_removes_every_row() {
+        let first = run(
+            json!([["ID", "Name"], ["a", "Alpha"], ["b", "Beta"]]),
+            &BTreeMap::new(),
+        );
+        // Google leaves `values` out of an empty range.
+        let cleared = diff("s", "sheet1", "ID", &json!({}), &first.rows, now()).unwrap();
+        let removed: Vec<_> = cleared
+            .events
+            .iter()
+            .map(|e| (e.event_type, e.external_id.clone().unwrap_or_default()))
+            .collect();
+        assert_eq!(
+            removed,
+            [
+                (EventType::SheetRowRemoved, "a".to_string()),
+                (EventType::SheetRowRemoved, "b".to_string())
+            ]
+        );
+        assert!(cleared.rows.is_empty());
+        // With nothing seen before, an empty range still says what is wrong.
+        let err = diff("s", "sheet1", "ID", &json!({}), &BTreeMap::new(), now()).err();
+        assert!(err.is_some_and(|e| e.0.contains("first row: empty")));
     }
 
     #[test]
