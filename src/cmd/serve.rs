@@ -13,7 +13,8 @@ use crate::config::{Config, Source};
 pub fn run(ctx: &Context) -> Result<ExitCode> {
     let config = ctx.config_required()?;
     let source = ctx.config_source()?;
-    ctx.runtime()?.block_on(async {
+    let runtime = ctx.runtime()?;
+    let served = runtime.block_on(async {
         let bind = config.server.bind;
         let listener =
             std::net::TcpListener::bind(bind).with_context(|| format!("binding {bind}"))?;
@@ -23,7 +24,11 @@ pub fn run(ctx: &Context) -> Result<ExitCode> {
         tokio::spawn(stop_on_signal(signals, shutdown.clone()));
         let reloads = reload_on_hangup(source).context("listening for SIGHUP")?;
         crate::webhooks::server::run(config, listener, shutdown, reloads).await
-    })?;
+    });
+    // The drain is over. A blocking task still waiting (an action's lock that a `trmctl
+    // actions flush` holds) holds up nothing more: what was acknowledged is on disk.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    served?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -970,6 +970,49 @@ fn hook_config(addr: std::net::SocketAddr) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn serve_stops_while_an_actions_flush_holds_the_actions_lock() {
+    // An endpoint that takes calls and never answers them.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = silent.local_addr().unwrap();
+    let (called, mut calls) = tokio::sync::mpsc::channel(4);
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((stream, _)) = silent.accept().await {
+            held.push(stream);
+            let _ = called.send(()).await;
+        }
+    });
+    let text = server_config(&format!(
+        "[[rules]]\nintegration = \"gh\"\nmatch = {{ subject = \"(?i)blocked\" }}\n\
+         emit = \"potentialTensionDetected\"\n\
+         [[actions]]\nname = \"hook\"\non = \"potentialTensionDetected\"\nkind = \"http\"\n\
+         url = \"http://{addr}/calls\"\nbody = '{{\"title\": \"{{subject}}\"}}'\ntimeout = \"120s\"\n"
+    ));
+    let sandbox = Sandbox::with_config(&text);
+    record(&sandbox, &text, "d-held", "we are blocked");
+    let mut flush = sandbox
+        .std_cmd()
+        .args(["actions", "flush"])
+        .env("T_GH", "gh-secret")
+        .spawn()
+        .unwrap();
+    calls
+        .recv()
+        .await
+        .expect("the flush is in its call, holding the lock");
+    let server = Server::start(&sandbox);
+    eventually("serve is up", || {
+        server.log_text().contains("actions running")
+    })
+    .await;
+    // Its action waits for the lock; SIGTERM must still end the process once the drain is over.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(server.terminate().code(), Some(0));
+    flush.kill().unwrap();
+    flush.wait().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn an_event_never_answered_for_half_a_day_is_given_up_on_after_all() {
     let addr = format!("127.0.0.1:{}", closed_port()).parse().unwrap();
     let text = hook_config(addr);
