@@ -76,6 +76,8 @@ pub async fn run(
     let config = Arc::new(config);
     // Secrets first: a token that cannot be read stops serve before anything has started.
     let admin_token = admin_token(&config)?;
+    // The certificate too: a bad path fails before any sink or poll has begun.
+    let tls = load_tls(&config).await?;
     let hooks = build_hooks(&config)?;
     let db = crate::paths::database(&config)?;
     let busy = config.store.busy_timeout;
@@ -131,7 +133,7 @@ pub async fn run(
 
     let address = listener.local_addr()?;
     let handle = axum_server::Handle::new();
-    let server = serve(router(app.clone()), listener, &config, handle.clone()).await?;
+    let server = serve(router(app.clone()), listener, tls, &config, handle.clone())?;
     let server = tokio::spawn(server);
     tracing::info!("listening on {}://{address}", app.scheme);
     notify_systemd(&[sd_notify::NotifyState::Ready]);
@@ -178,12 +180,35 @@ pub async fn run(
 
 type ServeFuture = std::pin::Pin<Box<dyn std::future::Future<Output = std::io::Result<()>> + Send>>;
 
-/// Binds the router to the listener, over TLS when configured. HTTP/1.1 only: providers send
+/// The TLS config of `tls_cert` and `tls_key`, if set. HTTP/1.1 only (see [`serve`]), so ALPN
+/// offers no h2 either.
+async fn load_tls(config: &Config) -> Result<Option<axum_server::tls_rustls::RustlsConfig>> {
+    let (Some(cert), Some(key)) = (&config.server.tls_cert, &config.server.tls_key) else {
+        return Ok(None);
+    };
+    let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
+        .await
+        .with_context(|| {
+            format!(
+                "loading TLS certificate {} and key {}",
+                cert.display(),
+                key.display()
+            )
+        })?;
+    let mut only_http1 = (*tls.get_inner()).clone();
+    only_http1.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Some(axum_server::tls_rustls::RustlsConfig::from_config(
+        Arc::new(only_http1),
+    )))
+}
+
+/// Binds the router to the listener, over TLS when given. HTTP/1.1 only: providers send
 /// webhooks over HTTP/1.1, and hyper's header-read timeout, which keeps a slow or silent
 /// client from holding a connection, starts at accept only in HTTP/1-only mode.
-async fn serve(
+fn serve(
     router: Router,
     listener: TcpListener,
+    tls: Option<axum_server::tls_rustls::RustlsConfig>,
     config: &Config,
     handle: axum_server::Handle<std::net::SocketAddr>,
 ) -> Result<ServeFuture> {
@@ -199,21 +224,8 @@ async fn serve(
     };
     let header_timeout = config.server.header_timeout;
     let stalled_writes = WriteTimeout(config.server.request_timeout);
-    match (&config.server.tls_cert, &config.server.tls_key) {
-        (Some(cert), Some(key)) => {
-            let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
-                .await
-                .with_context(|| {
-                    format!(
-                        "loading TLS certificate {} and key {}",
-                        cert.display(),
-                        key.display()
-                    )
-                })?;
-            // HTTP/1.1 only (see below), so ALPN must not offer h2 either.
-            let mut only_http1 = (*tls.get_inner()).clone();
-            only_http1.alpn_protocols = vec![b"http/1.1".to_vec()];
-            let tls = axum_server::tls_rustls::RustlsConfig::from_config(Arc::new(only_http1));
+    match tls {
+        Some(tls) => {
             let mut server = axum_server::from_tcp_rustls(listener, tls)?
                 .map(|tls| tls.acceptor(stalled_writes))
                 .http1_only()
@@ -225,7 +237,7 @@ async fn serve(
                 .header_read_timeout(header_timeout);
             Ok(Box::pin(server.serve(service)))
         }
-        _ => {
+        None => {
             let mut server = axum_server::from_tcp(listener)?
                 .acceptor(stalled_writes)
                 .http1_only()

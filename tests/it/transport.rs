@@ -334,6 +334,26 @@ fn self_signed(dir: &Path) -> (String, std::path::PathBuf, std::path::PathBuf) {
     (cert, cert_path, key_path)
 }
 
+#[test]
+fn a_certificate_that_cannot_be_loaded_stops_serve_before_anything_runs() {
+    let sandbox = Sandbox::new();
+    let missing = sandbox.dir.path().join("no-such-cert.pem");
+    sandbox.write_config(&format!(
+        "{}\n[[sinks]]\nname = \"core\"\nkind = \"http\"\nurl = \"http://127.0.0.1:{}/e\"\n\
+         secret = \"env:T_SINK\"\n",
+        config_with_server_keys(&format!(
+            "tls_cert = \"{0}\"\ntls_key = \"{0}\"",
+            missing.display()
+        )),
+        closed_port()
+    ));
+    let out = sandbox.cmd().args(["-v", "serve"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("loading TLS certificate"), "{stderr}");
+    assert!(!stderr.contains("sinks running"), "nothing began: {stderr}");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn tls_serves_health_and_webhooks_over_https() {
     let sandbox = Sandbox::new();
