@@ -84,7 +84,9 @@ pub struct Hook {
     scheme: Option<SchemeName>,
     auth: Result<Auth, String>,
     id_source: IdSource,
-    limiter: DefaultDirectRateLimiter,
+    /// Shared with the hook a reload replaces, when its quota is the same.
+    limiter: Arc<DefaultDirectRateLimiter>,
+    quota: Quota,
     /// Lower-case names of the headers worth keeping with a delivery.
     kept_headers: Vec<String>,
 }
@@ -147,6 +149,7 @@ impl Hook {
             .and_then(NonZeroU32::new)
             .unwrap_or(DEFAULT_RATE);
         let burst = rate.saturating_mul(BURST_FACTOR);
+        let quota = Quota::per_second(rate).allow_burst(burst);
         let mut kept_headers: Vec<String> = KEPT_HEADERS.iter().map(|h| h.to_string()).collect();
         kept_headers.extend(
             [&cfg.id_header, &cfg.timestamp_header]
@@ -159,15 +162,20 @@ impl Hook {
             scheme,
             auth,
             id_source,
-            limiter: RateLimiter::direct(Quota::per_second(rate).allow_burst(burst)),
+            limiter: Arc::new(RateLimiter::direct(quota)),
+            quota,
             kept_headers,
         }
     }
 
-    /// Takes over the Pub/Sub keys `running` fetched, when this hook fetches from the same URL:
-    /// a reload then neither fetches them again nor, while Google's endpoint is unreachable,
-    /// answers 503 for want of them.
-    pub fn keep_keys_of(&mut self, running: &Hook) {
+    /// Takes over what `running`, the hook a reload replaces, has learnt: the Pub/Sub keys it
+    /// fetched, when this hook fetches from the same URL (a reload then neither fetches them
+    /// again nor, while Google's endpoint is unreachable, answers 503 for want of them), and
+    /// its rate limiter, when the limit is the same (a reload is no fresh burst for senders).
+    pub fn carry_over(&mut self, running: &Hook) {
+        if self.quota == running.quota {
+            self.limiter = running.limiter.clone();
+        }
         if let (Ok(Auth::PubsubOidc { jwks, .. }), Ok(Auth::PubsubOidc { jwks: known, .. })) =
             (&mut self.auth, &running.auth)
             && known.same_url(jwks)
@@ -431,5 +439,27 @@ mod tests {
         let kept = hook.kept_headers(&headers);
         assert_eq!(kept.get("x-github-event").map(String::as_str), Some("café"));
         assert!(!kept.contains_key("x-hub-signature-256"), "{kept:?}");
+    }
+
+    #[test]
+    fn a_reload_keeps_the_rate_limiters_state_unless_the_limit_changed() {
+        let hook = |rate: u32| {
+            let text = format!(
+                "[integrations.gh]\nkind = \"github\"\nsecret = \"env:GH_SECRET\"\nrate_limit = {rate}\n"
+            );
+            let config = Config::parse(&text, Path::new("test.toml")).unwrap();
+            Hook::new("gh", &config.integrations["gh"], &reqwest::Client::new()).unwrap()
+        };
+        let running = hook(1);
+        while running.check_rate().is_ok() {}
+        let mut same = hook(1);
+        same.carry_over(&running);
+        assert!(
+            same.check_rate().is_err(),
+            "the burst is not handed out again"
+        );
+        let mut raised = hook(5);
+        raised.carry_over(&running);
+        assert!(raised.check_rate().is_ok(), "a new limit starts afresh");
     }
 }

@@ -794,7 +794,7 @@ fn reload(app: &App, config: Result<Config>) -> Result<&'static str> {
     let running = app.hooks();
     for (name, hook) in &mut hooks {
         if let Some(known) = running.get(name) {
-            hook.keep_keys_of(known);
+            hook.carry_over(known);
         }
         let was_ready = running
             .get(name)
