@@ -13,13 +13,15 @@
 //! account (a change with `removed: true` and no file) is a `driveFileUpdated` with only
 //! `fileId` and `removed: true`, so a consumer indexing the Drive can drop it. With
 //! `folder_id`, only files whose `parents` hold that folder count (direct children: Drive has
-//! no cheap recursive filter), and bare removals are skipped, since nothing tells which folder
-//! a vanished file was in.
+//! no cheap recursive filter). A file that leaves the folder (moved elsewhere, or gone for
+//! good) is a `driveFileUpdated` with `leftFolder` (and `removed`, when gone) if its latest
+//! event says it was in the folder: the change itself cannot tell where a file was.
 //!
 //! Keys: an update is keyed by the file's `modifiedTime` (Drive also logs changes that are no
 //! change of ours, such as someone viewing the file), a trashing or removal by the change's
 //! time. A file restored from the trash (or shared again) may keep its `modifiedTime`: when the
-//! file's latest event says it was gone, the change is keyed `…:restored:{change time}`.
+//! file's latest event says it was gone (or had left the folder), the change is keyed
+//! `…:restored:{change time}`. A file leaving the folder is keyed `…:left:{change time}`.
 
 use anyhow::{Result, anyhow, bail};
 use chrono::{DateTime, Utc};
@@ -243,7 +245,9 @@ fn parse_page(
 }
 
 /// Gives a file that comes back (its latest event, stored or earlier on this page, says it
-/// was trashed or removed) the key of its restoring change (see the module comment).
+/// was trashed, removed or out of the folder) the key of its restoring change, and keeps a
+/// change out of the folder only for a file whose latest event had it in (see the module
+/// comment).
 fn key_restores(
     store: &crate::store::Store,
     integration: &str,
@@ -254,11 +258,27 @@ fn key_restores(
     for (mut event, time) in changes {
         let file = event.external_id.clone().unwrap_or_default();
         let prefix = format!("drive:{file}:");
+        let gone = |rest: &str| {
+            ["trashed:", "removed:", "left:"]
+                .iter()
+                .any(|g| rest.starts_with(g))
+        };
+        if event.data.get("leftFolder").is_some() {
+            let was_in = latest
+                .after(&file, &prefix)?
+                .is_some_and(|rest| !rest.starts_with("left:") && !rest.starts_with("removed:"));
+            if !was_in {
+                continue;
+            }
+            latest.made(&file, &event.dedupe_key);
+            events.push(event);
+            continue;
+        }
         // Only a file that is there now can come back: only then is the store asked.
         let back = event.data["removed"] != true
             && latest
                 .after(&file, &prefix)?
-                .is_some_and(|rest| rest.starts_with("trashed:") || rest.starts_with("removed:"));
+                .is_some_and(|rest| gone(&rest));
         if back {
             event.dedupe_key = format!("{prefix}restored:{time}");
         }
@@ -266,6 +286,29 @@ fn key_restores(
         events.push(event);
     }
     Ok(events)
+}
+
+/// A change that takes a file out of the folder (moved elsewhere, or `removed` for good): an
+/// event only if the file was in it, which [`key_restores`] settles from its latest event.
+fn left_folder(
+    integration: &str,
+    folder: &str,
+    file_id: &str,
+    change: &Value,
+    removed: bool,
+) -> Event {
+    let time = change.get("time").and_then(Value::as_str).unwrap_or("");
+    let mut event = Event::new(
+        EventType::DriveFileUpdated,
+        integration,
+        "google-drive",
+        format!("drive:{file_id}:left:{time}"),
+        parse_time(Some(time)).unwrap_or_else(now),
+    );
+    event.external_id = Some(file_id.to_string());
+    event.subject = Some(subject(&format!("{file_id} left the folder")));
+    event.data = json!({ "fileId": file_id, "leftFolder": folder, "removed": removed });
+    event
 }
 
 /// The event of one change, or `None` for one that does not concern a file of ours.
@@ -287,8 +330,17 @@ fn change_event(
     let file = change.get("file").filter(|f| f.is_object());
     let removed = change.get("removed").and_then(Value::as_bool) == Some(true);
     let Some(file) = file.filter(|_| !removed) else {
-        if !removed || folder.is_some() {
+        if !removed {
             return Ok(None);
+        }
+        if let Some(folder) = folder {
+            return Ok(Some(left_folder(
+                integration,
+                folder,
+                file_id,
+                change,
+                true,
+            )));
         }
         let mut event = Event::new(
             EventType::DriveFileUpdated,
@@ -311,7 +363,13 @@ fn change_event(
             .and_then(Value::as_array)
             .is_some_and(|p| p.iter().any(|p| p.as_str() == Some(folder)));
         if !inside {
-            return Ok(None);
+            return Ok(Some(left_folder(
+                integration,
+                folder,
+                file_id,
+                change,
+                false,
+            )));
         }
     }
     let text = |field: &str| file.get(field).and_then(Value::as_str);
@@ -416,11 +474,14 @@ mod tests {
     #[test]
     fn folder_filter_trash_and_removals() {
         let window = at("2026-11-24T10:00:00Z");
+        // Out of the folder: a candidate, kept only for a file that was in it (key_restores).
         let elsewhere = change("2026-01-01T00:00:00Z", &["other"], false);
-        assert!(
-            change_event("d", Some("mine"), window, 0, &elsewhere)
-                .unwrap()
-                .is_none()
+        let e = change_event("d", Some("mine"), window, 0, &elsewhere)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (e.data["leftFolder"].as_str(), e.data["removed"].as_bool()),
+            (Some("mine"), Some(false))
         );
         let trashed = change("2026-11-24T10:00:01Z", &["mine"], true);
         let e = change_event("d", Some("mine"), window, 0, &trashed)
@@ -431,11 +492,11 @@ mod tests {
         let gone = json!({"fileId": "f2", "removed": true, "time": "2026-11-24T10:00:09Z"});
         let e = change_event("d", None, window, 0, &gone).unwrap().unwrap();
         assert_eq!(e.dedupe_key, "drive:f2:removed:2026-11-24T10:00:09Z");
-        assert!(
-            change_event("d", Some("mine"), window, 0, &gone)
-                .unwrap()
-                .is_none()
-        );
+        let e = change_event("d", Some("mine"), window, 0, &gone)
+            .unwrap()
+            .unwrap();
+        assert_eq!(e.dedupe_key, "drive:f2:left:2026-11-24T10:00:09Z");
+        assert_eq!(e.data["removed"], true);
     }
 
     #[test]

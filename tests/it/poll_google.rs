@@ -926,6 +926,53 @@ async fn a_page_token_handed_back_again_ends_the_poll_instead_of_looping() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_file_leaving_the_folder_is_a_change_and_coming_back_another() {
+    let env = Env::start(&["docs"]).await;
+    env.poll_ok("docs").await; // the start token
+    let old = Utc::now() - chrono::Duration::days(400);
+    env.google().drive_file("plan", old, "folder-1", false);
+    env.google().drive_file("elsewhere", old, "folder-2", false);
+    env.poll_ok("docs").await;
+    assert_eq!(
+        kinds(&env.events("docs")),
+        [(EventType::DriveFileUpdated, "plan".into())]
+    );
+
+    // Moved out, then back in unchanged; a file never in the folder, deleted: nothing.
+    env.google().drive_file("plan", old, "folder-2", false);
+    env.poll_ok("docs").await;
+    env.google().drive_file("plan", old, "folder-1", false);
+    let deleted = |id: &str| {
+        json!({"kind": "drive#change", "changeType": "file", "fileId": id,
+                                     "removed": true, "time": stamp(Utc::now())})
+    };
+    env.google().changes.push(deleted("elsewhere"));
+    env.poll_ok("docs").await;
+    // Then deleted for good from the folder.
+    env.google().changes.push(deleted("plan"));
+    env.poll_ok("docs").await;
+
+    let events = env.events("docs");
+    let keys: Vec<String> = events
+        .iter()
+        .map(|e| e.dedupe_key.split(':').nth(2).unwrap_or("").to_string())
+        .collect();
+    assert_eq!(events.len(), 4, "{keys:?}");
+    assert!(
+        keys[1] == "left" && keys[2] == "restored" && keys[3] == "left",
+        "{keys:?}"
+    );
+    assert_eq!(events[1].data["leftFolder"], "folder-1");
+    assert_eq!(events[1].data["removed"], false);
+    assert_eq!(events[3].data["removed"], true);
+    assert!(
+        events
+            .iter()
+            .all(|e| e.external_id.as_deref() == Some("plan"))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn drive_changes_follow_page_tokens_in_one_folder() {
     let env = Env::start(&["docs"]).await;
     let old = Utc::now() - chrono::Duration::days(400);
