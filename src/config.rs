@@ -580,6 +580,12 @@ impl Config {
             if !valid_name(name) {
                 problems.push(Problem::new(format!("accounts.{name}"), NAME_RULE));
             }
+            if account.client_id.trim().is_empty() {
+                problems.push(Problem::new(
+                    format!("accounts.{name}.client_id"),
+                    "is empty: the OAuth client's id, from the Google Cloud console",
+                ));
+            }
             let urls = [
                 ("auth_url", &account.auth_url),
                 ("token_url", &account.token_url),
@@ -647,6 +653,12 @@ impl Config {
                 format!("must be 1 to {MAX_WORKERS} (each worker holds a database connection)"),
             ),
             (poll.timeout.is_zero(), "poll.timeout", longer_than_zero()),
+            (
+                self.store.busy_timeout.is_zero(),
+                "store.busy_timeout",
+                "must be longer than zero (cron and the daemon take turns at the database)"
+                    .to_string(),
+            ),
             (
                 poll.max_retries > MAX_RETRIES,
                 "poll.max_retries",
@@ -1031,6 +1043,7 @@ mod tests {
              header_timeout = \"0s\"\n\
              [worker]\nconcurrency = 100000\nmax_attempts = 0\nretry_base = \"2m\"\nretry_max = \"1m\"\n\
              [poll]\ntimeout = \"0s\"\nmax_retries = 4294967295\nretry_base = \"0s\"\nerror_threshold = 0\n\
+             [store]\nbusy_timeout = \"0s\"\n\
              [accounts.a]\nprovider = \"google\"\nclient_id = \"x\"\ntoken_url = \"nope\"\n",
         )
         .unwrap_err();
@@ -1046,6 +1059,7 @@ mod tests {
             "poll.timeout: must be longer than zero",
             "poll.max_retries: must be at most 100",
             "poll.error_threshold: must be at least 1",
+            "store.busy_timeout: must be longer than zero",
             "accounts.a.token_url: not a valid absolute URL",
         ] {
             assert!(err.contains(key), "{key} in {err}");
@@ -1055,6 +1069,8 @@ mod tests {
 
     #[test]
     fn an_account_name_is_one_that_keyring_entries_and_lock_files_can_carry() {
+        let err = parse("[accounts.a]\nprovider = \"google\"\nclient_id = \" \"\n").unwrap_err();
+        assert!(err.contains("accounts.a.client_id: is empty"), "{err}");
         for name in ["a/b c", "../../x", ""] {
             let err = parse(&format!(
                 "[accounts.\"{name}\"]\nprovider = \"google\"\nclient_id = \"x\"\n"

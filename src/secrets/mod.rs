@@ -84,7 +84,12 @@ impl SecretRef {
             }
             Ok(SecretRef::KeyringNamed(name))
         } else if let Some(rest) = text.strip_prefix("env:") {
-            nonempty(rest, "env:").map(SecretRef::Env)
+            let name = nonempty(rest, "env:")?;
+            // No environment variable has such a name (and the C library cannot be asked).
+            if name.contains(['=', '\0']) {
+                return Err("`env:` takes a variable name, without `=`".into());
+            }
+            Ok(SecretRef::Env(name))
         } else if let Some(rest) = text.strip_prefix("file:") {
             let path = PathBuf::from(nonempty(rest, "file:")?);
             if !path.is_absolute() {
@@ -97,7 +102,7 @@ impl SecretRef {
             Ok(SecretRef::File(path))
         } else if let Some(rest) = text.strip_prefix("credential:") {
             let name = nonempty(rest, "credential:")?;
-            if name.contains('/') {
+            if name.contains(['/', '\0']) || name == "." || name == ".." {
                 return Err("`credential:` takes a file name, not a path".into());
             }
             Ok(SecretRef::Credential(name))
@@ -304,6 +309,8 @@ mod tests {
         assert!(SecretRef::parse("keyring:a/b").is_err());
         assert!(SecretRef::parse("file:secrets/token").is_err());
         assert!(SecretRef::parse("credential:../x").is_err());
+        assert!(SecretRef::parse("credential:..").is_err());
+        assert!(SecretRef::parse("env:A=B").is_err());
     }
 
     #[test]
