@@ -19,10 +19,16 @@ fn sandbox_with_events() -> (Sandbox, Vec<trmctl::event::Event>) {
 }
 
 fn list(sandbox: &Sandbox, args: &[&str]) -> Vec<serde_json::Value> {
+    list_in(sandbox, args, "UTC")
+}
+
+/// `events list --json ARGS` with `TZ` set to `zone`.
+fn list_in(sandbox: &Sandbox, args: &[&str], zone: &str) -> Vec<serde_json::Value> {
     let out = sandbox
         .cmd()
         .args(["events", "list", "--json"])
         .args(args)
+        .env("TZ", zone)
         .output()
         .unwrap();
     assert!(
@@ -62,19 +68,8 @@ fn since_a_midnight_the_clocks_skipped_is_the_moment_they_jumped() {
             Ok(())
         })
         .unwrap();
-    let out = sandbox
-        .cmd()
-        .args(["events", "list", "--json", "--since", "2026-09-06"])
-        .env("TZ", "America/Santiago")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let listed = json(&out);
-    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+    let listed = list_in(&sandbox, &["--since", "2026-09-06"], "America/Santiago");
+    assert_eq!(listed.len(), 1, "{listed:?}");
     assert_eq!(listed[0]["dedupeKey"], "after");
 }
 
