@@ -285,13 +285,12 @@ fn diff(
         Some(row) => column_names(&cells(0, row)?),
         None => Vec::new(),
     };
-    // A range cleared of everything, its header row too, holds none of the rows seen before:
-    // each of them is removed (the loop below sees no row).
-    let cleared = rows.is_empty() && !old.is_empty();
+    // An empty range (cleared of everything, its header row too) holds no rows: each row seen
+    // before is removed, and there is no header row to look for the key column in yet.
     let key_at = headers
         .iter()
         .position(|h| h.trim() == key_column.trim())
-        .or(cleared.then_some(0))
+        .or(rows.is_empty().then_some(0))
         .ok_or_else(|| {
             SchemaError(format!(
                 "the key column `{key_column}` is not among the headers of the range (first row: {})",
@@ -512,9 +511,20 @@ mod tests {
             ]
         );
         assert!(cleared.rows.is_empty());
-        // With nothing seen before, an empty range still says what is wrong.
-        let err = diff("s", "sheet1", "ID", &json!({}), &BTreeMap::new(), now()).err();
-        assert!(err.is_some_and(|e| e.0.contains("first row: empty")));
+        // Polled again while still empty (another tab changed the file's version): no rows.
+        let again = diff("s", "sheet1", "ID", &json!({}), &cleared.rows, now()).unwrap();
+        assert!(again.events.is_empty() && again.rows.is_empty());
+        // Rows without the key column among the headers still say what is wrong.
+        let err = diff(
+            "s",
+            "sheet1",
+            "ID",
+            &json!({"values": [["Name"], ["x"]]}),
+            &BTreeMap::new(),
+            now(),
+        )
+        .err();
+        assert!(err.is_some_and(|e| e.0.contains("first row: Name")));
     }
 
     #[test]
