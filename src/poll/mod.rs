@@ -364,14 +364,18 @@ pub fn select(
         .collect())
 }
 
-/// Redirects are followed (at most 10) only within the origin first asked (scheme, host and
-/// port). reqwest drops `Authorization` on a redirect elsewhere, but not an API key in a header
-/// of its own (`auth = { type = "header" }`), which would go to whatever site an answer names,
-/// in plain HTTP too. A redirect elsewhere is answered as the 3xx it is.
+/// Redirects are followed (at most 10) only within the site first asked: its origin, or the
+/// same host moved from `http` to `https`. reqwest drops `Authorization` on a redirect
+/// elsewhere, but not an API key in a header of its own (`auth = { type = "header" }`), which
+/// would go to whatever site an answer names, in plain HTTP too. A redirect elsewhere is
+/// answered as the 3xx it is.
 fn same_origin_redirects() -> reqwest::redirect::Policy {
     reqwest::redirect::Policy::custom(|attempt| {
-        let first = attempt.previous().first().map(reqwest::Url::origin);
-        if first != Some(attempt.url().origin()) {
+        let within = attempt
+            .previous()
+            .first()
+            .is_some_and(|first| same_site(first, attempt.url()));
+        if !within {
             attempt.stop()
         } else if attempt.previous().len() > 10 {
             attempt.error("more than 10 redirects")
@@ -394,6 +398,17 @@ async fn unwound(poll: impl Future<Output = Result<()>>) -> Result<()> {
                 panic.as_ref()
             )))
         })
+}
+
+/// Whether `next` is on the site of `first`: the same origin, or `first`'s host on its
+/// default port moved to `https` on its default port.
+fn same_site(first: &reqwest::Url, next: &reqwest::Url) -> bool {
+    first.origin() == next.origin()
+        || (first.scheme() == "http"
+            && next.scheme() == "https"
+            && first.host() == next.host()
+            && first.port().is_none()
+            && next.port().is_none())
 }
 
 /// The process exit code for a run: 4 if an account needs re-authorization, 3 if some failed
@@ -466,6 +481,24 @@ mod tests {
             exit_code(&[report("locked"), report("failed")], true),
             Some(Code::Failure),
             "a failure outranks a skip"
+        );
+    }
+
+    #[test]
+    fn redirects_stay_on_the_site() {
+        let url = |u: &str| reqwest::Url::parse(u).unwrap();
+        let first = url("http://api.example.com/v1/items");
+        assert!(same_site(&first, &url("http://api.example.com/v2/items")));
+        assert!(
+            same_site(&first, &url("https://api.example.com/v1/items")),
+            "an upgrade"
+        );
+        assert!(!same_site(&first, &url("http://other.example.com/v1")));
+        assert!(!same_site(&first, &url("https://api.example.com:8443/v1")));
+        let secure = url("https://api.example.com/v1");
+        assert!(
+            !same_site(&secure, &url("http://api.example.com/v1")),
+            "no downgrade"
         );
     }
 
