@@ -153,7 +153,7 @@ impl Event {
 /// JSON readers, reads at most 128 levels, and `data` travels inside envelopes (`--json`
 /// output, sink deliveries) that add their own: a deeper event would be stored and then fail
 /// every read of events after it.
-pub const MAX_DEPTH: usize = 64;
+pub const MAX_DEPTH: usize = 100;
 
 /// Refuses `data` that nests deeper than [`MAX_DEPTH`], saying so.
 pub fn check_depth(data: &serde_json::Value) -> Result<(), String> {

@@ -249,7 +249,7 @@ mod tests {
         let (_dir, mut store) = store();
         let mut deep = event("a", "deep", EventType::ExternalEventReceived);
         deep.data =
-            serde_json::from_str(&format!("{}{}", "[".repeat(100), "]".repeat(100))).unwrap();
+            serde_json::from_str(&format!("{}{}", "[".repeat(110), "]".repeat(110))).unwrap();
         let err = store.transaction(|tx| insert_event(tx, &deep)).unwrap_err();
         assert!(
             format!("{err:#}").contains("event deep: the payload nests"),

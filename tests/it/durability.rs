@@ -189,7 +189,7 @@ async fn a_payload_nested_too_deep_is_a_dead_letter_not_an_unreadable_event() {
     let dead = accepted_then_dead(&sandbox, request).await;
     assert_eq!(dead[0]["attempts"], 1, "retrying cannot fix it");
     let error = dead[0]["lastError"].as_str().unwrap();
-    assert!(error.contains("deeper than 64 levels"), "{error}");
+    assert!(error.contains("deeper than 100 levels"), "{error}");
     // Every event stays readable, and the next delivery is an event as usual.
     let response = github_request(&client, &server, "gh", "after-deep", r#"{"action":"x"}"#)
         .send()
