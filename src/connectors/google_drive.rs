@@ -70,16 +70,19 @@ pub async fn poll(ctx: &mut Context<'_>) -> Result<()> {
     let mut tokens = PageTokens::default();
     loop {
         tokens.ask("changes.list", Some(&cursor.page_token))?;
-        let query = [
+        let mut query = vec![
             ("pageToken", cursor.page_token.clone()),
             ("fields", FIELDS.to_string()),
             ("includeRemoved", "true".to_string()),
             ("spaces", "drive".to_string()),
             ("pageSize", "1000".to_string()),
-            // Files in shared drives too (a `folder_id` there sees no change without them).
-            ("includeItemsFromAllDrives", "true".to_string()),
             ("supportsAllDrives", "true".to_string()),
         ];
+        // A `folder_id` may be in a shared drive, whose changes come only when asked for;
+        // without one, the integration follows the user's own Drive, as it always has.
+        if folder.is_some() {
+            query.push(("includeItemsFromAllDrives", "true".to_string()));
+        }
         let reply = ctx
             .http
             .get(

@@ -279,6 +279,7 @@ async fn drive_changes(
     let fields = query.get("fields").cloned().unwrap_or_default();
     let yes = |param: &str| query.get(param).map(String::as_str) == Some("true");
     if !yes("includeRemoved")
+        // `docs` follows a folder, which may be in a shared drive.
         || !yes("includeItemsFromAllDrives")
         || !yes("supportsAllDrives")
         || query.get("spaces").map(String::as_str) != Some("drive")
