@@ -274,6 +274,25 @@ pub async fn step(store: &mut Store, action: &Action) -> Result<Step> {
         Created(String, Option<ActionVersion>),
         Updated(Option<ActionVersion>),
     }
+    // Attempts counted but never concluded (the process, or its task, died in each) use up
+    // the event's attempts too: an event that always crashes its attempt is given up on.
+    if state.attempts.saturating_sub(state.unanswered) >= cfg.max_attempts {
+        let error = format!(
+            "{} attempts ended without an outcome (trmctl stopped or panicked during each)",
+            state.attempts
+        );
+        let gave_up = GaveUp {
+            event_id: event_id.clone(),
+            attempts: state.attempts,
+            error: error.clone(),
+        };
+        store.action_done(name, from, seq, None, None, Some(&gave_up))?;
+        tracing::warn!(action = %name, eventId = %event_id, error = %error, "giving up on the event; moving on");
+        return Ok(Step::Failed {
+            error,
+            reauth: false,
+        });
+    }
     let attempts = state.attempts + 1;
     store.action_attempting(name, from, attempts)?;
     let done = match action.last_version(store, &event)? {

@@ -1039,6 +1039,36 @@ async fn an_event_never_answered_for_half_a_day_is_given_up_on_after_all() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn an_event_whose_attempts_never_conclude_is_given_up_on() {
+    let addr = format!("127.0.0.1:{}", closed_port()).parse().unwrap();
+    let text = hook_config(addr);
+    let sandbox = Sandbox::with_config(&text);
+    record(&sandbox, &text, "d-crashes", "we are blocked");
+    flush(&sandbox);
+    // As if the one attempt allowed had been counted and trmctl had died in it.
+    sandbox
+        .store()
+        .transaction(|tx| {
+            Ok(tx.execute(
+                "UPDATE actions SET attempts = 1, unanswered = 0, next_attempt_at = NULL",
+                [],
+            )?)
+        })
+        .unwrap();
+    assert_eq!(flush(&sandbox).status.code(), Some(1));
+    let gave_up = sandbox
+        .store()
+        .gave_up_on(trmctl::store::Follower::Action)
+        .unwrap();
+    assert_eq!(gave_up.len(), 1);
+    assert!(
+        gave_up[0].last_error.contains("ended without an outcome"),
+        "{}",
+        gave_up[0].last_error
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn an_endpoint_that_is_down_uses_up_no_attempt_and_gets_the_call_once_back() {
     let reserved = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = reserved.local_addr().unwrap();
