@@ -1012,54 +1012,39 @@ async fn serve_stops_while_an_actions_flush_holds_the_actions_lock() {
     flush.wait().unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn an_event_never_answered_for_half_a_day_is_given_up_on_after_all() {
+/// An HTTP action at a closed port, its state for the next event set by `counts` (an SQL
+/// `SET` list for the `actions` row), then one flush: what it gave up on.
+fn given_up_after(counts: &str) -> Vec<trmctl::store::GaveUpOn> {
     let addr = format!("127.0.0.1:{}", closed_port()).parse().unwrap();
     let text = hook_config(addr);
     let sandbox = Sandbox::with_config(&text);
-    record(&sandbox, &text, "d-never", "we are blocked");
+    record(&sandbox, &text, "d-event", "we are blocked");
     assert_eq!(flush(&sandbox).status.code(), Some(1));
-    // As if the endpoint had not answered 95 times already.
     sandbox
         .store()
         .transaction(|tx| {
-            Ok(tx.execute(
-                "UPDATE actions SET attempts = 95, unanswered = 95, unanswered_in_a_row = 95,
-                     next_attempt_at = NULL",
-                [],
-            )?)
+            let sql = format!("UPDATE actions SET {counts}, next_attempt_at = NULL");
+            Ok(tx.execute(&sql, [])?)
         })
         .unwrap();
     assert_eq!(flush(&sandbox).status.code(), Some(1));
-    let gave_up = sandbox
+    sandbox
         .store()
         .gave_up_on(trmctl::store::Follower::Action)
-        .unwrap();
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_event_never_answered_for_half_a_day_is_given_up_on_after_all() {
+    // As if the endpoint had not answered 95 times already.
+    let gave_up = given_up_after("attempts = 95, unanswered = 95, unanswered_in_a_row = 95");
     assert_eq!(gave_up.len(), 1, "given up on after all");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_event_whose_attempts_never_conclude_is_given_up_on() {
-    let addr = format!("127.0.0.1:{}", closed_port()).parse().unwrap();
-    let text = hook_config(addr);
-    let sandbox = Sandbox::with_config(&text);
-    record(&sandbox, &text, "d-crashes", "we are blocked");
-    flush(&sandbox);
     // As if the one attempt allowed had been counted and trmctl had died in it.
-    sandbox
-        .store()
-        .transaction(|tx| {
-            Ok(tx.execute(
-                "UPDATE actions SET attempts = 1, unanswered = 0, next_attempt_at = NULL",
-                [],
-            )?)
-        })
-        .unwrap();
-    assert_eq!(flush(&sandbox).status.code(), Some(1));
-    let gave_up = sandbox
-        .store()
-        .gave_up_on(trmctl::store::Follower::Action)
-        .unwrap();
+    let gave_up = given_up_after("attempts = 1, unanswered = 0");
     assert_eq!(gave_up.len(), 1);
     assert!(
         gave_up[0].last_error.contains("ended without an outcome"),
