@@ -168,15 +168,13 @@ pub fn check_depth(data: &serde_json::Value) -> Result<(), String> {
 /// Whether `value` nests arrays and objects deeper than `limit` levels.
 fn deeper_than(value: &serde_json::Value, limit: usize) -> bool {
     use serde_json::Value;
-    let children: Box<dyn Iterator<Item = &Value>> = match value {
-        Value::Array(items) => Box::new(items.iter()),
-        Value::Object(fields) => Box::new(fields.values()),
-        _ => return false,
-    };
-    limit == 0
-        || children
-            .into_iter()
-            .any(|child| deeper_than(child, limit - 1))
+    // Reached only with `limit` above zero.
+    let below = |child: &Value| deeper_than(child, limit - 1);
+    match value {
+        Value::Array(items) => limit == 0 || items.iter().any(below),
+        Value::Object(fields) => limit == 0 || fields.values().any(below),
+        _ => false,
+    }
 }
 
 /// `time` if its four-digit year is 0001 to 9999. A provider's year -1 or 10000 would be
