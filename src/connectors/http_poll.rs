@@ -186,8 +186,9 @@ fn page_events(
 }
 
 /// The URL of the page after `page_url`: the body's `next_page` field when configured, else
-/// the `Link` header's `rel="next"`; relative links resolve against the page. A link to
-/// another origin than `url`'s is an error: the request would carry the credentials there.
+/// the `Link` header's `rel="next"`; relative links resolve against the page. A link off
+/// `url`'s site (see [`crate::poll::same_site`]) is an error: the request would carry the
+/// credentials there.
 fn next_page(
     next_at: Option<&str>,
     url: &str,
@@ -229,8 +230,8 @@ fn next_page(
                 shown_url(page_url)
             )
         })?;
-    let origin = reqwest::Url::parse(url).map(|u| u.origin());
-    if origin.as_ref().ok() != Some(&next.origin()) {
+    let first = reqwest::Url::parse(url);
+    if !first.is_ok_and(|first| crate::poll::same_site(&first, &next)) {
         anyhow::bail!(
             "the next page of {} is on another site ({}); its credentials are not sent there",
             shown_url(url),

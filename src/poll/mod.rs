@@ -400,9 +400,10 @@ async fn unwound(poll: impl Future<Output = Result<()>>) -> Result<()> {
         })
 }
 
-/// Whether `next` is on the site of `first`: the same origin, or `first`'s host on its
-/// default port moved to `https` on its default port.
-fn same_site(first: &reqwest::Url, next: &reqwest::Url) -> bool {
+/// Whether `next` is on the site of `first`, so that `first`'s credentials may go there: the
+/// same origin, or `first`'s host on its default port moved to `https` on its default port.
+/// Redirects and http-poll's next-page links both keep to it.
+pub fn same_site(first: &reqwest::Url, next: &reqwest::Url) -> bool {
     first.origin() == next.origin()
         || (first.scheme() == "http"
             && next.scheme() == "https"
