@@ -71,6 +71,17 @@ pub fn verdict(
     }
 }
 
+/// The unanswered attempts in a row at an item after one more failed attempt at it: an
+/// answered failure ends the run, one without an answer lengthens it, and one made while
+/// `waiting_for_user` does neither (the far end was not asked).
+pub fn unanswered_run(in_a_row: u32, got_answer: bool, waiting_for_user: bool) -> u32 {
+    match (got_answer, waiting_for_user) {
+        (true, _) => 0,
+        (false, true) => in_a_row,
+        (false, false) => in_a_row.saturating_add(1),
+    }
+}
+
 /// A request that got no answer about what it asked: the far end down or unreachable, out of
 /// time, or a gateway in front of it saying so (502, 503, 504), after the retries it had.
 /// Whoever counts attempts at an item towards giving up on it does not count this one: an

@@ -366,11 +366,7 @@ fn tally(
     max_attempts: u32,
 ) -> (u32, u32, crate::retry::Verdict) {
     let unanswered = state.unanswered + u32::from(!got_answer);
-    let in_a_row = match (got_answer, reauth) {
-        (true, _) => 0,
-        (false, true) => state.unanswered_in_a_row,
-        (false, false) => state.unanswered_in_a_row + 1,
-    };
+    let in_a_row = crate::retry::unanswered_run(state.unanswered_in_a_row, got_answer, reauth);
     let answered = attempts.saturating_sub(unanswered);
     let paced_by = if reauth { unanswered } else { in_a_row };
     let verdict = crate::retry::verdict((answered, paced_by), got_answer, reauth, max_attempts);

@@ -167,11 +167,10 @@ fn failed(
 ) -> Result<Step> {
     use crate::retry::{Verdict, verdict};
     let (name, event_id) = (sink.name(), event.event.event_id);
-    let tries = if got_answer {
-        (state.attempts + 1, 0)
-    } else {
-        (state.attempts, state.unanswered.saturating_add(1))
-    };
+    let tries = (
+        state.attempts + u32::from(got_answer),
+        crate::retry::unanswered_run(state.unanswered, got_answer, false),
+    );
     let (answered, unanswered) = tries;
     match verdict(tries, got_answer, false, sink.cfg.max_attempts) {
         Verdict::GiveUp => {
