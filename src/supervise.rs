@@ -50,10 +50,11 @@ pub async fn each<C, F, Fut>(
         names.insert(id, (name, item));
     }
     while let Some(ended) = tasks.join_next_with_id().await {
-        let Err(e) = ended else { continue };
-        let Some((name, item)) = names.remove(&e.id()) else {
+        let id = ended.as_ref().map_or_else(|e| e.id(), |(id, ())| *id);
+        let Some((name, item)) = names.remove(&id) else {
             continue;
         };
+        let Err(e) = ended else { continue };
         if !e.is_panic() || shutdown.is_cancelled() {
             continue;
         }
