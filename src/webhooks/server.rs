@@ -222,34 +222,22 @@ fn serve(
             tracing::error!(error = %e, likeThisUnlogged = unlogged, "accepting a connection failed");
         }
     };
-    let header_timeout = config.server.header_timeout;
     let stalled_writes = WriteTimeout(config.server.request_timeout);
-    match tls {
+    let mut server = axum_server::from_tcp(listener)?
+        .http1_only()
+        .accept_error_handler(on_accept_error)
+        .handle(handle);
+    server
+        .http_builder()
+        .http1()
+        .header_read_timeout(config.server.header_timeout);
+    Ok(match tls {
         Some(tls) => {
-            let mut server = axum_server::from_tcp_rustls(listener, tls)?
-                .map(|tls| tls.acceptor(stalled_writes))
-                .http1_only()
-                .accept_error_handler(on_accept_error)
-                .handle(handle);
-            server
-                .http_builder()
-                .http1()
-                .header_read_timeout(header_timeout);
-            Ok(Box::pin(server.serve(service)))
+            let tls = axum_server::tls_rustls::RustlsAcceptor::new(tls).acceptor(stalled_writes);
+            Box::pin(server.acceptor(tls).serve(service))
         }
-        None => {
-            let mut server = axum_server::from_tcp(listener)?
-                .acceptor(stalled_writes)
-                .http1_only()
-                .accept_error_handler(on_accept_error)
-                .handle(handle);
-            server
-                .http_builder()
-                .http1()
-                .header_read_timeout(header_timeout);
-            Ok(Box::pin(server.serve(service)))
-        }
-    }
+        None => Box::pin(server.acceptor(stalled_writes).serve(service)),
+    })
 }
 
 /// Wraps each accepted connection so that a write making no progress for its duration fails,
