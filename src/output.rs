@@ -2,7 +2,8 @@
 //!
 //! JSON is pretty on a terminal and compact when piped; `ndjson` prints one object per line
 //! and flushes, for `events tail --follow --json | jq`. Write errors are returned, never
-//! panicked on, and a closed pipe is marked [`StdoutClosed`], which ends the command quietly.
+//! panicked on, and a closed pipe is marked [`StdoutClosed`], which ends the command quietly
+//! (or, after a command's final report, with the code its findings give: [`unless_closed`]).
 
 use std::io::{self, IsTerminal, Write};
 
@@ -124,6 +125,16 @@ pub fn to_stdout(
             io::ErrorKind::BrokenPipe => io::Error::new(io::ErrorKind::BrokenPipe, StdoutClosed),
             _ => e,
         })
+}
+
+/// For the report a command ends with, whose exit code says more than the report: a reader
+/// that left early (`trmctl status | grep -q reauth`, `| head -c0`) has what it wanted, and
+/// the command still ends with the code its findings give instead of a quiet 0.
+pub fn unless_closed(written: io::Result<()>) -> io::Result<()> {
+    match written {
+        Err(e) if e.get_ref().is_some_and(|inner| inner.is::<StdoutClosed>()) => Ok(()),
+        other => other,
+    }
 }
 
 /// Says something to the person at the terminal, on stderr. A closed stderr (its reader gone)

@@ -49,7 +49,7 @@ fn flush(ctx: &Context, names: &[String]) -> Result<ExitCode> {
             .block_on(crate::actions::flush(&config, &db, &selected))?
     };
     if ctx.out.json {
-        ctx.out.json(&reports)?;
+        crate::output::unless_closed(ctx.out.json(&reports))?;
     }
     for report in &reports {
         if let Some(error) = &report.error {

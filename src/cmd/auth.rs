@@ -222,10 +222,33 @@ fn status(
         auth::account(config, name)?;
     }
     let summaries = summaries(config, store, only)?;
+    crate::output::unless_closed(print_summaries(ctx, &summaries))?;
+    let needs: Vec<&str> = summaries
+        .iter()
+        .filter(|s| s.needs_user())
+        .map(|s| s.name.as_str())
+        .collect();
+    if exit_on_reauth && !needs.is_empty() {
+        let fixes: Vec<String> = needs
+            .iter()
+            .map(|n| {
+                let source = tokens::refresh_source_of(config, n);
+                format!("{n}: {}", tokens::reauth_fix(n, &source))
+            })
+            .collect();
+        let message = format!("needs authorization: {}", fixes.join("; "));
+        // The list above is the report: with --json, stdout holds that one document.
+        return Err(Exit::new(Code::Reauth, message).after_report().into());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The `auth status` report: JSON, or a table of the accounts.
+fn print_summaries(ctx: &Context, summaries: &[Summary]) -> std::io::Result<()> {
     if ctx.out.json {
-        ctx.out.json(&summaries)?;
+        ctx.out.json(summaries)
     } else if summaries.is_empty() {
-        ctx.out.text("No accounts configured.")?;
+        ctx.out.text("No accounts configured.")
     } else {
         let rows: Vec<Vec<String>> = summaries
             .iter()
@@ -254,26 +277,8 @@ fn status(
                 "REFRESH TOKEN IN",
             ],
             &rows,
-        )?;
+        )
     }
-    let needs: Vec<&str> = summaries
-        .iter()
-        .filter(|s| s.needs_user())
-        .map(|s| s.name.as_str())
-        .collect();
-    if exit_on_reauth && !needs.is_empty() {
-        let fixes: Vec<String> = needs
-            .iter()
-            .map(|n| {
-                let source = tokens::refresh_source_of(config, n);
-                format!("{n}: {}", tokens::reauth_fix(n, &source))
-            })
-            .collect();
-        let message = format!("needs authorization: {}", fixes.join("; "));
-        // The list above is the report: with --json, stdout holds that one document.
-        return Err(Exit::new(Code::Reauth, message).after_report().into());
-    }
-    Ok(ExitCode::SUCCESS)
 }
 
 fn revoke(ctx: &Context, config: &Config, store: &mut Store, name: &str) -> Result<ExitCode> {

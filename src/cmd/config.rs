@@ -60,7 +60,7 @@ fn check(ctx: &Context) -> Result<ExitCode> {
         config
     });
     if ctx.out.json {
-        ctx.out.json(&Report {
+        let printed = ctx.out.json(&Report {
             path,
             valid: problems.is_empty(),
             problems: problems
@@ -70,7 +70,8 @@ fn check(ctx: &Context) -> Result<ExitCode> {
                     message: p.message.clone(),
                 })
                 .collect(),
-        })?;
+        });
+        crate::output::unless_closed(printed)?;
         if problems.is_empty() {
             return Ok(ExitCode::SUCCESS);
         }

@@ -27,7 +27,7 @@ pub fn run(ctx: &Context, names: &[String], due: bool, full: bool) -> Result<Exi
     };
     let reports = ctx.runtime()?.block_on(poll_all(selected, poll));
     if ctx.out.json {
-        ctx.out.json(&reports)?;
+        crate::output::unless_closed(ctx.out.json(&reports))?;
     }
     if reports.is_empty() && ctx.global.verbose > 0 {
         let why = if due {

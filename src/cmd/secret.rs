@@ -140,6 +140,34 @@ impl Row {
     }
 }
 
+/// The `secret list` report: JSON, or a table of the secrets.
+fn print_rows(ctx: &Context, rows: &[Row]) -> std::io::Result<()> {
+    if ctx.out.json {
+        ctx.out.json(rows)
+    } else if rows.is_empty() {
+        ctx.out
+            .text("No secrets: the config refers to none, and none were set.")
+    } else {
+        let table: Vec<Vec<String>> = rows
+            .iter()
+            .map(|r| {
+                vec![
+                    r.name.clone(),
+                    r.location.clone(),
+                    r.used_by.clone().unwrap_or_else(|| "-".into()),
+                    match (&r.error, r.present) {
+                        (Some(_), _) => "unknown (see below)".into(),
+                        (None, true) => "yes".into(),
+                        (None, false) => "missing".into(),
+                    },
+                ]
+            })
+            .collect();
+        ctx.out
+            .table(&["NAME", "KEPT IN", "USED BY", "PRESENT"], &table)
+    }
+}
+
 fn list(ctx: &Context, config: &Config) -> Result<ExitCode> {
     let mut rows: Vec<Row> = config
         .secret_references()
@@ -165,30 +193,7 @@ fn list(ctx: &Context, config: &Config) -> Result<ExitCode> {
             rows.push(Row::new(name, location, None, present));
         }
     }
-    if ctx.out.json {
-        ctx.out.json(&rows)?;
-    } else if rows.is_empty() {
-        ctx.out
-            .text("No secrets: the config refers to none, and none were set.")?;
-    } else {
-        let table: Vec<Vec<String>> = rows
-            .iter()
-            .map(|r| {
-                vec![
-                    r.name.clone(),
-                    r.location.clone(),
-                    r.used_by.clone().unwrap_or_else(|| "-".into()),
-                    match (&r.error, r.present) {
-                        (Some(_), _) => "unknown (see below)".into(),
-                        (None, true) => "yes".into(),
-                        (None, false) => "missing".into(),
-                    },
-                ]
-            })
-            .collect();
-        ctx.out
-            .table(&["NAME", "KEPT IN", "USED BY", "PRESENT"], &table)?;
-    }
+    crate::output::unless_closed(print_rows(ctx, &rows))?;
     // Every row is shown; one whose presence could not be told fails the run, as `ls` does
     // with a directory it cannot read.
     let unknown: Vec<String> = rows

@@ -75,7 +75,7 @@ fn flush(ctx: &Context, names: &[String]) -> Result<ExitCode> {
             .block_on(sinks::flush(&config, &db, &selected))?
     };
     if ctx.out.json {
-        ctx.out.json(&reports)?;
+        crate::output::unless_closed(ctx.out.json(&reports))?;
     }
     let named = !names.is_empty();
     for report in &reports {

@@ -68,11 +68,12 @@ pub fn run(ctx: &Context) -> Result<ExitCode> {
         sinks,
         actions,
     };
-    if ctx.out.json {
-        ctx.out.json(&report)?;
+    let printed = if ctx.out.json {
+        ctx.out.json(&report)
     } else {
-        ctx.out.text(&render(ctx, &report))?;
-    }
+        ctx.out.text(&render(ctx, &report))
+    };
+    crate::output::unless_closed(printed)?;
     // As `auth status`: monitoring can tell "someone must sign in again" from the exit code.
     if report.accounts_needing_reauth.is_empty() {
         Ok(ExitCode::SUCCESS)

@@ -490,6 +490,66 @@ fn completions_into_a_closed_pipe_exit_quietly() {
     assert_eq!(String::from_utf8_lossy(&out.stderr), "");
 }
 
+/// The exit code of `trmctl ARGS` whose reader is gone before anything is written, as with
+/// `trmctl status | grep -q reauth` once grep has its match.
+fn code_into_a_closed_pipe(sandbox: &Sandbox, args: &[&str]) -> Option<i32> {
+    let mut child = sandbox
+        .std_cmd()
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("panicked"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.status.code()
+}
+
+#[test]
+fn a_report_into_a_closed_pipe_still_ends_with_the_code_it_gives() {
+    let sandbox = Sandbox::with_config(CONFIG);
+    // Never authorized: `status` says someone must sign in, reader or not.
+    assert_eq!(code_into_a_closed_pipe(&sandbox, &["status"]), Some(4));
+    assert_eq!(
+        code_into_a_closed_pipe(&sandbox, &["--json", "status"]),
+        Some(4)
+    );
+    assert_eq!(
+        code_into_a_closed_pipe(&sandbox, &["--json", "auth", "status"]),
+        Some(4)
+    );
+    // A poll that failed, its `| logger` gone: cron still hears of the failure.
+    let api = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = api.local_addr().unwrap();
+    std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        let (mut conn, _) = api.accept().unwrap();
+        let _ = conn.read(&mut [0; 4096]);
+        let _ = conn.write_all(b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n");
+    });
+    sandbox.write_config(&format!(
+        "{CONFIG}\n[integrations.down]\nkind = \"http-poll\"\n\
+         url = \"http://{addr}/items\"\nitems = \"/data\"\nid = \"/id\"\n"
+    ));
+    assert_eq!(
+        code_into_a_closed_pipe(&sandbox, &["--json", "poll", "down"]),
+        Some(1)
+    );
+    sandbox.write_config(&format!(
+        "{CONFIG}\n[integrations.broken]\nkind = \"nonsense\"\n"
+    ));
+    assert_eq!(
+        code_into_a_closed_pipe(&sandbox, &["--json", "config", "check"]),
+        Some(2),
+        "an invalid config is never reported valid by a closed pipe"
+    );
+}
+
 #[test]
 fn an_empty_trmctl_config_is_unset_and_a_set_one_must_exist() {
     let sandbox = Sandbox::with_config(CONFIG);
