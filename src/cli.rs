@@ -140,7 +140,7 @@ pub enum AuthCommand {
         /// Only this account
         account: Option<String>,
     },
-    /// Print a fresh access token (refreshing it if needed), for scripts
+    /// Print a fresh access token (refreshing it if needed), for scripts; no --json form
     Token { account: String },
     /// Revoke the authorization at Google and delete the local tokens
     Revoke { account: String },

@@ -31,6 +31,15 @@ pub fn run(ctx: &Context, command: AuthCommand) -> Result<ExitCode> {
         AuthCommand::List => status(ctx, &config, &store, None, false),
         AuthCommand::Status { account } => status(ctx, &config, &store, account.as_deref(), true),
         AuthCommand::Token { account } => {
+            if ctx.out.json {
+                // A secret never goes into `--json` output (SPEC §10), and the bare token is
+                // no JSON document: refused before anything is refreshed.
+                return Err(Exit::usage(
+                    "`auth token` prints the access token alone, for `$(trmctl auth token …)`; \
+                     it has no --json form (secrets never go into --json output)",
+                )
+                .into());
+            }
             let token = ctx
                 .runtime()?
                 .block_on(tokens::access_token(&config, &mut store, &account))?;

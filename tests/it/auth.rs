@@ -205,6 +205,10 @@ async fn browser_flow_with_pkce_stores_tokens_in_the_keyring_only() {
     assert!(token.status.success());
     assert_eq!(String::from_utf8_lossy(&token.stdout).trim(), access);
     assert_eq!(server.books().refresh_requests, 0);
+    // With --json, a usage error that names no token: secrets never go into --json output.
+    let refused = run(&sandbox, &["--json", "auth", "token", &account]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert_eq!(crate::util::json(&refused)["exitCode"], 2);
 
     // No token in the database, in -vv logs or in --json output.
     let logs = run(&sandbox, &["-vv", "--json", "auth", "list"]);
@@ -216,6 +220,7 @@ async fn browser_flow_with_pkce_stores_tokens_in_the_keyring_only() {
             ("wal", &wal),
             ("stdout", &logs.stdout),
             ("stderr", &logs.stderr),
+            ("auth token --json", &refused.stdout),
         ] {
             assert!(
                 !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
