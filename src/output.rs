@@ -101,7 +101,8 @@ impl Output {
 }
 
 /// Stdout closed under a write (`trmctl events list | head -1`): the reader has what it
-/// wanted, so the command ends quietly with 0. Only a write to stdout is marked so: a broken
+/// wanted, so the command ends quietly with 0 (a final report keeps its code instead, see
+/// [`unless_closed`]). Only a write to stdout is marked so: a broken
 /// pipe elsewhere (a socket to a provider) is a failure like any other.
 #[derive(Debug)]
 pub struct StdoutClosed;
